@@ -1,0 +1,195 @@
+/* dynamics.h — integrators and optimizers, the stage that runs them on a
+ * batch, and the step loop with its nine hook points.
+ *
+ * A dynamics is one integrator or optimizer. It keeps its per-system and
+ * per-atom state in batch columns (batch.h) and updates only the systems in
+ * the mask it is given. A stage runs k dynamics (sub-stages) fused on one
+ * batch: batch->status[s] = i means sub-stage i moves system s; i = k is the
+ * exit code (graduated); BMD_STATUS_FAILED means taken out (quarantine).
+ *
+ * One step of bmd_stage_step:
+ *   (forces are computed first for any live system without valid forces; a
+ *    system never takes an update with stale or zero forces)
+ *   BEFORE_STEP
+ *   for each sub-stage i: BEFORE_PRE_UPDATE, pre_update(mask_i), AFTER_PRE_UPDATE
+ *   BEFORE_COMPUTE, one model evaluation for every live system, AFTER_COMPUTE
+ *   for each sub-stage i: BEFORE_POST_UPDATE, post_update(mask_i), AFTER_POST_UPDATE
+ *   AFTER_STEP
+ *   convergence per system -> ON_CONVERGE(mask of converging systems), status += 1,
+ *   and the next sub-stage's enter() for them (fresh per-system state).
+ *
+ * Per system and sub-stage i named N, the stage keeps the columns
+ * "steps.N" (updates taken in N; for an optimizer, ASE's nsteps) and
+ * "converged.N" (1 converged, 0 left on budget). */
+#ifndef BATCHMD_DYNAMICS_H
+#define BATCHMD_DYNAMICS_H
+
+#include <stdint.h>
+#include "batch.h"
+#include "model.h"
+#include "status.h"
+#include "units.h"
+
+#define BMD_STATUS_FAILED (-1)
+
+/* What a dynamics needs to know about the step it is taking. */
+typedef struct bmd_step_info {
+    const bmd_units *units;
+    uint64_t seed;        /* campaign seed: root of every random stream */
+    int substage;         /* index of this dynamics in its stage */
+    const double *steps;  /* [n_systems] updates each system has taken in this
+                           * sub-stage before the current one (the RNG's step
+                           * counter: batch-independent) */
+} bmd_step_info;
+
+typedef struct bmd_dynamics_ops {
+    const char *type; /* "fire", "nve", ... */
+    /* Systems with enter[s] != 0 start this dynamics now: give them fresh
+     * per-system state. Per-structure overrides of parameters come from
+     * bmd_batch_param(b, s, "<param name>", stage value). Forces are valid. */
+    bmd_status (*enter)(void *self, bmd_batch *b, const unsigned char *enter, const bmd_step_info *si);
+    /* Everything before the force evaluation, for the masked systems. */
+    void (*pre_update)(void *self, bmd_batch *b, const unsigned char *mask, const bmd_step_info *si);
+    /* Everything after it (may be NULL). */
+    void (*post_update)(void *self, bmd_batch *b, const unsigned char *mask, const bmd_step_info *si);
+    void (*destroy)(void *self);
+} bmd_dynamics_ops;
+
+typedef struct bmd_dynamics {
+    const bmd_dynamics_ops *ops;
+    void *self;
+} bmd_dynamics;
+
+/* Frees a dynamics made by a constructor; NULL is a no-op. */
+void bmd_dynamics_destroy(bmd_dynamics *d);
+
+/* ---- the catalogue: every dynamics type, its parameters and their units ----
+ * Parameters are doubles (integers stored exactly). Unit strings are for
+ * metal units; see units.h for lj. */
+typedef struct bmd_param_desc {
+    const char *name;
+    const char *unit; /* "fs", "K", "1/fs", "eV/Å", "" ... */
+    double def;       /* default; NAN = required */
+    const char *doc;
+} bmd_param_desc;
+
+typedef struct bmd_dynamics_type {
+    const char *type;          /* "fire" */
+    const char *doc;           /* one line */
+    int is_optimizer;          /* 1: fmax/etol/max_steps; 0: MD with steps */
+    const bmd_param_desc *params;
+    int n_params;
+    /* values[n_params] in the order of params (defaults filled by the caller). */
+    bmd_status (*create)(const double *values, bmd_dynamics **out);
+} bmd_dynamics_type;
+
+/* The type named `type`, NULL when unknown. */
+const bmd_dynamics_type *bmd_dynamics_find(const char *type);
+/* All types (for listings and validation); *n receives the count. */
+const bmd_dynamics_type *const *bmd_dynamics_types(int *n);
+
+/* ---- convergence of one sub-stage ----
+ * Criteria combine with AND. A system that reaches max_steps leaves the
+ * sub-stage: converged if no criterion is set (an MD stage of N steps),
+ * unconverged otherwise (an optimizer out of budget). Checked before the
+ * first update too (ASE: a converged input takes 0 steps). Each may be
+ * overridden per structure from the info line ("fmax", "etol", "max_steps"). */
+typedef struct bmd_convergence {
+    double fmax;    /* eV/Å: max_i |F_i| < fmax (ASE's test); <= 0: unused */
+    double etol;    /* eV: |E - E_previous step| < etol; <= 0: unused */
+    long max_steps; /* step budget (>= 0) */
+} bmd_convergence;
+
+/* ---- hooks ---- */
+typedef enum bmd_hook_point {
+    BMD_HOOK_BEFORE_STEP = 1u << 0,
+    BMD_HOOK_BEFORE_PRE_UPDATE = 1u << 1,
+    BMD_HOOK_AFTER_PRE_UPDATE = 1u << 2,
+    BMD_HOOK_BEFORE_COMPUTE = 1u << 3,
+    BMD_HOOK_AFTER_COMPUTE = 1u << 4,
+    BMD_HOOK_BEFORE_POST_UPDATE = 1u << 5,
+    BMD_HOOK_AFTER_POST_UPDATE = 1u << 6,
+    BMD_HOOK_AFTER_STEP = 1u << 7,
+    BMD_HOOK_ON_CONVERGE = 1u << 8
+} bmd_hook_point;
+
+typedef struct bmd_stage bmd_stage;
+
+typedef struct bmd_hook_ctx {
+    bmd_batch *batch;
+    bmd_hook_point point;
+    long step;                 /* the stage's loop step (1-based during a step) */
+    int substage;              /* sub-stage concerned, -1 when all */
+    const unsigned char *mask; /* [n_systems] systems concerned: the sub-stage's
+                                * at update points, the converging ones at
+                                * ON_CONVERGE, every live one otherwise */
+    const bmd_stage *stage;
+    const bmd_units *units;
+} bmd_hook_ctx;
+
+typedef struct bmd_hook_ops {
+    const char *type;
+    /* Called once when the stage starts running (may be NULL). */
+    bmd_status (*open)(void *self, const bmd_stage *stage, bmd_batch *b);
+    /* Called at each of the hook's points on loop steps that are multiples of
+     * `every`, and at every ON_CONVERGE. A hook may quarantine a system with
+     * bmd_stage_fail(). An error stops the run. */
+    bmd_status (*call)(void *self, const bmd_hook_ctx *ctx);
+    /* Called once when the run ends (flush files) (may be NULL). */
+    bmd_status (*close)(void *self);
+    void (*destroy)(void *self);
+} bmd_hook_ops;
+
+typedef struct bmd_hook {
+    const bmd_hook_ops *ops;
+    void *self;
+    unsigned points; /* OR of bmd_hook_point */
+    long every;      /* >= 1 */
+} bmd_hook;
+
+void bmd_hook_destroy(bmd_hook *h);
+
+/* ---- the stage ---- */
+bmd_status bmd_stage_create(const bmd_units *units, uint64_t seed, bmd_stage **out);
+/* Destroys the stage, its dynamics and its hooks; NULL is a no-op. */
+void bmd_stage_destroy(bmd_stage *st);
+/* Appends sub-stage `name` (takes ownership of d). */
+bmd_status bmd_stage_add(bmd_stage *st, const char *name, bmd_dynamics *d, const bmd_convergence *conv);
+/* Adds a hook (takes ownership). */
+bmd_status bmd_stage_add_hook(bmd_stage *st, bmd_hook *h);
+/* Asks the model for the virial (stress) at every evaluation. */
+void bmd_stage_want_stress(bmd_stage *st, int want);
+
+int bmd_stage_count(const bmd_stage *st);                  /* k */
+const char *bmd_stage_name(const bmd_stage *st, int i);
+const bmd_units *bmd_stage_units(const bmd_stage *st);
+/* Column indices in b of "steps.<name>" and "converged.<name>" (created on demand). */
+int bmd_stage_steps_column(const bmd_stage *st, bmd_batch *b, int i);
+int bmd_stage_converged_column(const bmd_stage *st, bmd_batch *b, int i);
+
+/* Takes system s out: status = BMD_STATUS_FAILED, info "status" = reason. */
+bmd_status bmd_stage_fail(bmd_batch *b, int slot, const char *reason);
+
+/* One step for every live system (0 <= status < k). Returns BMD_OK. */
+bmd_status bmd_stage_step(bmd_stage *st, bmd_batch *b, bmd_model *m);
+/* Calls the hooks' open, then steps until every system has left (status k or
+ * failed) or max_loop_steps loop steps were taken (<= 0: no limit), then the
+ * hooks' close. */
+bmd_status bmd_stage_run(bmd_stage *st, bmd_batch *b, bmd_model *m, long max_loop_steps);
+/* Number of live systems (0 <= status < k). */
+int bmd_stage_live(const bmd_stage *st, const bmd_batch *b);
+
+/* ---- helpers the dynamics share ---- */
+/* Maxwell–Boltzmann velocities at temperature T (K) for the masked systems,
+ * keyed by (seed, system_id, stream), total momentum zero, then rescaled so
+ * the kinetic temperature (3N−3 degrees of freedom; 3 for N = 1) is exactly T. */
+void bmd_velocities_maxwell_boltzmann(bmd_batch *b, const unsigned char *mask, const double *temperature,
+                                      const bmd_units *u, uint64_t seed, uint32_t stream);
+/* Kinetic energy (eV) of slot s. */
+double bmd_kinetic_energy(const bmd_batch *b, int slot, const bmd_units *u);
+/* Kinetic temperature (K) of slot s with 3N−3 degrees of freedom (3 if N = 1). */
+double bmd_temperature(const bmd_batch *b, int slot, const bmd_units *u);
+/* max_i |F_i| of slot s, eV/Å. */
+double bmd_fmax(const bmd_batch *b, int slot);
+
+#endif

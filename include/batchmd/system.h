@@ -1,0 +1,58 @@
+/* system.h — one atomistic structure as a standalone value (it owns its
+ * arrays): what the extxyz reader produces, what a batch takes in and gives
+ * back, and what the writers write. Units are those of the campaign
+ * (see units.h); the comments give metal units. */
+#ifndef BATCHMD_SYSTEM_H
+#define BATCHMD_SYSTEM_H
+
+#include <stdint.h>
+#include "status.h"
+
+/* Free key=value pairs of an extxyz info line, in file order. Values are kept
+ * as the text the file had (unquoted), e.g. "450" or "1.0 2.0 3.0". */
+typedef struct bmd_info {
+    int n, cap;
+    char **keys;   /* owned */
+    char **values; /* owned */
+} bmd_info;
+
+/* Sets key to value (replaces an existing key). Copies both strings. */
+bmd_status bmd_info_set(bmd_info *info, const char *key, const char *value);
+/* The value of key, NULL when absent. */
+const char *bmd_info_get(const bmd_info *info, const char *key);
+/* Removes key if present. */
+void bmd_info_remove(bmd_info *info, const char *key);
+/* Deep copy (dst must be empty/zeroed). */
+bmd_status bmd_info_copy(bmd_info *dst, const bmd_info *src);
+void bmd_info_free(bmd_info *info);
+
+typedef struct bmd_system {
+    int n_atoms;
+    int *Z;          /* [n] atomic numbers (owned) */
+    double *pos;     /* [3n] positions, Å (owned) */
+    double *mass;    /* [n] masses, amu (owned, always present) */
+    double *vel;     /* [3n] velocities, Å/fs (owned), or NULL: none given */
+    double *forces;  /* [3n] forces, eV/Å (owned), or NULL: none given/computed */
+    double cell[9];  /* row vectors a, b, c (as ASE's cell), Å */
+    unsigned char pbc[3];
+    int has_energy;
+    double energy;   /* potential energy, eV */
+    int has_stress;
+    double stress[6]; /* Voigt xx yy zz yz xz xy, eV/Å³, ASE's sign (tensile positive) */
+    int64_t system_id; /* index in the dataset (files, then frames); -1 unknown */
+    bmd_info info;   /* free info keys (kept and written back) */
+    char *source;    /* file it came from (owned), or NULL */
+    long line;       /* 1-based line of its atom-count line in source, or 0 */
+} bmd_system;
+
+/* Zeroes *s and allocates Z, pos and mass for n atoms (vel/forces stay NULL). */
+bmd_status bmd_system_alloc(bmd_system *s, int n_atoms);
+/* Allocates s->vel (zeroed) if NULL. Same for forces. */
+bmd_status bmd_system_ensure_vel(bmd_system *s);
+bmd_status bmd_system_ensure_forces(bmd_system *s);
+/* Deep copy into dst (dst is overwritten, not freed first). */
+bmd_status bmd_system_copy(bmd_system *dst, const bmd_system *src);
+/* Frees the arrays and zeroes *s; NULL is a no-op. */
+void bmd_system_free(bmd_system *s);
+
+#endif

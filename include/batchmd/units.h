@@ -1,0 +1,35 @@
+/* units.h — the two unit systems of CAMPAIGN.md, in one place.
+ *
+ * metal: length Å, energy eV, mass amu, time fs, temperature K,
+ *        velocity Å/fs, force eV/Å, stress eV/Å³ (ASE's sign: tensile
+ *        positive), friction 1/fs.
+ * lj:    length σ, energy ε, mass m, time τ, temperature ε/k_B.
+ *
+ * The physical constants are CODATA 2014, the set ASE 3.22 uses, so that
+ * momenta and temperatures round-trip through ASE exactly. */
+#ifndef BATCHMD_UNITS_H
+#define BATCHMD_UNITS_H
+
+typedef enum bmd_units_kind { BMD_UNITS_METAL = 0, BMD_UNITS_LJ = 1 } bmd_units_kind;
+
+typedef struct bmd_units {
+    bmd_units_kind kind;
+    /* k_B in energy/temperature: 8.617330337217213e-5 eV/K (metal), 1 (lj). */
+    double boltzmann;
+    /* force/mass -> acceleration: (eV/Å)/amu in Å/fs² = 9.648533...e-3 (metal), 1 (lj).
+     * a = ftm2v * F / m. */
+    double ftm2v;
+    /* mass*velocity² -> energy: amu·Å²/fs² in eV = 1/ftm2v (metal), 1 (lj).
+     * KE = 0.5 * mvv2e * m v². */
+    double mvv2e;
+    /* ASE's fs (ase.units.fs = 0.09822694788464063) for metal, 1 for lj:
+     * ASE momenta p = m * v / ase_time, with v in Å/fs. */
+    double ase_time;
+} bmd_units;
+
+/* The constants of a unit system. */
+bmd_units bmd_units_get(bmd_units_kind kind);
+/* "metal" / "lj" -> kind; returns -1 for an unknown name. */
+int bmd_units_parse(const char *name);
+
+#endif
