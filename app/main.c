@@ -1,4 +1,44 @@
-/* main.c — the batchmd command (placeholder until the app lands). */
+/* main.c — the batchmd command: dispatches to its subcommands. */
 #include <stdio.h>
-#include "batchmd/batchmd.h"
-int main(void) { printf("batchmd %s\n", bmd_version()); return 0; }
+#include <string.h>
+
+#include "app.h"
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: batchmd [--version] [--help] COMMAND [ARGS]\n"
+            "\n"
+            "Runs atomistic simulations batch-first: thousands of structures at once\n"
+            "through geometry optimization and molecular dynamics.\n"
+            "\n"
+            "commands:\n"
+            "  run CAMPAIGN.yaml        run the campaign (relax, anneal, MD ...)\n"
+            "  eval CAMPAIGN.yaml       energy, forces and stress of every input structure\n"
+            "  validate CAMPAIGN.yaml   check the campaign, its inputs and its model without running\n"
+            "  models                   list the models and their parameters\n"
+            "\n"
+            "'batchmd COMMAND --help' tells more. Exit status: 0 success, 1 the run failed,\n"
+            "2 the campaign or an input is invalid (nothing written).\n");
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        usage(stderr);
+        return APP_INVALID;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+        usage(stdout);
+        return APP_OK;
+    }
+    if (!strcmp(cmd, "--version") || !strcmp(cmd, "version")) {
+        printf("batchmd %s\n", bmd_version());
+        return APP_OK;
+    }
+    if (!strcmp(cmd, "run")) return cmd_run(argc - 1, argv + 1);
+    if (!strcmp(cmd, "eval")) return cmd_eval(argc - 1, argv + 1);
+    if (!strcmp(cmd, "validate")) return cmd_validate(argc - 1, argv + 1);
+    if (!strcmp(cmd, "models")) return cmd_models(argc - 1, argv + 1);
+    fprintf(stderr, "batchmd: unknown command '%s' (expected run, eval, validate or models; see batchmd --help)\n", cmd);
+    return APP_INVALID;
+}

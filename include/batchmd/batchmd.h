@@ -11,9 +11,11 @@
 #define BMD_VERSION_STRING "0.1.0"
 
 #include "batch.h"
+#include "campaign.h"
 #include "dynamics.h"
 #include "elements.h"
 #include "extxyz.h"
+#include "flow.h"
 #include "hooks.h"
 #include "model.h"
 #include "rng.h"

@@ -1,0 +1,82 @@
+/* common.c — what the subcommands share: loading and checking a campaign,
+ * its inputs and its model; threads; error printing. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "app.h"
+
+void app_error(const char *what) {
+    const char *msg = bmd_last_error();
+    if (what) fprintf(stderr, "batchmd: %s: %s\n", what, msg[0] ? msg : "unknown error");
+    else fprintf(stderr, "batchmd: %s\n", msg[0] ? msg : "unknown error");
+}
+
+void app_set_threads(int threads) {
+#ifdef _OPENMP
+    if (threads > 0) omp_set_num_threads(threads);
+#else
+    (void)threads;
+#endif
+}
+
+void app_release(app_campaign *a) {
+    bmd_model_destroy(a->model);
+    bmd_dataset_close(a->ds);
+    bmd_campaign_free(&a->c);
+    memset(a, 0, sizeof *a);
+}
+
+/* Parses every structure once: malformed frames, species the model lacks,
+ * and structures larger than the batch budget are input errors. */
+static int check_frames(app_campaign *a) {
+    long n = bmd_dataset_size(a->ds);
+    for (long i = 0; i < n; i++) {
+        bmd_system sys;
+        if (bmd_dataset_get(a->ds, i, &sys)) {
+            app_error(NULL);
+            return APP_INVALID;
+        }
+        int bad = 0;
+        if (bmd_model_check_system(a->model, &sys)) {
+            fprintf(stderr, "batchmd: %s:%ld: structure %ld: %s\n", sys.source ? sys.source : "?", sys.line, i,
+                    bmd_last_error());
+            bad = 1;
+        } else if (sys.n_atoms > a->c.batch.max_atoms) {
+            fprintf(stderr, "batchmd: %s:%ld: structure %ld has %d atoms, more than batch.max_atoms = %ld; raise max_atoms\n",
+                    sys.source ? sys.source : "?", sys.line, i, sys.n_atoms, a->c.batch.max_atoms);
+            bad = 1;
+        } else if (sys.n_atoms == 0) {
+            fprintf(stderr, "batchmd: %s:%ld: structure %ld has no atoms\n", sys.source ? sys.source : "?", sys.line, i);
+            bad = 1;
+        }
+        bmd_system_free(&sys);
+        if (bad) return APP_INVALID;
+    }
+    return APP_OK;
+}
+
+int app_prepare(const char *path, int check, app_campaign *a) {
+    memset(a, 0, sizeof *a);
+    if (bmd_campaign_load(path, &a->c)) {
+        app_error(NULL);
+        return APP_INVALID;
+    }
+    if (bmd_dataset_open_extxyz((const char *const *)a->c.inputs, a->c.n_inputs, a->c.units, &a->ds) ||
+        bmd_campaign_make_model(&a->c, &a->model)) {
+        app_error(NULL);
+        app_release(a);
+        return APP_INVALID;
+    }
+    if (check) {
+        int rc = check_frames(a);
+        if (rc) {
+            app_release(a);
+            return rc;
+        }
+    }
+    return APP_OK;
+}

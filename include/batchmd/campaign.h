@@ -1,0 +1,73 @@
+/* campaign.h — a campaign file (CAMPAIGN.md, format 1) read and checked into
+ * plain structs. Every error names FILE:LINE:COL and what was expected.
+ * Relative paths are resolved against the campaign file's folder. */
+#ifndef BATCHMD_CAMPAIGN_H
+#define BATCHMD_CAMPAIGN_H
+
+#include <stdint.h>
+#include "dynamics.h"
+#include "model.h"
+#include "status.h"
+#include "units.h"
+
+#define BMD_MAX_STAGES 32
+
+typedef struct bmd_campaign_stage {
+    char *name;
+    const bmd_dynamics_type *type;
+    double values[32];     /* the type's parameters, in its descriptor order */
+    bmd_convergence conv;  /* fmax/etol/max_steps (optimizers) or steps (MD) */
+    int line;              /* where the stage is defined */
+} bmd_campaign_stage;
+
+typedef struct bmd_campaign_model {
+    char type[16];         /* "lj", "morse" */
+    bmd_pair_params *pairs; /* owned; entry 0/0 is the default (all pairs) */
+    int n_pairs;
+    bmd_pair_options opt;
+} bmd_campaign_model;
+
+typedef struct bmd_campaign_output_every {
+    char *file; /* resolved path, NULL when not asked */
+    long every; /* steps */
+} bmd_campaign_output_every;
+
+typedef struct bmd_campaign {
+    char *path;            /* the campaign file */
+    char *dir;             /* its folder */
+    bmd_units_kind units;
+    uint64_t seed;
+    int threads;           /* 0: OMP_NUM_THREADS if set, else all cores */
+    bmd_campaign_model model;
+    char **inputs;         /* resolved extxyz files, in order (directories and globs expanded, sorted) */
+    int n_inputs;
+    bmd_campaign_stage stages[BMD_MAX_STAGES];
+    int n_stages;
+    /* pipeline: groups separated by '|', each a list of stage indices fused by '+' */
+    int n_groups;
+    int group_size[BMD_MAX_STAGES];
+    int group_stage[BMD_MAX_STAGES][BMD_MAX_STAGES];
+    struct {
+        long max_atoms, max_systems, refill_every;
+        long buffer_systems, buffer_atoms;
+        char comm[16];
+    } batch;
+    struct {
+        char *final, *failed;
+        bmd_campaign_output_every trajectory, log;
+        char *checkpoint;
+        double checkpoint_every_s;
+        int ordered; /* write final in input order */
+    } output;
+} bmd_campaign;
+
+/* Reads and checks path. On error returns BMD_ERR_PARSE (or IO) with a
+ * message "FILE:LINE:COL: ..." and leaves *c empty. */
+bmd_status bmd_campaign_load(const char *path, bmd_campaign *c);
+/* Builds the campaign's model (caller destroys it). */
+bmd_status bmd_campaign_make_model(const bmd_campaign *c, bmd_model **out);
+/* Builds a stage with the campaign's stages of pipeline group g fused. */
+bmd_status bmd_campaign_make_stage(const bmd_campaign *c, int group, bmd_stage **out);
+void bmd_campaign_free(bmd_campaign *c);
+
+#endif

@@ -1,0 +1,337 @@
+/* campaign.c — owns reading a campaign file (CAMPAIGN.md, format 1) into a
+ * bmd_campaign: root keys, stages, the pipeline expression ('+' fuses stages
+ * on one process and binds tighter than '|', which hands systems to the next
+ * rank), batch and output settings; and building a fused stage from it. */
+#include "io/campaign_internal.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static char *dup_str(const char *s) {
+    size_t n = strlen(s) + 1;
+    char *d = malloc(n);
+    if (d) memcpy(d, s, n);
+    return d;
+}
+
+static bmd_status read_stage(const bmd_yread *r, const char *name, const bmd_ynode *node, bmd_campaign *c) {
+    char where[128];
+    snprintf(where, sizeof where, "stages.%s", name);
+    if (node->kind != BMD_Y_MAP) return bmd_yerr(r, node, "%s: expected a mapping with a 'type' key", where);
+    const char *type = NULL;
+    int present;
+    bmd_status st = bmd_yget_string(r, node, "type", where, &type, &present);
+    if (st) return st;
+    int nt = 0;
+    const bmd_dynamics_type *const *all = bmd_dynamics_types(&nt);
+    char names[400] = "";
+    for (int i = 0; i < nt; i++) {
+        if (strlen(names) + strlen(all[i]->type) + 3 >= sizeof names) break;
+        if (i) strcat(names, ", ");
+        strcat(names, all[i]->type);
+    }
+    if (!present) return bmd_yerr(r, node, "%s: missing 'type' (expected one of: %s)", where, names);
+    const bmd_dynamics_type *t = bmd_dynamics_find(type);
+    if (!t)
+        return bmd_yerr(r, bmd_yaml_get(node, "type", NULL), "%s.type: unknown dynamics '%s' (expected one of: %s)", where, type, names);
+    if (t->n_params > (int)(sizeof c->stages[0].values / sizeof(double)))
+        return bmd__fail(BMD_ERR_INVALID, "dynamics '%s' has too many parameters", type);
+
+    bmd_campaign_stage *s = &c->stages[c->n_stages];
+    memset(s, 0, sizeof *s);
+    s->name = dup_str(name);
+    if (!s->name) return bmd__fail(BMD_ERR_NOMEM, "out of memory");
+    c->n_stages++;
+    s->type = t;
+    s->line = node->line;
+
+    const char *keys[40];
+    int nk = 0;
+    keys[nk++] = "type";
+    for (int i = 0; i < t->n_params && nk < 34; i++) keys[nk++] = t->params[i].name;
+    if (t->is_optimizer) {
+        keys[nk++] = "fmax";
+        keys[nk++] = "etol";
+        keys[nk++] = "max_steps";
+    } else {
+        keys[nk++] = "steps";
+    }
+    keys[nk] = NULL;
+    if ((st = bmd_ycheck_keys(r, node, where, keys))) return st;
+
+    for (int i = 0; i < t->n_params; i++) {
+        s->values[i] = t->params[i].def;
+        if ((st = bmd_yget_number(r, node, t->params[i].name, where, &s->values[i], &present))) return st;
+        if (!present && isnan(t->params[i].def) && strcmp(t->params[i].name, "init_temperature") != 0)
+            return bmd_yerr(r, node, "%s: missing '%s' (%s%s%s)", where, t->params[i].name, t->params[i].doc,
+                            t->params[i].unit[0] ? ", " : "", t->params[i].unit);
+    }
+    s->conv.fmax = 0;
+    s->conv.etol = 0;
+    if (t->is_optimizer) {
+        s->conv.fmax = 0.05;
+        s->conv.max_steps = 1000;
+        if ((st = bmd_yget_number(r, node, "fmax", where, &s->conv.fmax, NULL))) return st;
+        if ((st = bmd_yget_number(r, node, "etol", where, &s->conv.etol, NULL))) return st;
+        if ((st = bmd_yget_long(r, node, "max_steps", where, 0, &s->conv.max_steps, NULL))) return st;
+    } else {
+        if ((st = bmd_yget_long(r, node, "steps", where, 0, &s->conv.max_steps, &present))) return st;
+        if (!present) return bmd_yerr(r, node, "%s: missing 'steps' (how many steps a system spends in this stage)", where);
+    }
+    return BMD_OK;
+}
+
+static int find_stage(const bmd_campaign *c, const char *name) {
+    for (int i = 0; i < c->n_stages; i++)
+        if (strcmp(c->stages[i].name, name) == 0) return i;
+    return -1;
+}
+
+/* "relax + anneal | md": groups split by '|', stages by '+'. */
+static bmd_status read_pipeline(const bmd_yread *r, const bmd_ynode *node, bmd_campaign *c) {
+    if (node->kind != BMD_Y_SCALAR)
+        return bmd_yerr(r, node, "pipeline: expected an expression of stage names such as 'relax + md' or 'relax | md'");
+    const char *s = node->value;
+    int used[BMD_MAX_STAGES] = {0};
+    c->n_groups = 1;
+    c->group_size[0] = 0;
+    size_t i = 0, n = strlen(s);
+    int expect_name = 1;
+    while (i <= n) {
+        while (i < n && isspace((unsigned char)s[i])) i++;
+        if (expect_name) {
+            size_t j = i;
+            while (j < n && (isalnum((unsigned char)s[j]) || s[j] == '_' || s[j] == '-')) j++;
+            if (j == i)
+                return bmd__fail(BMD_ERR_PARSE, "%s:%d:%d: pipeline: expected a stage name at '%s'", r->path, node->line,
+                                 node->col + (int)i, s + i);
+            char name[128];
+            snprintf(name, sizeof name, "%.*s", (int)(j - i), s + i);
+            int k = find_stage(c, name);
+            if (k < 0) {
+                char names[400] = "";
+                for (int q = 0; q < c->n_stages; q++) {
+                    if (strlen(names) + strlen(c->stages[q].name) + 3 >= sizeof names) break;
+                    if (q) strcat(names, ", ");
+                    strcat(names, c->stages[q].name);
+                }
+                return bmd__fail(BMD_ERR_PARSE, "%s:%d:%d: pipeline: unknown stage '%s' (stages defined: %s)", r->path,
+                                 node->line, node->col + (int)i, name, names);
+            }
+            if (used[k])
+                return bmd__fail(BMD_ERR_PARSE, "%s:%d:%d: pipeline: stage '%s' appears twice", r->path, node->line,
+                                 node->col + (int)i, name);
+            used[k] = 1;
+            int g = c->n_groups - 1;
+            c->group_stage[g][c->group_size[g]++] = k;
+            i = j;
+            expect_name = 0;
+        } else {
+            if (i >= n) break;
+            if (s[i] == '|') {
+                c->group_size[c->n_groups++] = 0;
+            } else if (s[i] != '+') {
+                return bmd__fail(BMD_ERR_PARSE, "%s:%d:%d: pipeline: expected '+' or '|' between stage names, got '%c'",
+                                 r->path, node->line, node->col + (int)i, s[i]);
+            }
+            i++;
+            expect_name = 1;
+        }
+    }
+    return BMD_OK;
+}
+
+static bmd_status read_batch(const bmd_yread *r, const bmd_ynode *node, bmd_campaign *c) {
+    static const char *const keys[] = {"max_atoms", "max_systems", "refill_every", "buffer", "comm", NULL};
+    bmd_status st = bmd_ycheck_keys(r, node, "batch", keys);
+    if (!st) st = bmd_yget_long(r, node, "max_atoms", "batch", 1, &c->batch.max_atoms, NULL);
+    if (!st) st = bmd_yget_long(r, node, "max_systems", "batch", 1, &c->batch.max_systems, NULL);
+    if (!st) st = bmd_yget_long(r, node, "refill_every", "batch", 1, &c->batch.refill_every, NULL);
+    if (st) return st;
+    const bmd_ynode *buf = bmd_yaml_get(node, "buffer", NULL);
+    if (buf) {
+        static const char *const bkeys[] = {"systems", "atoms", NULL};
+        if ((st = bmd_ycheck_keys(r, buf, "batch.buffer", bkeys))) return st;
+        if ((st = bmd_yget_long(r, buf, "systems", "batch.buffer", 1, &c->batch.buffer_systems, NULL))) return st;
+        if ((st = bmd_yget_long(r, buf, "atoms", "batch.buffer", 1, &c->batch.buffer_atoms, NULL))) return st;
+    }
+    const char *comm = NULL;
+    if ((st = bmd_yget_string(r, node, "comm", "batch", &comm, NULL))) return st;
+    if (comm) {
+        if (strcmp(comm, "sync") && strcmp(comm, "async_recv") && strcmp(comm, "fully_async"))
+            return bmd_yerr(r, bmd_yaml_get(node, "comm", NULL), "batch.comm: unknown mode '%s' (expected sync, async_recv or fully_async)", comm);
+        snprintf(c->batch.comm, sizeof c->batch.comm, "%s", comm);
+    }
+    return BMD_OK;
+}
+
+static bmd_status read_path(const bmd_yread *r, const bmd_ynode *map, const char *key, const char *where,
+                            const bmd_campaign *c, char **out) {
+    const char *v = NULL;
+    bmd_status st = bmd_yget_string(r, map, key, where, &v, NULL);
+    if (st || !v) return st;
+    free(*out);
+    *out = bmd__campaign_path(c->dir, v);
+    return *out ? BMD_OK : bmd__fail(BMD_ERR_NOMEM, "out of memory");
+}
+
+/* `trajectory: {file: ..., every: N}` (or just a file name). */
+static bmd_status read_every(const bmd_yread *r, const bmd_ynode *node, const char *where, long def_every,
+                             const bmd_campaign *c, bmd_campaign_output_every *o) {
+    o->every = def_every;
+    if (node->kind == BMD_Y_SCALAR) {
+        free(o->file);
+        o->file = bmd__campaign_path(c->dir, node->value);
+        return o->file ? BMD_OK : bmd__fail(BMD_ERR_NOMEM, "out of memory");
+    }
+    static const char *const keys[] = {"file", "every", NULL};
+    bmd_status st = bmd_ycheck_keys(r, node, where, keys);
+    if (!st) st = bmd_yget_long(r, node, "every", where, 1, &o->every, NULL);
+    if (!st) st = read_path(r, node, "file", where, c, &o->file);
+    if (!st && !o->file) st = bmd_yerr(r, node, "%s: missing 'file'", where);
+    return st;
+}
+
+static bmd_status read_output(const bmd_yread *r, const bmd_ynode *node, bmd_campaign *c) {
+    static const char *const keys[] = {"final", "failed", "trajectory", "log", "checkpoint", "ordered", NULL};
+    bmd_status st = bmd_ycheck_keys(r, node, "output", keys);
+    if (!st) st = read_path(r, node, "final", "output", c, &c->output.final);
+    if (!st) st = read_path(r, node, "failed", "output", c, &c->output.failed);
+    if (!st) st = bmd_yget_bool(r, node, "ordered", "output", &c->output.ordered, NULL);
+    if (st) return st;
+    const bmd_ynode *n;
+    if ((n = bmd_yaml_get(node, "trajectory", NULL)) && (st = read_every(r, n, "output.trajectory", 100, c, &c->output.trajectory)))
+        return st;
+    if ((n = bmd_yaml_get(node, "log", NULL)) && (st = read_every(r, n, "output.log", 10, c, &c->output.log)))
+        return st;
+    if ((n = bmd_yaml_get(node, "checkpoint", NULL))) {
+        static const char *const ck[] = {"file", "every_s", NULL};
+        if ((st = bmd_ycheck_keys(r, n, "output.checkpoint", ck))) return st;
+        if ((st = read_path(r, n, "file", "output.checkpoint", c, &c->output.checkpoint))) return st;
+        if ((st = bmd_yget_number(r, n, "every_s", "output.checkpoint", &c->output.checkpoint_every_s, NULL))) return st;
+    }
+    return BMD_OK;
+}
+
+static bmd_status set_defaults(bmd_campaign *c) {
+    c->units = BMD_UNITS_METAL;
+    c->seed = 0;
+    c->threads = 0;
+    c->batch.max_atoms = 50000;
+    c->batch.max_systems = 1024;
+    c->batch.refill_every = 5;
+    c->batch.buffer_systems = 64;
+    c->batch.buffer_atoms = 20000;
+    strcpy(c->batch.comm, "async_recv");
+    c->output.checkpoint_every_s = 60;
+    c->output.final = bmd__campaign_path(c->dir, "results/final.extxyz");
+    c->output.failed = bmd__campaign_path(c->dir, "results/failed.extxyz");
+    return c->output.final && c->output.failed ? BMD_OK : bmd__fail(BMD_ERR_NOMEM, "out of memory");
+}
+
+static bmd_status load_tree(const bmd_yread *r, const bmd_ynode *root, bmd_campaign *c) {
+    static const char *const keys[] = {"units", "seed", "threads", "model", "input", "stages",
+                                       "pipeline", "batch", "output", NULL};
+    bmd_status st = bmd_ycheck_keys(r, root, "campaign", keys);
+    if (st) return st;
+    const char *units = NULL;
+    if ((st = bmd_yget_string(r, root, "units", "campaign", &units, NULL))) return st;
+    if (units) {
+        int u = bmd_units_parse(units);
+        if (u < 0) return bmd_yerr(r, bmd_yaml_get(root, "units", NULL), "units: unknown unit system '%s' (expected metal or lj)", units);
+        c->units = (bmd_units_kind)u;
+    }
+    long seed = 0, threads = 0;
+    if ((st = bmd_yget_long(r, root, "seed", "campaign", 0, &seed, NULL))) return st;
+    if ((st = bmd_yget_long(r, root, "threads", "campaign", 0, &threads, NULL))) return st;
+    c->seed = (uint64_t)seed;
+    c->threads = (int)(threads > 4096 ? 4096 : threads);
+
+    const bmd_ynode *n = bmd_yaml_get(root, "model", NULL);
+    if (!n) return bmd_yerr(r, root, "missing 'model' (e.g. model: {type: lj, epsilon: ..., sigma: ..., cutoff: ...})");
+    if ((st = bmd__campaign_read_model(r, n, c))) return st;
+
+    if (!(n = bmd_yaml_get(root, "input", NULL))) return bmd_yerr(r, root, "missing 'input' (an extxyz file, a directory or a glob)");
+    if ((st = bmd__campaign_read_input(r, n, c))) return st;
+
+    if (!(n = bmd_yaml_get(root, "stages", NULL))) return bmd_yerr(r, root, "missing 'stages' (named stages, e.g. relax: {type: fire, fmax: 0.05})");
+    if (n->kind != BMD_Y_MAP || n->n == 0) return bmd_yerr(r, n, "stages: expected a mapping of named stages");
+    if (n->n > BMD_MAX_STAGES) return bmd_yerr(r, n, "stages: at most %d stages", BMD_MAX_STAGES);
+    for (int i = 0; i < n->n; i++)
+        if ((st = read_stage(r, n->keys[i], n->items[i], c))) return st;
+
+    if ((n = bmd_yaml_get(root, "pipeline", NULL))) {
+        if ((st = read_pipeline(r, n, c))) return st;
+    } else {
+        c->n_groups = 1;
+        c->group_size[0] = c->n_stages;
+        for (int i = 0; i < c->n_stages; i++) c->group_stage[0][i] = i;
+    }
+    if ((n = bmd_yaml_get(root, "batch", NULL)) && (st = read_batch(r, n, c))) return st;
+    if ((n = bmd_yaml_get(root, "output", NULL)) && (st = read_output(r, n, c))) return st;
+    return BMD_OK;
+}
+
+bmd_status bmd_campaign_load(const char *path, bmd_campaign *c) {
+    memset(c, 0, sizeof *c);
+    c->path = dup_str(path);
+    const char *slash = strrchr(path, '/');
+    c->dir = slash ? malloc((size_t)(slash - path) + 1) : dup_str(".");
+    if (!c->path || !c->dir) {
+        bmd_campaign_free(c);
+        return bmd__fail(BMD_ERR_NOMEM, "out of memory");
+    }
+    if (slash) {
+        memcpy(c->dir, path, (size_t)(slash - path));
+        c->dir[slash - path] = '\0';
+        if (slash == path) strcpy(c->dir, "/");
+    }
+    bmd_status st = set_defaults(c);
+    bmd_ynode *root = NULL;
+    if (!st) st = bmd_yaml_load(path, &root);
+    bmd_yread r = {path};
+    if (!st) st = load_tree(&r, root, c);
+    bmd_yaml_free(root);
+    if (st) bmd_campaign_free(c);
+    return st;
+}
+
+bmd_status bmd_campaign_make_stage(const bmd_campaign *c, int group, bmd_stage **out) {
+    if (group < 0 || group >= c->n_groups) return bmd__fail(BMD_ERR_INVALID, "pipeline group %d out of range", group);
+    bmd_units u = bmd_units_get(c->units);
+    bmd_stage *st = NULL;
+    bmd_status rc = bmd_stage_create(&u, c->seed, &st);
+    for (int i = 0; !rc && i < c->group_size[group]; i++) {
+        const bmd_campaign_stage *s = &c->stages[c->group_stage[group][i]];
+        bmd_dynamics *d = NULL;
+        rc = s->type->create(s->values, &d);
+        if (!rc) rc = bmd_stage_add(st, s->name, d, &s->conv);
+        else bmd_dynamics_destroy(d);
+    }
+    if (rc) {
+        bmd_stage_destroy(st);
+        return rc;
+    }
+    *out = st;
+    return BMD_OK;
+}
+
+void bmd_campaign_free(bmd_campaign *c) {
+    if (!c) return;
+    free(c->path);
+    free(c->dir);
+    free(c->model.pairs);
+    for (int i = 0; i < c->n_inputs; i++) free(c->inputs[i]);
+    free(c->inputs);
+    for (int i = 0; i < c->n_stages; i++) free(c->stages[i].name);
+    free(c->output.final);
+    free(c->output.failed);
+    free(c->output.trajectory.file);
+    free(c->output.log.file);
+    free(c->output.checkpoint);
+    memset(c, 0, sizeof *c);
+}

@@ -1,0 +1,128 @@
+/* campaign_input.c — owns resolving the campaign's `input:` (a file, a
+ * directory of extxyz files, a glob, or a list of these) into an ordered
+ * list of readable files, and the path helper. */
+#include "io/campaign_internal.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <glob.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+char *bmd__campaign_path(const char *dir, const char *rel) {
+    size_t nd = strlen(dir), nr = strlen(rel);
+    char *p = malloc(nd + nr + 2);
+    if (!p) return NULL;
+    if (rel[0] == '/' || nd == 0) {
+        memcpy(p, rel, nr + 1);
+    } else {
+        memcpy(p, dir, nd);
+        p[nd] = '/';
+        memcpy(p + nd + 1, rel, nr + 1);
+    }
+    return p;
+}
+
+static int add_input(bmd_campaign *c, char *path) {
+    char **v = realloc(c->inputs, (size_t)(c->n_inputs + 1) * sizeof *v);
+    if (!v) {
+        free(path);
+        return -1;
+    }
+    c->inputs = v;
+    c->inputs[c->n_inputs++] = path;
+    return 0;
+}
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+static int has_suffix(const char *s, const char *suf) {
+    size_t n = strlen(s), m = strlen(suf);
+    return n >= m && strcmp(s + n - m, suf) == 0;
+}
+
+static bmd_status add_directory(const bmd_yread *r, const bmd_ynode *at, bmd_campaign *c, const char *dir) {
+    DIR *d = opendir(dir);
+    if (!d) return bmd_yerr(r, at, "input: cannot open directory '%s': %s", dir, strerror(errno));
+    char **names = NULL;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.' || !(has_suffix(e->d_name, ".extxyz") || has_suffix(e->d_name, ".xyz"))) continue;
+        char **v = realloc(names, (size_t)(n + 1) * sizeof *v);
+        char *p = bmd__campaign_path(dir, e->d_name);
+        if (!v || !p) {
+            free(p);
+            free(v ? v : names);
+            closedir(d);
+            return bmd__fail(BMD_ERR_NOMEM, "out of memory listing %s", dir);
+        }
+        names = v;
+        names[n++] = p;
+    }
+    closedir(d);
+    if (n == 0) {
+        free(names);
+        return bmd_yerr(r, at, "input: directory '%s' holds no .extxyz or .xyz files", dir);
+    }
+    qsort(names, (size_t)n, sizeof *names, cmp_str);
+    bmd_status st = BMD_OK;
+    for (int i = 0; i < n; i++)
+        if (!st && add_input(c, names[i])) st = bmd__fail(BMD_ERR_NOMEM, "out of memory");
+        else if (st) free(names[i]);
+    free(names);
+    return st;
+}
+
+static bmd_status add_one(const bmd_yread *r, const bmd_ynode *n, bmd_campaign *c) {
+    if (n->kind != BMD_Y_SCALAR || bmd_yaml_is_null(n))
+        return bmd_yerr(r, n, "input: expected a file, a directory or a glob pattern");
+    char *path = bmd__campaign_path(c->dir, n->value);
+    if (!path) return bmd__fail(BMD_ERR_NOMEM, "out of memory");
+    bmd_status st = BMD_OK;
+    struct stat sb;
+    if (strpbrk(n->value, "*?[")) {
+        glob_t g;
+        int rc = glob(path, 0, NULL, &g);
+        if (rc == GLOB_NOMATCH) st = bmd_yerr(r, n, "input: no file matches '%s'", n->value);
+        else if (rc != 0) st = bmd_yerr(r, n, "input: cannot expand '%s'", n->value);
+        for (size_t i = 0; !st && i < g.gl_pathc; i++) {
+            char *p = malloc(strlen(g.gl_pathv[i]) + 1);
+            if (!p || (strcpy(p, g.gl_pathv[i]), add_input(c, p))) st = bmd__fail(BMD_ERR_NOMEM, "out of memory");
+        }
+        if (rc == 0) globfree(&g);
+        free(path);
+        return st;
+    }
+    if (stat(path, &sb) != 0) {
+        st = bmd_yerr(r, n, "input: '%s' does not exist (expected an extxyz file, a directory or a glob)", n->value);
+        free(path);
+        return st;
+    }
+    if (S_ISDIR(sb.st_mode)) {
+        st = add_directory(r, n, c, path);
+        free(path);
+        return st;
+    }
+    if (access(path, R_OK) != 0) {
+        st = bmd_yerr(r, n, "input: '%s' is not readable: %s", n->value, strerror(errno));
+        free(path);
+        return st;
+    }
+    return add_input(c, path) ? bmd__fail(BMD_ERR_NOMEM, "out of memory") : BMD_OK;
+}
+
+bmd_status bmd__campaign_read_input(const bmd_yread *r, const bmd_ynode *node, bmd_campaign *c) {
+    if (node->kind == BMD_Y_SEQ) {
+        if (node->n == 0) return bmd_yerr(r, node, "input: expected at least one file");
+        for (int i = 0; i < node->n; i++) {
+            bmd_status st = add_one(r, node->items[i], c);
+            if (st) return st;
+        }
+        return BMD_OK;
+    }
+    return add_one(r, node, c);
+}
