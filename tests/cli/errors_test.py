@@ -39,7 +39,7 @@ CASES = [
     ("unknown stage in pipeline", campaign(extra="pipeline: relax + md\n"), GOOD_XYZ,
      ["c.yaml:8:", "unknown stage 'md'"]),
     ("unknown model type", campaign(model="model: {type: tersoff}\n"), GOOD_XYZ,
-     ["c.yaml:1:16", "unknown model type 'tersoff'"]),
+     ["c.yaml:1:15", "unknown model type 'tersoff'"]),
     ("missing input", campaign(input="input: nowhere.extxyz\n"), GOOD_XYZ, ["c.yaml:2:8", "does not exist"]),
     ("yaml syntax", campaign(extra="batch: {max_atoms: 10\n"), GOOD_XYZ, ["c.yaml:", "invalid YAML"]),
     ("bad number in extxyz", campaign(), GOOD_XYZ.replace("3.8 0 0", "3.8 zero 0"), ["in.extxyz:4"]),

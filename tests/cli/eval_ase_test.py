@@ -40,6 +40,7 @@ frames.append(cl)
 c = Checks()
 with tempfile.TemporaryDirectory() as d:
     ase.io.write(os.path.join(d, "in.extxyz"), frames)
+    frames = ase.io.read(os.path.join(d, "in.extxyz"), ":")  # what batchmd reads (ASE writes 8 decimals)
     with open(os.path.join(d, "c.yaml"), "w") as f:
         f.write("model: {type: lj, epsilon: %r, sigma: %r, cutoff: %r, shift: true}\n"
                 "input: in.extxyz\nstages: {relax: {type: fire}}\noutput: {final: out.extxyz}\n" % (EPS, SIG, RC))
