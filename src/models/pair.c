@@ -1,0 +1,348 @@
+/* pair.c — owns the pair-potential model object shared by lj.c and morse.c:
+ * parameter validation, the dense species-type table with per-type-pair
+ * coefficients (cutoff², shift, the potential's own), check_system, and the
+ * compute driver: re-key the per-system neighbor lists, then OpenMP over
+ * systems (each system by one thread, in its own fixed order), rebuild a
+ * system's list only when stale, run the potential's kernel, write the
+ * requested outputs of the masked systems. No allocation per call in steady
+ * state: workspaces grow geometrically and are reused. */
+#include "models/pair.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "batchmd/elements.h"
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+typedef struct pair_ws { /* one thread's workspace */
+    bmd__nl_scratch nl;
+    int cap_type, cap_f;
+    int *type;
+    double *f;
+} pair_ws;
+
+typedef struct pair_model {
+    const bmd__pair_def *def;
+    int ntypes;               /* listed species + 1 ("any other species") */
+    int *type_z;              /* [ntypes] Z of each type, 0 for "other" */
+    int ztype[BMD_N_ELEMENTS];
+    double *coef;             /* [ntypes² * NCOEF] */
+    unsigned char *has;       /* [ntypes²] the type pair has parameters */
+    double max_cutoff, skin;
+    int shift, has_default;
+    bmd__nlist_set lists;
+    int n_ws;
+    pair_ws *ws;
+    int cap_err;
+    unsigned char *err;       /* [n_systems] per-system bmd__nl_result of the last compute */
+    unsigned char *rebuilt;   /* [n_systems] its list was rebuilt in the last compute */
+    long n_builds;            /* list builds so far, all systems */
+} pair_model;
+
+static const char *sym(int z) {
+    const char *s = bmd_element_symbol(z);
+    return s ? s : "?";
+}
+
+static int ensure(void **p, int *cap, long need, size_t elem) {
+    if (need <= *cap) return 0;
+    long c = *cap ? *cap : 64;
+    while (c < need) c *= 2;
+    if (c > (1L << 30)) return 1;
+    void *q = realloc(*p, (size_t)c * elem);
+    if (!q) return 1;
+    *p = q;
+    *cap = (int)c;
+    return 0;
+}
+
+static void free_model(pair_model *pm) {
+    if (!pm) return;
+    bmd__nlist_set_free(&pm->lists);
+    for (int t = 0; t < pm->n_ws; t++) {
+        bmd__nl_scratch_free(&pm->ws[t].nl);
+        free(pm->ws[t].type);
+        free(pm->ws[t].f);
+    }
+    free(pm->ws);
+    free(pm->err);
+    free(pm->rebuilt);
+    free(pm->type_z);
+    free(pm->coef);
+    free(pm->has);
+    free(pm);
+}
+
+static int same_pair(const bmd_pair_params *p, int a, int b) {
+    return (p->z1 == a && p->z2 == b) || (p->z1 == b && p->z2 == a);
+}
+
+bmd_status bmd__pair_model_create(const bmd__pair_def *def, const bmd_pair_params *pairs,
+                                  int n_pairs, const bmd_pair_options *opt, bmd_model **out) {
+    const char *name = def->ops->type;
+    if (!out) return bmd__fail(BMD_ERR_INVALID, "%s model: out is NULL", name);
+    *out = NULL;
+    if (!opt) return bmd__fail(BMD_ERR_INVALID, "%s model: options are NULL", name);
+    if (n_pairs <= 0 || !pairs)
+        return bmd__fail(BMD_ERR_INVALID, "%s model: no species-pair parameters given", name);
+    if (!isfinite(opt->skin) || opt->skin < 0)
+        return bmd__fail(BMD_ERR_INVALID, "%s model: skin must be a finite number >= 0 (got %g)", name,
+                         opt->skin);
+    int n_default = 0;
+    for (int a = 0; a < n_pairs; a++) {
+        const bmd_pair_params *p = &pairs[a];
+        if (p->z1 < 0 || p->z1 >= BMD_N_ELEMENTS || p->z2 < 0 || p->z2 >= BMD_N_ELEMENTS)
+            return bmd__fail(BMD_ERR_INVALID, "%s model: pair %d has an invalid atomic number (%d, %d)",
+                             name, a, p->z1, p->z2);
+        if ((p->z1 == 0) != (p->z2 == 0))
+            return bmd__fail(BMD_ERR_INVALID,
+                             "%s model: pair %d mixes species 0 with %s; Z = 0 is only the default entry "
+                             "(z1 = z2 = 0)", name, a, sym(p->z1 ? p->z1 : p->z2));
+        if (!isfinite(p->cutoff) || p->cutoff <= 0)
+            return bmd__fail(BMD_ERR_INVALID, "%s model: cutoff of pair %s-%s must be > 0 (got %g)", name,
+                             sym(p->z1), sym(p->z2), p->cutoff);
+        for (int b = 0; b < a; b++)
+            if (same_pair(&pairs[b], p->z1, p->z2))
+                return bmd__fail(BMD_ERR_INVALID, "%s model: parameters given twice for species pair %s-%s",
+                                 name, p->z1 ? sym(p->z1) : "default", p->z2 ? sym(p->z2) : "default");
+        double c[BMD__PAIR_NCOEF] = {0};
+        bmd_status st = def->coef(p, c);
+        if (st) return st;
+        if (p->z1 == 0) n_default++;
+    }
+    if (opt->has_default && !n_default)
+        return bmd__fail(BMD_ERR_INVALID, "%s model: has_default is set but no default entry (z1 = z2 = 0) given",
+                         name);
+    if (!opt->has_default && n_default)
+        return bmd__fail(BMD_ERR_INVALID, "%s model: a default entry (z1 = z2 = 0) needs has_default = 1", name);
+
+    pair_model *pm = calloc(1, sizeof *pm);
+    if (!pm) return bmd__fail(BMD_ERR_NOMEM, "out of memory creating the %s model", name);
+    pm->def = def;
+    pm->skin = opt->skin;
+    pm->shift = opt->shift != 0;
+    pm->has_default = opt->has_default != 0;
+
+    /* dense types: listed species in ascending Z, then "other" */
+    unsigned char seen[BMD_N_ELEMENTS] = {0};
+    for (int a = 0; a < n_pairs; a++) {
+        seen[pairs[a].z1] = 1;
+        seen[pairs[a].z2] = 1;
+    }
+    int K = 0;
+    for (int z = 1; z < BMD_N_ELEMENTS; z++) K += seen[z];
+    int T = K + 1;
+    pm->ntypes = T;
+    pm->type_z = calloc((size_t)T, sizeof(int));
+    pm->coef = calloc((size_t)T * T * BMD__PAIR_NCOEF, sizeof(double));
+    pm->has = calloc((size_t)T * T, 1);
+    if (!pm->type_z || !pm->coef || !pm->has) {
+        free_model(pm);
+        return bmd__fail(BMD_ERR_NOMEM, "out of memory creating the %s model", name);
+    }
+    for (int z = 0; z < BMD_N_ELEMENTS; z++) pm->ztype[z] = K;
+    for (int z = 1, t = 0; z < BMD_N_ELEMENTS; z++)
+        if (seen[z]) {
+            pm->ztype[z] = t;
+            pm->type_z[t++] = z;
+        }
+    pm->type_z[K] = 0;
+    for (int ta = 0; ta < T; ta++)
+        for (int tb = 0; tb < T; tb++) {
+            int za = pm->type_z[ta], zb = pm->type_z[tb];
+            const bmd_pair_params *p = NULL, *dflt = NULL;
+            for (int a = 0; a < n_pairs; a++) {
+                if (pairs[a].z1 == 0) dflt = &pairs[a];
+                else if (za && zb && same_pair(&pairs[a], za, zb)) p = &pairs[a];
+            }
+            if (!p && pm->has_default) p = dflt;
+            if (!p) continue; /* rc² = 0: never interacts */
+            double *c = pm->coef + ((size_t)ta * T + tb) * BMD__PAIR_NCOEF;
+            def->coef(p, c);
+            c[BMD__PC_RC2] = p->cutoff * p->cutoff;
+            c[BMD__PC_SHIFT] = 0.0;
+            if (pm->shift) {
+                double fp, phi;
+                def->eval(c, c[BMD__PC_RC2], &fp, &phi);
+                c[BMD__PC_SHIFT] = phi;
+            }
+            pm->has[ta * T + tb] = 1;
+            if (p->cutoff > pm->max_cutoff) pm->max_cutoff = p->cutoff;
+        }
+
+    bmd_model *m = calloc(1, sizeof *m);
+    if (!m) {
+        free_model(pm);
+        return bmd__fail(BMD_ERR_NOMEM, "out of memory creating the %s model", name);
+    }
+    m->ops = def->ops;
+    m->self = pm;
+    *out = m;
+    return BMD_OK;
+}
+
+void bmd__pair_destroy(void *self) { free_model(self); }
+
+double bmd__pair_cutoff(void *self) { return ((pair_model *)self)->max_cutoff; }
+
+long bmd__pair_list_builds(const bmd_model *m) {
+    const pair_model *pm = m->self;
+    return pm->n_builds;
+}
+
+bmd_status bmd__pair_check_system(void *self, const bmd_system *sys) {
+    pair_model *pm = self;
+    const char *name = pm->def->ops->type;
+    if (!sys) return bmd__fail(BMD_ERR_INVALID, "%s model: system is NULL", name);
+    unsigned char present[BMD_N_ELEMENTS] = {0};
+    for (int i = 0; i < sys->n_atoms; i++) {
+        int z = sys->Z[i];
+        if (z < 0 || z >= BMD_N_ELEMENTS)
+            return bmd__fail(BMD_ERR_INVALID, "%s model: atom %d has an invalid atomic number %d", name, i, z);
+        present[z] = 1;
+        for (int c = 0; c < 3; c++)
+            if (!isfinite(sys->pos[3 * i + c]))
+                return bmd__fail(BMD_ERR_NUMERIC, "%s model: atom %d has a non-finite position", name, i);
+    }
+    if (bmd__cell_degenerate(sys->cell, sys->pbc))
+        return bmd__fail(BMD_ERR_INVALID,
+                         "%s model: the cell is degenerate along its periodic axes (pbc %c%c%c)", name,
+                         sys->pbc[0] ? 'T' : 'F', sys->pbc[1] ? 'T' : 'F', sys->pbc[2] ? 'T' : 'F');
+    char msg[1024];
+    int len = 0, missing = 0;
+    const int T = pm->ntypes;
+    for (int za = 0; za < BMD_N_ELEMENTS; za++) {
+        if (!present[za]) continue;
+        for (int zb = za; zb < BMD_N_ELEMENTS; zb++) {
+            if (!present[zb]) continue;
+            if (pm->has[pm->ztype[za] * T + pm->ztype[zb]]) continue;
+            if (len < (int)sizeof msg - 64)
+                len += snprintf(msg + len, sizeof msg - (size_t)len, "%s%s-%s", missing ? ", " : "", sym(za),
+                                sym(zb));
+            missing++;
+        }
+    }
+    if (missing)
+        return bmd__fail(BMD_ERR_NOT_FOUND, "no %s parameters for species pair%s %s", name,
+                         missing > 1 ? "s" : "", msg);
+    return BMD_OK;
+}
+
+/* non-finite outputs for a system whose positions are not finite (or absurd):
+ * the caller's blow-up check takes it out */
+static void write_nan(const bmd_batch *b, int s, const bmd_compute_request *req) {
+    int a0 = b->atom_start[s], n = b->atom_count[s];
+    if (req->energy) req->energy[s] = NAN;
+    if (req->virial)
+        for (int c = 0; c < 6; c++) req->virial[6 * (size_t)s + c] = NAN;
+    if (req->forces)
+        for (int i = 0; i < 3 * n; i++) req->forces[3 * (size_t)a0 + i] = NAN;
+    if (req->energy_per_atom)
+        for (int i = 0; i < n; i++) req->energy_per_atom[(size_t)a0 + i] = NAN;
+}
+
+static int compute_one(pair_model *pm, pair_ws *ws, const bmd_batch *b, int s,
+                       const bmd_compute_request *req, int full, unsigned char *rebuilt) {
+    const int a0 = b->atom_start[s], n = b->atom_count[s];
+    const double *pos = b->pos + 3 * (size_t)a0;
+    bmd__nlist *nl = pm->lists.list[s];
+    if (!nl) return BMD__NL_NOMEM;
+    int rb = 0;
+    bmd__nl_result r = bmd__nlist_update(nl, &ws->nl, n, pos, b->cell + 9 * (size_t)s,
+                                         b->pbc + 3 * (size_t)s, pm->max_cutoff, pm->skin, &rb);
+    *rebuilt = (unsigned char)rb;
+    if (r == BMD__NL_BAD_POS) {
+        write_nan(b, s, req);
+        return BMD__NL_OK;
+    }
+    if (r) {
+        write_nan(b, s, req);
+        return r;
+    }
+    if (ensure((void **)&ws->type, &ws->cap_type, n, sizeof(int))) return BMD__NL_NOMEM;
+    const int *Z = b->Z + a0;
+    const int other = pm->ntypes - 1;
+    for (int i = 0; i < n; i++) {
+        int z = Z[i];
+        ws->type[i] = (z >= 0 && z < BMD_N_ELEMENTS) ? pm->ztype[z] : other;
+    }
+    double *f;
+    if (req->forces) {
+        f = req->forces + 3 * (size_t)a0;
+    } else {
+        if (ensure((void **)&ws->f, &ws->cap_f, 3L * n, sizeof(double))) return BMD__NL_NOMEM;
+        f = ws->f;
+    }
+    memset(f, 0, 3 * (size_t)n * sizeof(double));
+    double *epa = req->energy_per_atom ? req->energy_per_atom + a0 : NULL;
+    if (epa) memset(epa, 0, (size_t)n * sizeof(double));
+    bmd__pair_job job = {.n = n, .pos = pos, .type = ws->type, .nl = nl, .coef = pm->coef,
+                         .ntypes = pm->ntypes, .f = f, .epa = epa};
+    pm->def->kernel(&job, full);
+    if (req->energy) req->energy[s] = job.energy;
+    if (req->virial) memcpy(req->virial + 6 * (size_t)s, job.virial, sizeof job.virial);
+    return BMD__NL_OK;
+}
+
+bmd_status bmd__pair_compute(void *self, const bmd_batch *b, const bmd_compute_request *req) {
+    pair_model *pm = self;
+    const char *name = pm->def->ops->type;
+    if (!b || !req) return bmd__fail(BMD_ERR_INVALID, "%s model: batch or request is NULL", name);
+    bmd_status st = bmd__nlist_set_sync(&pm->lists, b);
+    if (st) return st;
+    int nt = 1;
+#ifdef _OPENMP
+    nt = omp_get_max_threads();
+#endif
+    if (nt > pm->n_ws) {
+        pair_ws *w = realloc(pm->ws, (size_t)nt * sizeof *w);
+        if (!w) return bmd__fail(BMD_ERR_NOMEM, "out of memory for %d thread workspaces", nt);
+        memset(w + pm->n_ws, 0, (size_t)(nt - pm->n_ws) * sizeof *w);
+        pm->ws = w;
+        pm->n_ws = nt;
+    }
+    const int ns = b->n_systems;
+    if (ns + 1 > pm->cap_err) {
+        int cap = pm->cap_err ? pm->cap_err : 64;
+        while (cap < ns + 1) cap *= 2;
+        unsigned char *e = realloc(pm->err, (size_t)cap);
+        if (e) pm->err = e;
+        unsigned char *r = e ? realloc(pm->rebuilt, (size_t)cap) : NULL;
+        if (r) pm->rebuilt = r;
+        if (!e || !r) return bmd__fail(BMD_ERR_NOMEM, "out of memory computing %d systems", ns);
+        pm->cap_err = cap;
+    }
+    const int full = req->energy || req->virial || req->energy_per_atom;
+    unsigned char *err = pm->err, *rebuilt = pm->rebuilt;
+    const unsigned char *mask = req->mask;
+#ifdef _OPENMP
+#pragma omp parallel for schedule(dynamic, 1)
+#endif
+    for (int s = 0; s < ns; s++) {
+        err[s] = 0;
+        rebuilt[s] = 0;
+        if (mask && !mask[s]) continue;
+        int tid = 0;
+#ifdef _OPENMP
+        tid = omp_get_thread_num();
+#endif
+        err[s] = (unsigned char)compute_one(pm, &pm->ws[tid], b, s, req, full, &rebuilt[s]);
+    }
+    for (int s = 0; s < ns; s++) pm->n_builds += rebuilt[s];
+    for (int s = 0; s < ns; s++) {
+        if (!err[s]) continue;
+        long long id = (long long)b->system_id[s];
+        if (err[s] == BMD__NL_BAD_CELL)
+            return bmd__fail(BMD_ERR_INVALID,
+                             "%s model: system %lld (slot %d): its cell is degenerate along a periodic axis, "
+                             "or far thinner than the neighbor range %g Å",
+                             name, id, s, pm->max_cutoff + pm->skin);
+        return bmd__fail(BMD_ERR_NOMEM, "%s model: system %lld (slot %d): out of memory building its neighbor list",
+                         name, id, s);
+    }
+    return BMD_OK;
+}

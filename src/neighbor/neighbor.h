@@ -1,0 +1,156 @@
+/* neighbor.h — internal (crosses files, not installed): per-system Verlet
+ * lists with skin, built from cell lists over the periodic images of any
+ * triclinic cell (cells smaller than the cutoff included), and a set of such
+ * lists kept per batch slot and re-keyed by the batch's uid when systems are
+ * appended or removed.
+ *
+ * A list never links two systems. It is a HALF list in CSR form over the
+ * system's local atom indices 0..n-1:
+ *
+ *     for i in 0..n-1:
+ *       for k in start[i] .. mid[i]-1:        (partners in the same image, N = 0)
+ *         j = j[k];  r_ij = pos_j - pos_i
+ *       for k in mid[i] .. start[i+1]-1:      (partners in another image)
+ *         j = j[k];  S = shift_vec + 3*shift[k];
+ *         r_ij = (pos_j + S) - pos_i
+ *     (pos: the batch's UNWRAPPED positions; shift[k] is valid in both parts)
+ *
+ * S = n1 a + n2 b + n3 c is the physical lattice image (n1,n2,n3) of the
+ * pair, computed from the integer triple and the cell (same bits whenever
+ * computed). Each unordered pair (i, j, N) ~ (j, i, -N) appears once: kept
+ * iff i < j, or i == j and N is lexicographically positive (an atom meets its
+ * own images in small cells). Entries of atom i are sorted by (N != 0, j, N)
+ * and the shift table is sorted by N, so a loop over the entries with a strict
+ * `r2 < rc2` test visits the pairs within rc in an order that depends only on
+ * which pairs are within rc: forces do not depend on when the list was built.
+ *
+ * The list holds every pair closer than cutoff + skin at build time; it stays
+ * valid until an atom moves more than skin/2 from its position at the build,
+ * or the cell, pbc or atom count changes (bmd__nlist_update checks this).
+ * Non-periodic axes have no images (their cell vectors are ignored, zero
+ * allowed); periodic axes need a non-degenerate cell. */
+#ifndef BATCHMD_NEIGHBOR_H
+#define BATCHMD_NEIGHBOR_H
+
+#include <stdint.h>
+#include "batchmd/batch.h"
+#include "batchmd/status.h"
+
+/* Outcome of an update/build (not a bmd_status, so that threads can report
+ * it and the caller writes the message). */
+typedef enum bmd__nl_result {
+    BMD__NL_OK = 0,
+    BMD__NL_NOMEM = 1,    /* allocation failed */
+    BMD__NL_BAD_CELL = 2, /* a periodic axis with a degenerate cell */
+    BMD__NL_BAD_POS = 3   /* a non-finite position, or one absurdly far away */
+} bmd__nl_result;
+
+typedef struct bmd__nlist {
+    int n_atoms;       /* atoms of the system at the last build */
+    int built;         /* 0: must be (re)built before use */
+    int *start;        /* [n_atoms + 1] CSR offsets */
+    int *mid;          /* [n_atoms] first entry of atom i with N != 0 */
+    int *j;            /* [nnz] partner, local index */
+    int *shift;        /* [nnz] index into shift_n / shift_vec */
+    int nnz, cap_nnz, cap_atoms;
+    int n_shifts, cap_shifts;
+    int *shift_n;      /* [3 n_shifts] lattice image triples, sorted lexicographically */
+    double *shift_vec; /* [3 n_shifts] n1 a + n2 b + n3 c, Å */
+    double *ref_pos;   /* [3 n_atoms] positions at the last build */
+    double ref_cell[9];
+    unsigned char ref_pbc[3];
+    double cutoff, skin; /* the list holds pairs closer than cutoff + skin */
+    long n_builds;     /* how many times this list was built */
+} bmd__nlist;
+
+typedef struct bmd__nl_keyid {
+    int64_t key;
+    int id;
+} bmd__nl_keyid;
+
+/* Per-thread workspace of the build (binning, image keys, ordering). Grows
+ * geometrically and is reused; zero-initialise, free with _scratch_free. */
+typedef struct bmd__nl_scratch {
+    int cap_atoms;
+    double *frac;   /* [3n] wrapped fractional coordinates of the binning basis */
+    int *wrap;      /* [3n] integer lattice image removed by wrapping */
+    int *bin;       /* [3n] bin triple of each atom */
+    int *bin_atoms; /* [n] atoms in bin order */
+    double *bx;     /* [3n] wrapped Cartesian positions, in bin order */
+    int *bw;        /* [3n] wraps, in bin order */
+    int *count;     /* [n + 1] counting-sort counters */
+    int cap_bins;
+    int *bin_start; /* [n_bins + 1] */
+    int cap_stencil;  /* stencil of one bin: runs of consecutive bins */
+    int *st_t0, *st_t1; /* [k] its atoms: bin-order slots [t0, t1) */
+    int *st_img;      /* [3k] their lattice image */
+    double *st_vec;   /* [3k] its image vector */
+    int *accept;      /* [n] slots found within range of one atom */
+    /* image keys seen during one build: open-addressing hash key -> id */
+    int hcap;
+    int64_t *hkey;
+    int *hval;
+    int n_keys, cap_keys;
+    int64_t *keys;  /* [n_keys] distinct keys, in first-seen order */
+    int cap_order;
+    int *remap;     /* [n_keys] first-seen id -> sorted id */
+    bmd__nl_keyid *order; /* [n_keys] keys with their ids, to sort */
+    int cap_pairs;  /* found pairs (owner, partner, shift id), twice: found order and by partner */
+    int *p_own, *p_par, *p_sid, *q_own, *q_par, *q_sid;
+} bmd__nl_scratch;
+
+void bmd__nlist_init(bmd__nlist *nl);
+void bmd__nlist_free(bmd__nlist *nl); /* frees the arrays, leaves it re-initialised */
+void bmd__nl_scratch_free(bmd__nl_scratch *s);
+
+/* 1 when the list must be rebuilt for these positions/cell/pbc. */
+int bmd__nlist_stale(const bmd__nlist *nl, int n, const double *pos, const double *cell,
+                     const unsigned char *pbc, double cutoff, double skin);
+/* Builds the list of one system (n atoms at pos[3n], cell[9] rows a,b,c,
+ * pbc[3]) holding every pair closer than cutoff + skin. */
+bmd__nl_result bmd__nlist_build(bmd__nlist *nl, bmd__nl_scratch *scr, int n, const double *pos,
+                                const double *cell, const unsigned char *pbc, double cutoff,
+                                double skin);
+/* Rebuilds when stale; *rebuilt (may be NULL) says whether it did. */
+bmd__nl_result bmd__nlist_update(bmd__nlist *nl, bmd__nl_scratch *scr, int n, const double *pos,
+                                 const double *cell, const unsigned char *pbc, double cutoff,
+                                 double skin, int *rebuilt);
+/* The basis in which atoms are binned: the cell vectors of the periodic axes,
+ * completed by unit vectors orthogonal to them for the non-periodic axes
+ * (whose cell vectors are ignored). Fractional coordinates f = p B^-1. */
+typedef struct bmd__nl_basis {
+    double B[9];     /* rows */
+    double Binv[9];  /* B^-1, so f_k = sum_c p_c Binv[3c + k] */
+    double width[3]; /* distance between the planes f_k = 0 and f_k = 1, Å */
+    int periodic[3];
+} bmd__nl_basis;
+
+/* Fills *out; returns 1 when the periodic axes of cell are degenerate (zero
+ * or non-finite vectors, zero area/volume), 0 otherwise. */
+int bmd__nl_basis_make(const double *cell, const unsigned char *pbc, bmd__nl_basis *out);
+/* 1 when the periodic axes of cell do not span a proper lattice. */
+int bmd__cell_degenerate(const double *cell, const unsigned char *pbc);
+
+/* ---- the lists of a batch, one per slot, re-keyed by uid ---- */
+typedef struct bmd__nlist_set {
+    const bmd_batch *batch; /* batch the slots refer to */
+    uint64_t layout;        /* its layout_version at the last sync */
+    int n, cap;
+    bmd__nlist **list;      /* [n] list of slot s */
+    int64_t *uid;           /* [n] uid of slot s */
+    int n_pool, cap_pool;
+    bmd__nlist **pool;      /* lists of systems that left, kept for reuse */
+    /* re-keying workspace */
+    int cap_tmp;
+    bmd__nlist **tmp_list;
+    int64_t *tmp_uid;
+    int *tmp_order;
+} bmd__nlist_set;
+
+/* Makes set->list[s] the list of slot s of b: keeps the lists of systems that
+ * are still there (found by uid), gives new systems an unbuilt list. Cheap
+ * when b's layout did not change. Call serially, before per-system work. */
+bmd_status bmd__nlist_set_sync(bmd__nlist_set *set, const bmd_batch *b);
+void bmd__nlist_set_free(bmd__nlist_set *set);
+
+#endif
