@@ -18,6 +18,24 @@
  *   convergence per system -> ON_CONVERGE(mask of converging systems), status += 1,
  *   and the next sub-stage's enter() for them (fresh per-system state).
  *
+ * Details the loop guarantees:
+ * - enter() runs once per system and sub-stage, right after the forces are
+ *   valid: at the start of a step for systems new in the batch, at the end
+ *   of a step for systems that just left the previous sub-stage. The
+ *   per-system column "stage.entered" records which sub-stage (by a hash of
+ *   its name) a system has entered, so that state survives compaction,
+ *   hand-over and checkpoints.
+ * - Convergence is also checked right after enter(), with 0 steps taken
+ *   (ASE: an input already converged takes 0 steps; max_steps 0 leaves at
+ *   once), so a system may pass several sub-stages before its first update.
+ * - ON_CONVERGE fires, per sub-stage, for every system leaving it: converged,
+ *   or out of budget (then "converged.N" is 0).
+ * - Hook points of a sub-stage (…_PRE_UPDATE, …_POST_UPDATE) fire only when
+ *   the sub-stage has systems this step. A loop step in which no system is
+ *   live after entry stops after entry (no other hook point fires).
+ * - Systems a hook takes out (bmd_stage_fail) are dropped from every later
+ *   mask of the step.
+ *
  * Per system and sub-stage i named N, the stage keeps the columns
  * "steps.N" (updates taken in N; for an optimizer, ASE's nsteps) and
  * "converged.N" (1 converged, 0 left on budget). */
@@ -31,6 +49,12 @@
 #include "units.h"
 
 #define BMD_STATUS_FAILED (-1)
+
+/* A dynamics that must end a system's sub-stage early (e.g. FIRE 2.0 after
+ * too many uphill steps) sets row s of this per-system column (width 1) to 1:
+ * the system then leaves the sub-stage unconverged at the step's convergence
+ * check. The stage clears it on entry. */
+#define BMD_STAGE_STOP_COLUMN "stage.stop"
 
 /* What a dynamics needs to know about the step it is taking. */
 typedef struct bmd_step_info {
@@ -83,6 +107,11 @@ typedef struct bmd_dynamics_type {
     bmd_status (*create)(const double *values, bmd_dynamics **out);
 } bmd_dynamics_type;
 
+/* Convenience: the dynamics `type` with its defaults, the n parameters named
+ * in names[] set to values[] (an unknown name is BMD_ERR_INVALID). */
+bmd_status bmd_dynamics_create(const char *type, const char *const *names, const double *values, int n,
+                               bmd_dynamics **out);
+
 /* The type named `type`, NULL when unknown. */
 const bmd_dynamics_type *bmd_dynamics_find(const char *type);
 /* All types (for listings and validation); *n receives the count. */
@@ -93,7 +122,9 @@ const bmd_dynamics_type *const *bmd_dynamics_types(int *n);
  * sub-stage: converged if no criterion is set (an MD stage of N steps),
  * unconverged otherwise (an optimizer out of budget). Checked before the
  * first update too (ASE: a converged input takes 0 steps). Each may be
- * overridden per structure from the info line ("fmax", "etol", "max_steps"). */
+ * overridden per structure from the info line ("fmax", "etol", "max_steps";
+ * for an MD dynamics also "steps", as the campaign calls it; "max_steps"
+ * wins when both are given). */
 typedef struct bmd_convergence {
     double fmax;    /* eV/Å: max_i |F_i| < fmax (ASE's test); <= 0: unused */
     double etol;    /* eV: |E - E_previous step| < etol; <= 0: unused */
@@ -153,11 +184,13 @@ void bmd_hook_destroy(bmd_hook *h);
 bmd_status bmd_stage_create(const bmd_units *units, uint64_t seed, bmd_stage **out);
 /* Destroys the stage, its dynamics and its hooks; NULL is a no-op. */
 void bmd_stage_destroy(bmd_stage *st);
-/* Appends sub-stage `name` (takes ownership of d). */
+/* Appends sub-stage `name` (at most 32 characters; takes ownership of d,
+ * also on failure). */
 bmd_status bmd_stage_add(bmd_stage *st, const char *name, bmd_dynamics *d, const bmd_convergence *conv);
 /* Adds a hook (takes ownership). */
 bmd_status bmd_stage_add_hook(bmd_stage *st, bmd_hook *h);
-/* Asks the model for the virial (stress) at every evaluation. */
+/* Asks the model for the virial at every evaluation: batch->stress = W / V
+ * (ASE's sign) and stress_valid for fully periodic systems with a volume. */
 void bmd_stage_want_stress(bmd_stage *st, int want);
 
 int bmd_stage_count(const bmd_stage *st);                  /* k */
@@ -170,8 +203,16 @@ int bmd_stage_converged_column(const bmd_stage *st, bmd_batch *b, int i);
 /* Takes system s out: status = BMD_STATUS_FAILED, info "status" = reason. */
 bmd_status bmd_stage_fail(bmd_batch *b, int slot, const char *reason);
 
-/* One step for every live system (0 <= status < k). Returns BMD_OK. */
+/* Calls every hook's open (once per run, before the first step). */
+bmd_status bmd_stage_open(bmd_stage *st, bmd_batch *b);
+/* Calls every hook's close (flush files); returns the first error. */
+bmd_status bmd_stage_close(bmd_stage *st);
+
+/* One step for every live system (0 <= status < k). Returns BMD_OK, or the
+ * error of the model, of a dynamics' enter() or of a hook. */
 bmd_status bmd_stage_step(bmd_stage *st, bmd_batch *b, bmd_model *m);
+/* Loop steps taken so far (what hooks see as ctx->step). */
+long bmd_stage_loop_step(const bmd_stage *st);
 /* Calls the hooks' open, then steps until every system has left (status k or
  * failed) or max_loop_steps loop steps were taken (<= 0: no limit), then the
  * hooks' close. */

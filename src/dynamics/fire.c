@@ -1,0 +1,157 @@
+/* fire.c — the FIRE optimizer exactly as ASE 3.22's ase.optimize.FIRE
+ * (mass-free), one independent optimizer per system.
+ *
+ * Bitzek, Koskinen, Gähler, Moseler, Gumbsch, "Structural relaxation made
+ * simple", Phys. Rev. Lett. 97, 170201 (2006); as transcribed by ASE
+ * (ase/optimize/fire.py), which is what this file reproduces operation by
+ * operation. With F the forces (3N vector), v FIRE's own velocity (not the
+ * batch's: ASE's FIRE never touches momenta), and sums over the system's
+ * atoms in atom order:
+ *
+ *   first step:  v = 0                       (no mixing, no dt change)
+ *   later steps: P = F·v
+ *     P > 0:  v ← (1 − a) v + a F/|F| |v|
+ *             if Nsteps > Nmin: dt ← min(dt·finc, dtmax), a ← a·fa
+ *             Nsteps ← Nsteps + 1
+ *     P ≤ 0:  v ← 0, a ← astart, dt ← dt·fdec, Nsteps ← 0
+ *   then:    v ← v + dt F,  dr = dt v,
+ *            if |dr| > maxstep: dr ← maxstep dr/|dr|   (whole-system norm)
+ *            x ← x + dr
+ *
+ * Defaults (ASE's): dt 0.1, maxstep 0.2 Å, dtmax 1.0, Nmin 5, finc 1.1,
+ * fdec 0.5, astart 0.1, fa 0.99, a 0.1 (the initial mixing). dt is in ASE's
+ * mass-free unit (dt² F is a length). One pre_update is one call of ASE's
+ * step() with the current forces; the stage's step counter is ASE's nsteps.
+ *
+ * Columns (i = sub-stage index): "fire.i.par" (the 9 parameters),
+ * "fire.i.st" (dt, a, Nsteps, started), "fire.i.v" (per atom, 3). */
+#include "dynamics/dynamics_internal.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { ST_DT, ST_A, ST_NSTEPS, ST_STARTED, ST_WIDTH };
+
+typedef struct fire {
+    bmd__params par;
+    int substage;
+    char n_par[BMD_COLUMN_NAME], n_st[BMD_COLUMN_NAME], n_v[BMD_COLUMN_NAME];
+    int c_par, c_st, c_v;
+} fire;
+
+static void names(fire *f, int substage) {
+    if (f->substage == substage) return;
+    f->substage = substage;
+    bmd__colname(f->n_par, "fire", substage, "par");
+    bmd__colname(f->n_st, "fire", substage, "st");
+    bmd__colname(f->n_v, "fire", substage, "v");
+}
+
+static int columns(fire *f, bmd_batch *b, int substage) {
+    names(f, substage);
+    return bmd__column(b, &f->c_par, f->n_par, 0, BMD__FIRE_NPAR) >= 0 &&
+           bmd__column(b, &f->c_st, f->n_st, 0, ST_WIDTH) >= 0 && bmd__column(b, &f->c_v, f->n_v, 1, 3) >= 0;
+}
+
+static bmd_status fire_enter(void *self, bmd_batch *b, const unsigned char *enter, const bmd_step_info *si) {
+    fire *f = self;
+    if (!columns(f, b, si->substage)) return BMD_ERR_BUDGET;
+    bmd__params_read(&f->par, b, enter, f->c_par);
+    const double *par = bmd_batch_column_data(b, f->c_par);
+    double *st = bmd_batch_column_data(b, f->c_st), *v = bmd_batch_column_data(b, f->c_v);
+    for (int s = 0; s < b->n_systems; s++) {
+        if (!enter[s] || b->status[s] < 0) continue;
+        const double *p = par + (size_t)s * BMD__FIRE_NPAR;
+        if (!(p[BMD__FIRE_DT] > 0) || !(p[BMD__FIRE_MAXSTEP] > 0)) {
+            bmd_stage_fail(b, s, p[BMD__FIRE_DT] > 0 ? "invalid_param_maxstep" : "invalid_param_dt");
+            continue;
+        }
+        double *t = st + (size_t)s * ST_WIDTH;
+        t[ST_DT] = p[BMD__FIRE_DT];
+        t[ST_A] = p[BMD__FIRE_A];
+        t[ST_NSTEPS] = 0;
+        t[ST_STARTED] = 0;
+        memset(v + 3 * (size_t)b->atom_start[s], 0, 3 * (size_t)b->atom_count[s] * sizeof(double));
+    }
+    return BMD_OK;
+}
+
+/* ASE's FIRE.step() for slot s. */
+static void fire_system(bmd_batch *b, int s, const double *p, double *t, double *v) {
+    const int n3 = 3 * b->atom_count[s];
+    const double *f = b->force + 3 * (size_t)b->atom_start[s];
+    double *x = b->pos + 3 * (size_t)b->atom_start[s];
+    double dt = t[ST_DT], a = t[ST_A];
+    if (t[ST_STARTED] == 0) {
+        for (int j = 0; j < n3; j++) v[j] = 0.0;
+        t[ST_STARTED] = 1;
+    } else {
+        double vf = 0;
+        for (int j = 0; j < n3; j++) vf += f[j] * v[j];
+        if (vf > 0.0) {
+            double ff = 0, vv = 0;
+            for (int j = 0; j < n3; j++) ff += f[j] * f[j];
+            for (int j = 0; j < n3; j++) vv += v[j] * v[j];
+            const double sf = sqrt(ff), sv = sqrt(vv);
+            for (int j = 0; j < n3; j++) v[j] = (1.0 - a) * v[j] + a * f[j] / sf * sv;
+            if (t[ST_NSTEPS] > p[BMD__FIRE_NMIN]) {
+                dt = fmin(dt * p[BMD__FIRE_FINC], p[BMD__FIRE_DTMAX]);
+                a *= p[BMD__FIRE_FA];
+            }
+            t[ST_NSTEPS] += 1;
+        } else {
+            for (int j = 0; j < n3; j++) v[j] *= 0.0;
+            a = p[BMD__FIRE_ASTART];
+            dt *= p[BMD__FIRE_FDEC];
+            t[ST_NSTEPS] = 0;
+        }
+    }
+    for (int j = 0; j < n3; j++) v[j] += dt * f[j];
+    double dr2 = 0;
+    for (int j = 0; j < n3; j++) {
+        double dr = dt * v[j];
+        dr2 += dr * dr;
+    }
+    const double normdr = sqrt(dr2), maxstep = p[BMD__FIRE_MAXSTEP];
+    if (normdr > maxstep)
+        for (int j = 0; j < n3; j++) x[j] += maxstep * (dt * v[j]) / normdr;
+    else
+        for (int j = 0; j < n3; j++) x[j] += dt * v[j];
+    t[ST_DT] = dt;
+    t[ST_A] = a;
+}
+
+static void fire_pre(void *self, bmd_batch *b, const unsigned char *mask, const bmd_step_info *si) {
+    fire *f = self;
+    if (!columns(f, b, si->substage)) return;
+    const double *par = bmd_batch_column_data(b, f->c_par);
+    double *st = bmd_batch_column_data(b, f->c_st), *v = bmd_batch_column_data(b, f->c_v);
+    const int ns = b->n_systems;
+    BMD__OMP_FOR_SYSTEMS(bmd__parallel(b))
+    for (int s = 0; s < ns; s++)
+        if (mask[s])
+            fire_system(b, s, par + (size_t)s * BMD__FIRE_NPAR, st + (size_t)s * ST_WIDTH,
+                        v + 3 * (size_t)b->atom_start[s]);
+}
+
+static void fire_destroy(void *self) { free(self); }
+
+static const bmd_dynamics_ops fire_ops = {"fire", fire_enter, fire_pre, NULL, fire_destroy};
+
+bmd_status bmd__fire_create(const double *values, bmd_dynamics **out) {
+    fire *f = calloc(1, sizeof *f);
+    bmd_dynamics *d = calloc(1, sizeof *d);
+    if (!f || !d) {
+        free(f);
+        free(d);
+        return bmd__fail(BMD_ERR_NOMEM, "out of memory creating fire");
+    }
+    bmd__params_init(&f->par, "fire", values);
+    f->substage = -1;
+    f->c_par = f->c_st = f->c_v = -1;
+    d->ops = &fire_ops;
+    d->self = f;
+    *out = d;
+    return BMD_OK;
+}

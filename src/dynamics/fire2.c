@@ -1,0 +1,188 @@
+/* fire2.c — FIRE 2.0, mass-free, one independent optimizer per system.
+ *
+ * Guénolé, Nöhring, Vaid, Houllé, Xie, Prakash, Bitzek, "Assessment and
+ * optimization of the fast inertial relaxation engine (FIRE) for energy
+ * minimization in atomistic simulations and its implementation in LAMMPS",
+ * Comput. Mater. Sci. 175, 109584 (2020): Algorithm 2 (FIRE 2.0) with the
+ * semi-implicit Euler integrator, in ASE's mass-free convention (as ASE's
+ * FIRE, and ase/optimize/fire2.py of ASE >= 3.23) with ASE's cap on the step
+ * length. F the forces, v FIRE's own velocity (the batch's velocities are
+ * not touched), i the number of Euler updates done, sums over the system's
+ * atoms in atom order:
+ *
+ *   first iteration: v = 0, straight to the Euler update (as ASE)
+ *   P = F·v
+ *   P > 0:  N₊ ← N₊ + 1, N₋ ← 0
+ *           if N₊ > N_delay: dt ← min(dt·finc, dtmax), α ← α·fα
+ *   P ≤ 0:  N₊ ← 0, N₋ ← N₋ + 1
+ *           if N₋ > N₋max: stop (the system leaves the sub-stage unconverged)
+ *           unless (initialdelay and i < N_delay):
+ *               if dt·fdec ≥ dtmin: dt ← dt·fdec
+ *               α ← α_start
+ *           x ← x − ½ dt v,  v ← 0                (half step back)
+ *   semi-implicit Euler with mixing, F at the current positions:
+ *           v ← v + dt F
+ *           v ← (1 − α) v + α |v| F/|F|            (skipped when F = 0)
+ *           dr = dt v;  if |dr| > maxstep: dr ← maxstep dr/|dr|
+ *           x ← x + dr
+ *
+ * The Euler update after a half step back needs the forces at the moved
+ * positions (LAMMPS and ASE evaluate them within the same iteration). The
+ * stage evaluates the model once per step, so the half step back is a step
+ * of its own and the Euler update follows at the next step: the sequence of
+ * positions and force evaluations is ASE's FIRE2 one, and the step count
+ * also counts the half steps back (so does the convergence check).
+ *
+ * Defaults (the paper's Table 1, with ASE's dt0 = 0.1): dt 0.1, dtmax 1.0
+ * (10 dt0), dtmin 0.002 (0.02 dt0), N_delay 20, N₋max 2000, finc 1.1, fdec 0.5,
+ * α_start 0.25, fα 0.99, initialdelay 1, and maxstep 0.2 Å.
+ *
+ * Columns (i = sub-stage index): "fire2.i.par" (the 11 parameters),
+ * "fire2.i.st" (dt, α, N₊, N₋, Euler update pending, Euler updates done),
+ * "fire2.i.v" (per atom, 3). */
+#include "dynamics/dynamics_internal.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { ST_DT, ST_A, ST_NPOS, ST_NNEG, ST_PENDING, ST_ITERS, ST_WIDTH };
+
+typedef struct fire2 {
+    bmd__params par;
+    int substage;
+    char n_par[BMD_COLUMN_NAME], n_st[BMD_COLUMN_NAME], n_v[BMD_COLUMN_NAME];
+    int c_par, c_st, c_v, c_stop;
+} fire2;
+
+static int columns(fire2 *f, bmd_batch *b, int substage) {
+    if (f->substage != substage) {
+        f->substage = substage;
+        bmd__colname(f->n_par, "fire2", substage, "par");
+        bmd__colname(f->n_st, "fire2", substage, "st");
+        bmd__colname(f->n_v, "fire2", substage, "v");
+    }
+    return bmd__column(b, &f->c_par, f->n_par, 0, BMD__FIRE2_NPAR) >= 0 &&
+           bmd__column(b, &f->c_st, f->n_st, 0, ST_WIDTH) >= 0 && bmd__column(b, &f->c_v, f->n_v, 1, 3) >= 0 &&
+           bmd__column(b, &f->c_stop, BMD_STAGE_STOP_COLUMN, 0, 1) >= 0;
+}
+
+static bmd_status fire2_enter(void *self, bmd_batch *b, const unsigned char *enter, const bmd_step_info *si) {
+    fire2 *f = self;
+    if (!columns(f, b, si->substage)) return BMD_ERR_BUDGET;
+    bmd__params_read(&f->par, b, enter, f->c_par);
+    const double *par = bmd_batch_column_data(b, f->c_par);
+    double *st = bmd_batch_column_data(b, f->c_st), *v = bmd_batch_column_data(b, f->c_v);
+    for (int s = 0; s < b->n_systems; s++) {
+        if (!enter[s] || b->status[s] < 0) continue;
+        const double *p = par + (size_t)s * BMD__FIRE2_NPAR;
+        if (!(p[BMD__FIRE2_DT] > 0) || !(p[BMD__FIRE2_MAXSTEP] > 0)) {
+            bmd_stage_fail(b, s, p[BMD__FIRE2_DT] > 0 ? "invalid_param_maxstep" : "invalid_param_dt");
+            continue;
+        }
+        double *t = st + (size_t)s * ST_WIDTH;
+        t[ST_DT] = p[BMD__FIRE2_DT];
+        t[ST_A] = p[BMD__FIRE2_ASTART];
+        t[ST_NPOS] = 0;
+        t[ST_NNEG] = 0;
+        t[ST_PENDING] = 1; /* first iteration: v = 0, Euler update at once */
+        t[ST_ITERS] = 0;
+        memset(v + 3 * (size_t)b->atom_start[s], 0, 3 * (size_t)b->atom_count[s] * sizeof(double));
+    }
+    return BMD_OK;
+}
+
+/* One FIRE 2.0 step for slot s; returns 1 when the system must stop. */
+static int fire2_system(bmd_batch *b, int s, const double *p, double *t, double *v) {
+    const int n3 = 3 * b->atom_count[s];
+    const double *f = b->force + 3 * (size_t)b->atom_start[s];
+    double *x = b->pos + 3 * (size_t)b->atom_start[s];
+    double dt = t[ST_DT], a = t[ST_A];
+    if (t[ST_PENDING] == 0) {
+        double P = 0;
+        for (int j = 0; j < n3; j++) P += f[j] * v[j];
+        if (P > 0.0) {
+            t[ST_NPOS] += 1;
+            t[ST_NNEG] = 0;
+            if (t[ST_NPOS] > p[BMD__FIRE2_NDELAY]) {
+                t[ST_DT] = fmin(dt * p[BMD__FIRE2_FINC], p[BMD__FIRE2_DTMAX]);
+                t[ST_A] = a * p[BMD__FIRE2_FA];
+            }
+        } else {
+            t[ST_NPOS] = 0;
+            t[ST_NNEG] += 1;
+            if (t[ST_NNEG] > p[BMD__FIRE2_NNEGMAX]) return 1;
+            if (!(p[BMD__FIRE2_INITIALDELAY] != 0 && t[ST_ITERS] < p[BMD__FIRE2_NDELAY])) {
+                if (dt * p[BMD__FIRE2_FDEC] >= p[BMD__FIRE2_DTMIN]) t[ST_DT] = dt * p[BMD__FIRE2_FDEC];
+                t[ST_A] = p[BMD__FIRE2_ASTART];
+            }
+            dt = t[ST_DT];
+            for (int j = 0; j < n3; j++) {
+                x[j] -= 0.5 * dt * v[j];
+                v[j] = 0.0;
+            }
+            t[ST_PENDING] = 1; /* Euler update at the next step, with the forces here */
+            return 0;
+        }
+        dt = t[ST_DT];
+        a = t[ST_A];
+    }
+    t[ST_PENDING] = 0;
+    t[ST_ITERS] += 1;
+    double ff = 0, vv = 0;
+    for (int j = 0; j < n3; j++) {
+        v[j] += dt * f[j];
+        ff += f[j] * f[j];
+    }
+    for (int j = 0; j < n3; j++) vv += v[j] * v[j];
+    if (ff > 0) {
+        const double sf = sqrt(ff), sv = sqrt(vv);
+        for (int j = 0; j < n3; j++) v[j] = (1.0 - a) * v[j] + a * f[j] / sf * sv;
+    }
+    double dr2 = 0;
+    for (int j = 0; j < n3; j++) {
+        double dr = dt * v[j];
+        dr2 += dr * dr;
+    }
+    const double normdr = sqrt(dr2), maxstep = p[BMD__FIRE2_MAXSTEP];
+    if (normdr > maxstep)
+        for (int j = 0; j < n3; j++) x[j] += maxstep * (dt * v[j]) / normdr;
+    else
+        for (int j = 0; j < n3; j++) x[j] += dt * v[j];
+    return 0;
+}
+
+static void fire2_pre(void *self, bmd_batch *b, const unsigned char *mask, const bmd_step_info *si) {
+    fire2 *f = self;
+    if (!columns(f, b, si->substage)) return;
+    const double *par = bmd_batch_column_data(b, f->c_par);
+    double *st = bmd_batch_column_data(b, f->c_st), *v = bmd_batch_column_data(b, f->c_v);
+    double *stop = bmd_batch_column_data(b, f->c_stop);
+    const int ns = b->n_systems;
+    BMD__OMP_FOR_SYSTEMS(bmd__parallel(b))
+    for (int s = 0; s < ns; s++)
+        if (mask[s] && fire2_system(b, s, par + (size_t)s * BMD__FIRE2_NPAR, st + (size_t)s * ST_WIDTH,
+                                    v + 3 * (size_t)b->atom_start[s]))
+            stop[s] = 1;
+}
+
+static void fire2_destroy(void *self) { free(self); }
+
+static const bmd_dynamics_ops fire2_ops = {"fire2", fire2_enter, fire2_pre, NULL, fire2_destroy};
+
+bmd_status bmd__fire2_create(const double *values, bmd_dynamics **out) {
+    fire2 *f = calloc(1, sizeof *f);
+    bmd_dynamics *d = calloc(1, sizeof *d);
+    if (!f || !d) {
+        free(f);
+        free(d);
+        return bmd__fail(BMD_ERR_NOMEM, "out of memory creating fire2");
+    }
+    bmd__params_init(&f->par, "fire2", values);
+    f->substage = -1;
+    f->c_par = f->c_st = f->c_v = f->c_stop = -1;
+    d->ops = &fire2_ops;
+    d->self = f;
+    *out = d;
+    return BMD_OK;
+}

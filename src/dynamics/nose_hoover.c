@@ -1,0 +1,183 @@
+/* nose_hoover.c — canonical (NVT) molecular dynamics with a Nosé–Hoover
+ * chain thermostat around velocity Verlet, as LAMMPS's fix nvt.
+ *
+ * Martyna, Tuckerman, Tobias, Klein, "Explicit reversible integrators for
+ * extended systems dynamics", Mol. Phys. 87, 1117 (1996), with the chain of
+ * Martyna, Klein, Tuckerman, J. Chem. Phys. 97, 2635 (1992). Per system:
+ * M = chain thermostats with positions η_j, velocities η̇_j (1/fs) and masses
+ *   Q_1 = N_f kT τ²,  Q_j = kT τ² (j > 1),  τ = tdamp,  N_f = 3N − 3 (3 if N = 1),
+ * G_1 = (2K − N_f kT)/Q_1,  G_j = (Q_{j−1} η̇_{j−1}² − kT)/Q_j.
+ *
+ * One step (the Trotter factorisation of LAMMPS's FixNH, one loop, no
+ * Suzuki–Yoshida weights):
+ *   pre_update:  NHC(dt/2);  v ← v + (dt/2) a;  x ← x + dt v
+ *   (forces at the new positions)
+ *   post_update: v ← v + (dt/2) a;  NHC(dt/2)
+ * with NHC(dt/2):
+ *   for j = M..2:  η̇_j ← (η̇_j e^{−η̇_{j+1} dt/8} + G_j dt/4) e^{−η̇_{j+1} dt/8}
+ *   η̇_1 likewise;  v ← v e^{−η̇_1 dt/2};  K ← K e^{−η̇_1 dt}
+ *   η_j ← η_j + η̇_j dt/2 (all j);  G_1 from the new K
+ *   η̇_1 ← (η̇_1 e^{−η̇_2 dt/8} + G_1 dt/4) e^{−η̇_2 dt/8}
+ *   for j = 2..M:  η̇_j ← (η̇_j e^{−η̇_{j+1} dt/8} + G_j dt/4) e^{−η̇_{j+1} dt/8}, G_j fresh
+ * (η̇_{M+1} = 0). The conserved energy is
+ *   H = K + U + N_f kT η_1 + Σ_{j>1} kT η_j + Σ_j Q_j η̇_j²/2.
+ *
+ * Parameters: dt (fs), temperature (K), tdamp (fs; 0: 100 dt), chain (1..10,
+ * default 3), init_temperature (K). Columns (i = sub-stage index):
+ * "nvt_nh.i.par" and "nvt_nh.i.st" = [η_1..η_M, η̇_1..η̇_{M+1}, G_1..G_M,
+ * E_thermostat] at offsets 0, M_MAX, 2 M_MAX + 1, 3 M_MAX + 1 (M_MAX = 10);
+ * E_thermostat = H − K − U after the last post_update. */
+#include "dynamics/dynamics_internal.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MM BMD__NH_MAX_CHAIN
+enum { ST_ETA = 0, ST_ETAD = MM, ST_ETADD = 2 * MM + 1, ST_ETHERMO = 3 * MM + 1, ST_WIDTH = 3 * MM + 2 };
+
+typedef struct nose_hoover {
+    bmd__params par;
+    int substage;
+    char n_par[BMD_COLUMN_NAME], n_st[BMD_COLUMN_NAME];
+    int c_par, c_st;
+} nose_hoover;
+
+static int columns(nose_hoover *d, bmd_batch *b, int substage) {
+    if (d->substage != substage) {
+        d->substage = substage;
+        bmd__colname(d->n_par, "nvt_nh", substage, "par");
+        bmd__colname(d->n_st, "nvt_nh", substage, "st");
+    }
+    return bmd__column(b, &d->c_par, d->n_par, 0, BMD__NH_NPAR) >= 0 &&
+           bmd__column(b, &d->c_st, d->n_st, 0, ST_WIDTH) >= 0;
+}
+
+static int ndof(int n) { return n > 1 ? 3 * n - 3 : 3; }
+
+static double tdamp_of(const double *p) { return p[BMD__NH_TDAMP] > 0 ? p[BMD__NH_TDAMP] : 100.0 * p[BMD__NH_DT]; }
+
+static double thermostat_energy(const double *p, const double *t, double kT, int nf) {
+    const int M = (int)p[BMD__NH_CHAIN];
+    const double td2 = tdamp_of(p) * tdamp_of(p);
+    double e = nf * kT * t[ST_ETA] + 0.5 * nf * kT * td2 * t[ST_ETAD] * t[ST_ETAD];
+    for (int j = 1; j < M; j++) e += kT * t[ST_ETA + j] + 0.5 * kT * td2 * t[ST_ETAD + j] * t[ST_ETAD + j];
+    return e;
+}
+
+static bmd_status nh_enter(void *self, bmd_batch *b, const unsigned char *enter, const bmd_step_info *si) {
+    nose_hoover *d = self;
+    if (!columns(d, b, si->substage)) return BMD_ERR_BUDGET;
+    bmd__params_read(&d->par, b, enter, d->c_par);
+    double *par = bmd_batch_column_data(b, d->c_par), *st = bmd_batch_column_data(b, d->c_st);
+    for (int s = 0; s < b->n_systems; s++) {
+        if (!enter[s] || b->status[s] < 0) continue;
+        double *p = par + (size_t)s * BMD__NH_NPAR;
+        if (!(p[BMD__NH_DT] > 0)) bmd_stage_fail(b, s, "invalid_param_dt");
+        else if (!(p[BMD__NH_T] > 0)) bmd_stage_fail(b, s, "invalid_param_temperature");
+        else if (!(p[BMD__NH_TDAMP] >= 0)) bmd_stage_fail(b, s, "invalid_param_tdamp");
+        else if (!(p[BMD__NH_CHAIN] >= 1 && p[BMD__NH_CHAIN] <= MM && p[BMD__NH_CHAIN] == floor(p[BMD__NH_CHAIN])))
+            bmd_stage_fail(b, s, "invalid_param_chain");
+        memset(st + (size_t)s * ST_WIDTH, 0, ST_WIDTH * sizeof(double));
+    }
+    return bmd__init_velocities(b, enter, par, BMD__NH_NPAR, BMD__NH_INIT_T, si);
+}
+
+/* Σ m v² of slot s (2K / mvv2e). */
+static double mv2(const bmd_batch *b, int s) {
+    const double *v = b->vel + 3 * (size_t)b->atom_start[s], *m = b->mass + b->atom_start[s];
+    double k = 0;
+    for (int i = 0; i < b->atom_count[s]; i++)
+        k += m[i] * (v[3 * i] * v[3 * i] + v[3 * i + 1] * v[3 * i + 1] + v[3 * i + 2] * v[3 * i + 2]);
+    return k;
+}
+
+/* NHC(dt/2) of LAMMPS's FixNH::nhc_temp_integrate for slot s. */
+static void nhc_half(bmd_batch *b, int s, const double *p, double *t, const bmd_units *u) {
+    const int M = (int)p[BMD__NH_CHAIN], nf = ndof(b->atom_count[s]);
+    const double dt = p[BMD__NH_DT], dthalf = 0.5 * dt, dt4 = 0.25 * dt, dt8 = 0.125 * dt;
+    const double kT = u->boltzmann * p[BMD__NH_T], td = tdamp_of(p);
+    double Q[MM];
+    Q[0] = nf * kT * td * td;
+    for (int j = 1; j < M; j++) Q[j] = kT * td * td;
+    double *eta = t + ST_ETA, *etad = t + ST_ETAD, *etadd = t + ST_ETADD;
+    etad[M] = 0.0;
+    const double ke_target = nf * kT;
+    double ke = u->mvv2e * mv2(b, s); /* 2K */
+    etadd[0] = (ke - ke_target) / Q[0];
+    double expfac;
+    for (int j = M - 1; j > 0; j--) {
+        expfac = exp(-dt8 * etad[j + 1]);
+        etad[j] = (etad[j] * expfac + etadd[j] * dt4) * expfac;
+    }
+    expfac = exp(-dt8 * etad[1]);
+    etad[0] = (etad[0] * expfac + etadd[0] * dt4) * expfac;
+    const double factor = exp(-dthalf * etad[0]);
+    double *v = b->vel + 3 * (size_t)b->atom_start[s];
+    for (int j = 0; j < 3 * b->atom_count[s]; j++) v[j] *= factor;
+    ke *= factor * factor;
+    etadd[0] = (ke - ke_target) / Q[0];
+    for (int j = 0; j < M; j++) eta[j] += dthalf * etad[j];
+    etad[0] = (etad[0] * expfac + etadd[0] * dt4) * expfac;
+    for (int j = 1; j < M; j++) {
+        expfac = exp(-dt8 * etad[j + 1]);
+        etadd[j] = (Q[j - 1] * etad[j - 1] * etad[j - 1] - kT) / Q[j];
+        etad[j] = (etad[j] * expfac + etadd[j] * dt4) * expfac;
+    }
+    t[ST_ETHERMO] = thermostat_energy(p, t, kT, nf);
+}
+
+static void nh_pre(void *self, bmd_batch *b, const unsigned char *mask, const bmd_step_info *si) {
+    nose_hoover *d = self;
+    if (!columns(d, b, si->substage)) return;
+    const double *par = bmd_batch_column_data(b, d->c_par);
+    double *st = bmd_batch_column_data(b, d->c_st);
+    const int ns = b->n_systems;
+    BMD__OMP_FOR_SYSTEMS(bmd__parallel(b))
+    for (int s = 0; s < ns; s++) {
+        if (!mask[s]) continue;
+        const double *p = par + (size_t)s * BMD__NH_NPAR;
+        const double dt = p[BMD__NH_DT];
+        nhc_half(b, s, p, st + (size_t)s * ST_WIDTH, si->units);
+        bmd__half_kick(b, s, dt, si->units->ftm2v);
+        double *x = b->pos + 3 * (size_t)b->atom_start[s];
+        const double *v = b->vel + 3 * (size_t)b->atom_start[s];
+        for (int j = 0; j < 3 * b->atom_count[s]; j++) x[j] += dt * v[j];
+    }
+}
+
+static void nh_post(void *self, bmd_batch *b, const unsigned char *mask, const bmd_step_info *si) {
+    nose_hoover *d = self;
+    if (!columns(d, b, si->substage)) return;
+    const double *par = bmd_batch_column_data(b, d->c_par);
+    double *st = bmd_batch_column_data(b, d->c_st);
+    const int ns = b->n_systems;
+    BMD__OMP_FOR_SYSTEMS(bmd__parallel(b))
+    for (int s = 0; s < ns; s++) {
+        if (!mask[s]) continue;
+        const double *p = par + (size_t)s * BMD__NH_NPAR;
+        bmd__half_kick(b, s, p[BMD__NH_DT], si->units->ftm2v);
+        nhc_half(b, s, p, st + (size_t)s * ST_WIDTH, si->units);
+    }
+}
+
+static void nh_destroy(void *self) { free(self); }
+
+static const bmd_dynamics_ops nh_ops = {"nvt_nose_hoover", nh_enter, nh_pre, nh_post, nh_destroy};
+
+bmd_status bmd__nose_hoover_create(const double *values, bmd_dynamics **out) {
+    nose_hoover *n = calloc(1, sizeof *n);
+    bmd_dynamics *d = calloc(1, sizeof *d);
+    if (!n || !d) {
+        free(n);
+        free(d);
+        return bmd__fail(BMD_ERR_NOMEM, "out of memory creating nvt_nose_hoover");
+    }
+    bmd__params_init(&n->par, "nvt_nose_hoover", values);
+    n->substage = -1;
+    n->c_par = n->c_st = -1;
+    d->ops = &nh_ops;
+    d->self = n;
+    *out = d;
+    return BMD_OK;
+}

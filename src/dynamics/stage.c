@@ -1,0 +1,477 @@
+/* stage.c — owns the stage: k fused sub-stages (name, dynamics, convergence)
+ * and their hooks, and the step loop of dynamics.h — forces first for
+ * systems without valid ones, enter() of systems new in a sub-stage, the
+ * step-0 convergence check, the nine hook points, one model evaluation per
+ * step for every live system, per-system step counters and convergence
+ * (ASE's fmax test, etol, step budget, per-structure overrides), the move
+ * to the next sub-stage, and quarantine (bmd_stage_fail).
+ *
+ * Per-system columns it keeps: "steps.<name>", "converged.<name>",
+ * "stage.entered" (hash of the entered sub-stage's name), "stage.conv"
+ * (fmax, etol, max_steps of the current sub-stage, after overrides),
+ * "stage.eprev" (energy at the previous check, for etol) and
+ * BMD_STAGE_STOP_COLUMN. Masks live in the stage and grow with the batch:
+ * no allocation per step in steady state. */
+#include "dynamics/dynamics_internal.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NAME_MAX_LEN 32
+
+typedef struct substage {
+    char name[NAME_MAX_LEN + 1];
+    bmd_dynamics *dyn;
+    bmd_convergence conv;
+    double key; /* value of "stage.entered" once a system has entered */
+    int md;     /* an MD dynamics (not an optimizer): "steps" overrides max_steps too */
+    int c_steps, c_conv;
+} substage;
+
+struct bmd_stage {
+    bmd_units units;
+    uint64_t seed;
+    int k, cap_sub;
+    substage *sub;
+    int n_hooks, cap_hooks;
+    bmd_hook **hooks;
+    int want_stress;
+    long loop_step;
+    int c_entered, c_convp, c_eprev, c_stop;
+    int cap;               /* systems the buffers hold */
+    unsigned char *live;   /* [cap] */
+    unsigned char *masks;  /* [k * cap] sub-stage masks of the current step */
+    unsigned char *tmp;    /* [cap] */
+    signed char *leave;    /* [cap] -1 stays, 0 leaves unconverged, 1 converged */
+    double *virial;        /* [6 cap] */
+};
+
+/* ---------------------------------------------------------------- setup */
+
+bmd_status bmd_stage_create(const bmd_units *units, uint64_t seed, bmd_stage **out) {
+    bmd_stage *st = calloc(1, sizeof *st);
+    if (!st) return bmd__fail(BMD_ERR_NOMEM, "out of memory creating a stage");
+    st->units = *units;
+    st->seed = seed;
+    st->c_entered = st->c_convp = st->c_eprev = st->c_stop = -1;
+    *out = st;
+    return BMD_OK;
+}
+
+void bmd_stage_destroy(bmd_stage *st) {
+    if (!st) return;
+    for (int i = 0; i < st->k; i++) bmd_dynamics_destroy(st->sub[i].dyn);
+    for (int h = 0; h < st->n_hooks; h++) bmd_hook_destroy(st->hooks[h]);
+    free(st->sub);
+    free(st->hooks);
+    free(st->live);
+    free(st->masks);
+    free(st->tmp);
+    free(st->leave);
+    free(st->virial);
+    free(st);
+}
+
+/* FNV-1a of the name, offset by 2^32 so that it is never 0 (a fresh row). */
+static double name_key(const char *name) {
+    uint32_t h = 2166136261u;
+    for (const unsigned char *p = (const unsigned char *)name; *p; p++) h = (h ^ *p) * 16777619u;
+    return 4294967296.0 + (double)h;
+}
+
+bmd_status bmd_stage_add(bmd_stage *st, const char *name, bmd_dynamics *d, const bmd_convergence *conv) {
+    bmd_status rc = BMD_OK;
+    if (!name || !*name || strlen(name) > NAME_MAX_LEN)
+        rc = bmd__fail(BMD_ERR_INVALID, "stage name '%s' must have 1 to %d characters", name ? name : "",
+                       NAME_MAX_LEN);
+    else if (!d || !d->ops || !d->ops->enter || !d->ops->pre_update)
+        rc = bmd__fail(BMD_ERR_INVALID, "stage '%s': incomplete dynamics", name);
+    else if (!conv || conv->max_steps < 0)
+        rc = bmd__fail(BMD_ERR_INVALID, "stage '%s': max_steps must be >= 0", name);
+    for (int i = 0; !rc && i < st->k; i++)
+        if (strcmp(st->sub[i].name, name) == 0) rc = bmd__fail(BMD_ERR_INVALID, "stage '%s' added twice", name);
+    if (!rc && st->k == st->cap_sub) {
+        int cap = st->cap_sub ? 2 * st->cap_sub : 4;
+        substage *p = realloc(st->sub, (size_t)cap * sizeof *p);
+        if (!p) rc = bmd__fail(BMD_ERR_NOMEM, "out of memory adding stage '%s'", name);
+        else {
+            st->sub = p;
+            st->cap_sub = cap;
+        }
+    }
+    if (rc) {
+        bmd_dynamics_destroy(d);
+        return rc;
+    }
+    substage *s = &st->sub[st->k];
+    memset(s, 0, sizeof *s);
+    strcpy(s->name, name);
+    s->dyn = d;
+    s->conv = *conv;
+    s->key = name_key(name);
+    const bmd_dynamics_type *t = bmd_dynamics_find(d->ops->type);
+    s->md = t && !t->is_optimizer;
+    s->c_steps = s->c_conv = -1;
+    st->k++;
+    st->cap = 0; /* masks are k * cap: regrow */
+    return BMD_OK;
+}
+
+bmd_status bmd_stage_add_hook(bmd_stage *st, bmd_hook *h) {
+    if (!h || !h->ops || !h->ops->call) {
+        bmd_hook_destroy(h);
+        return bmd__fail(BMD_ERR_INVALID, "incomplete hook");
+    }
+    if (h->every < 1) h->every = 1;
+    if (st->n_hooks == st->cap_hooks) {
+        int cap = st->cap_hooks ? 2 * st->cap_hooks : 4;
+        bmd_hook **p = realloc(st->hooks, (size_t)cap * sizeof *p);
+        if (!p) {
+            bmd_hook_destroy(h);
+            return bmd__fail(BMD_ERR_NOMEM, "out of memory adding a hook");
+        }
+        st->hooks = p;
+        st->cap_hooks = cap;
+    }
+    st->hooks[st->n_hooks++] = h;
+    return BMD_OK;
+}
+
+void bmd_stage_want_stress(bmd_stage *st, int want) { st->want_stress = want != 0; }
+int bmd_stage_count(const bmd_stage *st) { return st->k; }
+const char *bmd_stage_name(const bmd_stage *st, int i) { return (i >= 0 && i < st->k) ? st->sub[i].name : NULL; }
+const bmd_units *bmd_stage_units(const bmd_stage *st) { return &st->units; }
+long bmd_stage_loop_step(const bmd_stage *st) { return st->loop_step; }
+
+int bmd_stage_steps_column(const bmd_stage *st, bmd_batch *b, int i) {
+    if (i < 0 || i >= st->k) return -1;
+    char name[BMD_COLUMN_NAME];
+    snprintf(name, sizeof name, "steps.%s", st->sub[i].name);
+    int c = -1;
+    return bmd_batch_column(b, name, 0, 1, &c) ? -1 : c;
+}
+
+int bmd_stage_converged_column(const bmd_stage *st, bmd_batch *b, int i) {
+    if (i < 0 || i >= st->k) return -1;
+    char name[BMD_COLUMN_NAME];
+    snprintf(name, sizeof name, "converged.%s", st->sub[i].name);
+    int c = -1;
+    return bmd_batch_column(b, name, 0, 1, &c) ? -1 : c;
+}
+
+bmd_status bmd_stage_fail(bmd_batch *b, int slot, const char *reason) {
+    if (slot < 0 || slot >= b->n_systems) return bmd__fail(BMD_ERR_INVALID, "slot %d out of range", slot);
+    b->status[slot] = BMD_STATUS_FAILED;
+    return bmd_info_set(&b->info[slot], "status", reason && *reason ? reason : "failed");
+}
+
+int bmd_stage_live(const bmd_stage *st, const bmd_batch *b) {
+    int n = 0;
+    for (int s = 0; s < b->n_systems; s++) n += b->status[s] >= 0 && b->status[s] < st->k;
+    return n;
+}
+
+/* ------------------------------------------------------------- per step */
+
+static bmd_status ensure_buffers(bmd_stage *st, int ns) {
+    if (ns <= st->cap && st->live) return BMD_OK;
+    int cap = st->cap > 16 ? st->cap : 16;
+    while (cap < ns) cap *= 2;
+    int k = st->k > 0 ? st->k : 1;
+    unsigned char *live = realloc(st->live, (size_t)cap);
+    if (live) st->live = live;
+    unsigned char *masks = realloc(st->masks, (size_t)cap * (size_t)k);
+    if (masks) st->masks = masks;
+    unsigned char *tmp = realloc(st->tmp, (size_t)cap);
+    if (tmp) st->tmp = tmp;
+    signed char *leave = realloc(st->leave, (size_t)cap);
+    if (leave) st->leave = leave;
+    double *virial = realloc(st->virial, 6 * (size_t)cap * sizeof(double));
+    if (virial) st->virial = virial;
+    if (!live || !masks || !tmp || !leave || !virial) return bmd__fail(BMD_ERR_NOMEM, "out of memory in the stage");
+    st->cap = cap;
+    return BMD_OK;
+}
+
+static bmd_status ensure_columns(bmd_stage *st, bmd_batch *b) {
+    char name[BMD_COLUMN_NAME];
+    if (bmd__column(b, &st->c_entered, "stage.entered", 0, 1) < 0) return BMD_ERR_BUDGET;
+    if (bmd__column(b, &st->c_convp, "stage.conv", 0, 3) < 0) return BMD_ERR_BUDGET;
+    if (bmd__column(b, &st->c_eprev, "stage.eprev", 0, 1) < 0) return BMD_ERR_BUDGET;
+    if (bmd__column(b, &st->c_stop, BMD_STAGE_STOP_COLUMN, 0, 1) < 0) return BMD_ERR_BUDGET;
+    for (int i = 0; i < st->k; i++) {
+        snprintf(name, sizeof name, "steps.%s", st->sub[i].name);
+        if (bmd__column(b, &st->sub[i].c_steps, name, 0, 1) < 0) return BMD_ERR_BUDGET;
+        snprintf(name, sizeof name, "converged.%s", st->sub[i].name);
+        if (bmd__column(b, &st->sub[i].c_conv, name, 0, 1) < 0) return BMD_ERR_BUDGET;
+    }
+    return BMD_OK;
+}
+
+static int is_live(const bmd_stage *st, const bmd_batch *b, int s) { return b->status[s] >= 0 && b->status[s] < st->k; }
+
+/* Calls the hooks listening at `point`; every hook at ON_CONVERGE, the others
+ * on loop steps that are multiples of their `every`. */
+static bmd_status call_hooks(bmd_stage *st, bmd_batch *b, bmd_hook_point point, int substage,
+                             const unsigned char *mask) {
+    if (st->n_hooks == 0) return BMD_OK;
+    bmd_hook_ctx ctx = {b, point, st->loop_step, substage, mask, st, &st->units};
+    for (int h = 0; h < st->n_hooks; h++) {
+        bmd_hook *hk = st->hooks[h];
+        if (!(hk->points & (unsigned)point)) continue;
+        if (point != BMD_HOOK_ON_CONVERGE && st->loop_step % hk->every != 0) continue;
+        bmd_status rc = hk->ops->call(hk->self, &ctx);
+        if (rc) return rc;
+    }
+    return BMD_OK;
+}
+
+/* Drops from mask the systems no longer in sub-stage i (taken out by a hook);
+ * returns how many remain. */
+static int refresh_mask(const bmd_batch *b, unsigned char *mask, int i) {
+    int any = 0;
+    for (int s = 0; s < b->n_systems; s++) {
+        if (mask[s] && b->status[s] != i) mask[s] = 0;
+        any += mask[s];
+    }
+    return any;
+}
+
+static int refresh_live(const bmd_stage *st, const bmd_batch *b) {
+    int any = 0;
+    for (int s = 0; s < b->n_systems; s++) {
+        st->live[s] = (unsigned char)is_live(st, b, s);
+        any += st->live[s];
+    }
+    return any;
+}
+
+/* One model evaluation for the masked systems: energy, forces, and the
+ * virial (stress = W / V for fully periodic systems) when the stage wants
+ * stress. */
+static bmd_status evaluate(bmd_stage *st, bmd_batch *b, bmd_model *m, const unsigned char *mask) {
+    bmd_compute_request req = {mask, b->energy, b->force, st->want_stress ? st->virial : NULL, NULL};
+    bmd_status rc = bmd_model_compute(m, b, &req);
+    if (rc) return rc;
+    for (int s = 0; s < b->n_systems; s++) {
+        if (!mask[s]) continue;
+        b->forces_valid[s] = 1;
+        b->stress_valid[s] = 0;
+        if (!st->want_stress) continue;
+        const unsigned char *p = b->pbc + 3 * (size_t)s;
+        double vol = bmd_batch_volume(b, s);
+        if (p[0] && p[1] && p[2] && vol > 0) {
+            for (int c = 0; c < 6; c++) b->stress[6 * (size_t)s + c] = st->virial[6 * (size_t)s + c] / vol;
+            b->stress_valid[s] = 1;
+        }
+    }
+    return BMD_OK;
+}
+
+/* max_i |F_i|² of slot s, summed as ASE's (forces**2).sum(axis=1).max(). */
+static double fmax2(const bmd_batch *b, int s) {
+    const double *f = b->force + 3 * (size_t)b->atom_start[s];
+    double m = 0;
+    for (int i = 0; i < b->atom_count[s]; i++) {
+        double f2 = f[3 * i] * f[3 * i] + f[3 * i + 1] * f[3 * i + 1] + f[3 * i + 2] * f[3 * i + 2];
+        if (isnan(f2)) return f2; /* numpy's max propagates NaN */
+        if (f2 > m) m = f2;
+    }
+    return m;
+}
+
+/* Fills st->leave[s] for the masked systems: -1 stays, 1 converged, 0 left
+ * unconverged (budget spent or stop requested). Updates "stage.eprev". */
+static void check_convergence(bmd_stage *st, bmd_batch *b, const unsigned char *mask) {
+    const double *convp = bmd_batch_column_data(b, st->c_convp);
+    double *eprev = bmd_batch_column_data(b, st->c_eprev);
+    const double *stop = bmd_batch_column_data(b, st->c_stop);
+    int ns = b->n_systems;
+    BMD__OMP_FOR_SYSTEMS(bmd__parallel(b))
+    for (int s = 0; s < ns; s++) {
+        if (!mask[s]) continue;
+        const double *cv = convp + 3 * (size_t)s;
+        int i = b->status[s];
+        double steps = bmd_batch_column_data(b, st->sub[i].c_steps)[s];
+        double fmax = cv[0], etol = cv[1], max_steps = cv[2];
+        int criteria = fmax > 0 || etol > 0, conv = criteria;
+        if (fmax > 0) conv = conv && fmax2(b, s) < fmax * fmax;
+        if (etol > 0) conv = conv && fabs(b->energy[s] - eprev[s]) < etol;
+        eprev[s] = b->energy[s];
+        if (conv) st->leave[s] = 1;
+        else if (steps >= max_steps) st->leave[s] = (signed char)!criteria;
+        else if (stop[s] != 0) st->leave[s] = 0;
+        else st->leave[s] = -1;
+    }
+}
+
+/* Systems of sub-stage i with leave[s] >= 0 leave it: converged.i, the
+ * ON_CONVERGE hooks, then status i + 1. Clears their leave[s]. */
+static bmd_status leave_substage(bmd_stage *st, bmd_batch *b, int i, const unsigned char *cand) {
+    unsigned char *mask = st->tmp;
+    int any = 0;
+    double *conv = bmd_batch_column_data(b, st->sub[i].c_conv);
+    for (int s = 0; s < b->n_systems; s++) {
+        mask[s] = cand[s] && b->status[s] == i && st->leave[s] >= 0;
+        if (mask[s]) {
+            conv[s] = st->leave[s] > 0;
+            st->leave[s] = -1;
+            any = 1;
+        }
+    }
+    if (!any) return BMD_OK;
+    bmd_status rc = call_hooks(st, b, BMD_HOOK_ON_CONVERGE, i, mask);
+    if (rc) return rc;
+    for (int s = 0; s < b->n_systems; s++)
+        if (mask[s] && b->status[s] == i) b->status[s] = i + 1;
+    return BMD_OK;
+}
+
+/* enter() for every live system not yet in its sub-stage, with the step-0
+ * convergence check; systems that leave at once enter the next sub-stage in
+ * the same pass. */
+static bmd_status enter_pass(bmd_stage *st, bmd_batch *b) {
+    double *entered = bmd_batch_column_data(b, st->c_entered);
+    double *convp = bmd_batch_column_data(b, st->c_convp);
+    double *eprev = bmd_batch_column_data(b, st->c_eprev);
+    double *stop = bmd_batch_column_data(b, st->c_stop);
+    for (int i = 0; i < st->k; i++) {
+        substage *sub = &st->sub[i];
+        unsigned char *mask = st->masks + (size_t)i * (size_t)st->cap;
+        double *steps = bmd_batch_column_data(b, sub->c_steps);
+        double *conv = bmd_batch_column_data(b, sub->c_conv);
+        int any = 0;
+        for (int s = 0; s < b->n_systems; s++) {
+            mask[s] = b->status[s] == i && entered[s] != sub->key;
+            if (!mask[s]) continue;
+            steps[s] = 0;
+            conv[s] = 0;
+            entered[s] = sub->key;
+            eprev[s] = NAN;
+            stop[s] = 0;
+            double *cv = convp + 3 * (size_t)s;
+            if (bmd_batch_param(b, s, "fmax", sub->conv.fmax, &cv[0]) ||
+                bmd_batch_param(b, s, "etol", sub->conv.etol, &cv[1]) ||
+                bmd_batch_param(b, s, sub->md ? "steps" : "max_steps", (double)sub->conv.max_steps, &cv[2]) ||
+                (sub->md && bmd_batch_param(b, s, "max_steps", cv[2], &cv[2]))) {
+                bmd_stage_fail(b, s, "invalid_param_convergence");
+                mask[s] = 0;
+                continue;
+            }
+            any = 1;
+        }
+        if (!any) continue;
+        bmd_step_info si = {&st->units, st->seed, i, steps};
+        bmd_status rc = sub->dyn->ops->enter(sub->dyn->self, b, mask, &si);
+        if (rc) return rc;
+        if (!refresh_mask(b, mask, i)) continue;
+        check_convergence(st, b, mask);
+        if ((rc = leave_substage(st, b, i, mask))) return rc;
+    }
+    return BMD_OK;
+}
+
+bmd_status bmd_stage_open(bmd_stage *st, bmd_batch *b) {
+    for (int h = 0; h < st->n_hooks; h++) {
+        bmd_hook *hk = st->hooks[h];
+        if (!hk->ops->open) continue;
+        bmd_status rc = hk->ops->open(hk->self, st, b);
+        if (rc) return rc;
+    }
+    return BMD_OK;
+}
+
+bmd_status bmd_stage_close(bmd_stage *st) {
+    bmd_status first = BMD_OK;
+    for (int h = 0; h < st->n_hooks; h++) {
+        bmd_hook *hk = st->hooks[h];
+        if (!hk->ops->close) continue;
+        bmd_status rc = hk->ops->close(hk->self);
+        if (rc && !first) first = rc;
+    }
+    return first;
+}
+
+bmd_status bmd_stage_step(bmd_stage *st, bmd_batch *b, bmd_model *m) {
+    int ns = b->n_systems;
+    if (st->k == 0 || ns == 0) return BMD_OK;
+    bmd_status rc = ensure_buffers(st, ns);
+    if (!rc) rc = ensure_columns(st, b);
+    if (rc) return rc;
+    if (!refresh_live(st, b)) return BMD_OK;
+    st->loop_step++;
+
+    /* forces first: no system takes an update with stale or zero forces */
+    int any = 0;
+    for (int s = 0; s < ns; s++) {
+        st->tmp[s] = st->live[s] && !b->forces_valid[s];
+        any |= st->tmp[s];
+    }
+    if (any && (rc = evaluate(st, b, m, st->tmp))) return rc;
+
+    if ((rc = enter_pass(st, b))) return rc;
+    if (!refresh_live(st, b)) return BMD_OK;
+
+    if ((rc = call_hooks(st, b, BMD_HOOK_BEFORE_STEP, -1, st->live))) return rc;
+
+    for (int i = 0; i < st->k; i++) {
+        unsigned char *mask = st->masks + (size_t)i * (size_t)st->cap;
+        for (int s = 0; s < ns; s++) mask[s] = b->status[s] == i;
+    }
+    for (int i = 0; i < st->k; i++) {
+        substage *sub = &st->sub[i];
+        unsigned char *mask = st->masks + (size_t)i * (size_t)st->cap;
+        if (!refresh_mask(b, mask, i)) continue;
+        if ((rc = call_hooks(st, b, BMD_HOOK_BEFORE_PRE_UPDATE, i, mask))) return rc;
+        if (!refresh_mask(b, mask, i)) continue;
+        bmd_step_info si = {&st->units, st->seed, i, bmd_batch_column_data(b, sub->c_steps)};
+        sub->dyn->ops->pre_update(sub->dyn->self, b, mask, &si);
+        for (int s = 0; s < ns; s++)
+            if (mask[s]) b->forces_valid[s] = 0;
+        if ((rc = call_hooks(st, b, BMD_HOOK_AFTER_PRE_UPDATE, i, mask))) return rc;
+    }
+
+    if (!refresh_live(st, b)) return BMD_OK;
+    if ((rc = call_hooks(st, b, BMD_HOOK_BEFORE_COMPUTE, -1, st->live))) return rc;
+    if (refresh_live(st, b)) {
+        if ((rc = evaluate(st, b, m, st->live))) return rc;
+        if ((rc = call_hooks(st, b, BMD_HOOK_AFTER_COMPUTE, -1, st->live))) return rc;
+    }
+
+    for (int i = 0; i < st->k; i++) {
+        substage *sub = &st->sub[i];
+        unsigned char *mask = st->masks + (size_t)i * (size_t)st->cap;
+        if (!refresh_mask(b, mask, i)) continue;
+        if ((rc = call_hooks(st, b, BMD_HOOK_BEFORE_POST_UPDATE, i, mask))) return rc;
+        if (!refresh_mask(b, mask, i)) continue;
+        double *steps = bmd_batch_column_data(b, sub->c_steps);
+        bmd_step_info si = {&st->units, st->seed, i, steps};
+        if (sub->dyn->ops->post_update) sub->dyn->ops->post_update(sub->dyn->self, b, mask, &si);
+        for (int s = 0; s < ns; s++)
+            if (mask[s]) steps[s] += 1;
+        if ((rc = call_hooks(st, b, BMD_HOOK_AFTER_POST_UPDATE, i, mask))) return rc;
+    }
+
+    if (!refresh_live(st, b)) return BMD_OK;
+    if ((rc = call_hooks(st, b, BMD_HOOK_AFTER_STEP, -1, st->live))) return rc;
+
+    /* convergence, then the move to the next sub-stage and its enter() */
+    refresh_live(st, b);
+    for (int s = 0; s < ns; s++) st->leave[s] = -1;
+    check_convergence(st, b, st->live);
+    for (int i = 0; i < st->k; i++)
+        if ((rc = leave_substage(st, b, i, st->live))) return rc;
+    return enter_pass(st, b);
+}
+
+bmd_status bmd_stage_run(bmd_stage *st, bmd_batch *b, bmd_model *m, long max_loop_steps) {
+    bmd_status rc = bmd_stage_open(st, b);
+    for (long n = 0; !rc && (max_loop_steps <= 0 || n < max_loop_steps); n++) {
+        if (!bmd_stage_live(st, b)) break;
+        rc = bmd_stage_step(st, b, m);
+    }
+    bmd_status rc2 = bmd_stage_close(st);
+    return rc ? rc : rc2;
+}
