@@ -319,8 +319,13 @@ bmd_status bmd__pair_compute(void *self, const bmd_batch *b, const bmd_compute_r
     const int full = req->energy || req->virial || req->energy_per_atom;
     unsigned char *err = pm->err, *rebuilt = pm->rebuilt;
     const unsigned char *mask = req->mask;
+    /* Threads only pay off with several systems and enough atoms; small
+     * batches stay serial (spinning threads cost more than they give). */
+    const int parallel = ns > 1 && b->n_atoms >= 1024;
 #ifdef _OPENMP
-#pragma omp parallel for schedule(dynamic, 1)
+#pragma omp parallel for schedule(dynamic, 1) if (parallel)
+#else
+    (void)parallel;
 #endif
     for (int s = 0; s < ns; s++) {
         err[s] = 0;

@@ -16,13 +16,13 @@ from ase.optimize import FIRE
 
 from testlib import Checks, run
 
-EPS, SIG, RC, FMAX, MAXSTEPS = 0.0104, 3.40, 8.5, 0.02, 400
+EPS, SIG, RC, FMAX, MAXSTEPS = 0.0104, 3.40, 8.5, 0.001, 1000
 rng = np.random.default_rng(11)
 frames = []
 for n in (4, 7, 13, 20, 38):
     pos = []
     while len(pos) < n:
-        p = rng.uniform(-5, 5, 3)
+        p = rng.uniform(-1, 1, 3) * 2.6 * n ** (1 / 3)
         if all(np.linalg.norm(p - q) > 3.4 for q in pos):
             pos.append(p)
     frames.append(Atoms("Ar%d" % n, positions=pos))
