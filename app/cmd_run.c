@@ -3,9 +3,9 @@
  * fused stages inflight and prints a summary. */
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "app.h"
+#include "progress.h"
 
 static void help(void) {
     printf("usage: batchmd run [--quiet] [--resume] CAMPAIGN.yaml\n"
@@ -17,30 +17,6 @@ static void help(void) {
            "  --quiet    no progress lines and no summary on stderr\n"
            "  --resume   continue an interrupted campaign from its last checkpoint\n"
            "             (checkpoints are not available in this version yet)\n");
-}
-
-typedef struct progress_ctx {
-    int quiet;
-} progress_ctx;
-
-static void on_progress(void *user, const bmd_run_stats *s) {
-    progress_ctx *p = user;
-    if (p->quiet) return;
-    fprintf(stderr, "batchmd: %ld/%ld done, %ld failed, %ld live, %.3g atom-steps/s\n", s->done, s->total, s->failed,
-            s->live, s->seconds > 0 ? s->atom_steps / s->seconds : 0.0);
-}
-
-static void summary(const app_campaign *a, const bmd_stage *st, const bmd_run_stats *s) {
-    fprintf(stderr, "batchmd: finished %ld structures in %.2f s: %ld done, %ld failed\n", s->total, s->seconds, s->done,
-            s->failed);
-    for (int i = 0; i < s->n_stages && i < 32; i++)
-        fprintf(stderr, "  stage %-12s entered %ld, converged %ld, left on budget %ld\n", bmd_stage_name(st, i),
-                s->entered[i], s->converged[i], s->unconverged[i]);
-    fprintf(stderr, "  throughput %.4g atom-steps/s over %ld batch steps\n",
-            s->seconds > 0 ? s->atom_steps / s->seconds : 0.0, s->loop_steps);
-    fprintf(stderr, "  time: step %.2f s, flow %.2f s, io %.2f s\n", s->t_step, s->t_flow, s->t_io);
-    fprintf(stderr, "  final:  %s\n  failed: %s\n", a->c.output.final, a->c.output.failed);
-    if (a->c.output.log.file) fprintf(stderr, "  log:    %s\n", a->c.output.log.file);
 }
 
 /* Settings this version cannot honour yet: refuse clearly rather than ignore. */
@@ -99,21 +75,32 @@ int cmd_run(int argc, char **argv) {
     app_set_threads(a.c.threads);
 
     bmd_stage *st = NULL;
+    /* bmd_stage_add_hook takes ownership of a hook, even when it fails */
     bmd_hook *nan = NULL, *log = NULL;
+    bmd_hook *drift[BMD_MAX_STAGES] = {0}; /* owned by the stage once added */
     bmd_sink *final = NULL, *failed = NULL;
     if (bmd_campaign_make_stage(&a.c, 0, &st) || bmd_hook_nan_create(&nan) || bmd_stage_add_hook(st, nan)) {
         app_error(NULL);
         rc = APP_INVALID;
         goto out;
     }
-    nan = NULL;
+    /* energy conservation of every NVE stage, reported in the summary */
+    for (int i = 0; i < a.c.group_size[0]; i++) {
+        if (strcmp(a.c.stages[a.c.group_stage[0][i]].type->type, "nve") != 0) continue;
+        bmd_hook *h = NULL;
+        if (bmd_hook_drift_substage_create(i, 0, 1, &h) || bmd_stage_add_hook(st, h)) {
+            app_error(NULL);
+            rc = APP_RUN_FAILED;
+            goto out;
+        }
+        drift[i] = h;
+    }
     if (a.c.output.log.file) {
         if (bmd_hook_log_create(a.c.output.log.file, a.c.output.log.every, &log) || bmd_stage_add_hook(st, log)) {
             app_error(NULL);
             rc = APP_RUN_FAILED;
             goto out;
         }
-        log = NULL;
     }
     if (bmd_sink_extxyz_create(a.c.output.final, a.c.units, &final) ||
         bmd_sink_extxyz_create(a.c.output.failed, a.c.units, &failed)) {
@@ -121,28 +108,29 @@ int cmd_run(int argc, char **argv) {
         rc = APP_RUN_FAILED;
         goto out;
     }
-    progress_ctx pc = {quiet};
+    progress pr;
+    progress_init(&pr, quiet);
     bmd_run_options opt = {.max_atoms = a.c.batch.max_atoms,
                            .max_systems = a.c.batch.max_systems,
                            .refill_every = a.c.batch.refill_every,
                            .stress_on_exit = 1,
-                           .progress = on_progress,
-                           .progress_user = &pc,
-                           .progress_every_s = isatty(2) ? 0.5 : 5.0};
+                           .progress = progress_update,
+                           .progress_user = &pr,
+                           .progress_every_s = progress_interval(&pr)};
     bmd_run_stats stats;
     if (bmd_run_inflight(st, a.model, a.ds, &opt, final, failed, &stats)) {
+        if (pr.drawn) fputc('\n', stderr);
         app_error("run failed");
         rc = APP_RUN_FAILED;
         goto out;
     }
-    if (!quiet) summary(&a, st, &stats);
-out:
-    if (bmd_sink_destroy(final) || bmd_sink_destroy(failed)) {
+    progress_summary(&pr, &a.c, st, &stats, (const bmd_hook *const *)drift);
+out:;
+    bmd_status closed_final = bmd_sink_destroy(final), closed_failed = bmd_sink_destroy(failed);
+    if (closed_final || closed_failed) {
         if (!rc) app_error(NULL);
         if (!rc) rc = APP_RUN_FAILED;
     }
-    bmd_hook_destroy(nan);
-    bmd_hook_destroy(log);
     bmd_stage_destroy(st);
     app_release(&a);
     return rc;

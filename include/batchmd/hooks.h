@@ -29,6 +29,8 @@ bmd_status bmd_hook_fclamp_create(double fmax_clamp, double fail_above, bmd_hook
  * (eV/atom), checked every `every` steps; the largest seen is kept. With
  * max_drift > 0 a system over it is taken out (status "energy_drift"). */
 bmd_status bmd_hook_drift_create(double max_drift, long every, bmd_hook **out);
+/* The same, watching only the systems of sub-stage `substage` (-1: all). */
+bmd_status bmd_hook_drift_substage_create(int substage, double max_drift, long every, bmd_hook **out);
 /* The largest drift per atom (eV/atom) the monitor has seen so far. */
 double bmd_hook_drift_max(const bmd_hook *h);
 

@@ -12,6 +12,7 @@
 typedef struct drift {
     double max_drift, seen;
     long every;
+    int substage; /* the only sub-stage watched; -1: all */
     int c_e0;
 } drift;
 
@@ -28,7 +29,7 @@ static bmd_status drift_call(void *self, const bmd_hook_ctx *ctx) {
     double *e0 = bmd_batch_column_data(b, h->c_e0);
     for (int s = 0; s < b->n_systems; s++) {
         int i = b->status[s];
-        if (!ctx->mask[s] || i < 0 || i >= k) continue;
+        if (!ctx->mask[s] || i < 0 || i >= k || (h->substage >= 0 && i != h->substage)) continue;
         long n = (long)bmd_batch_column_data(b, cols[i])[s];
         double *row = e0 + 2 * (size_t)s;
         if (ctx->point == BMD_HOOK_BEFORE_STEP) {
@@ -54,10 +55,15 @@ static void drift_destroy(void *self) { free(self); }
 static const bmd_hook_ops drift_ops = {"drift", NULL, drift_call, NULL, drift_destroy};
 
 bmd_status bmd_hook_drift_create(double max_drift, long every, bmd_hook **out) {
+    return bmd_hook_drift_substage_create(-1, max_drift, every, out);
+}
+
+bmd_status bmd_hook_drift_substage_create(int substage, double max_drift, long every, bmd_hook **out) {
     drift *h = calloc(1, sizeof *h);
     if (!h) return bmd__fail(BMD_ERR_NOMEM, "out of memory creating the drift hook");
     h->max_drift = max_drift;
     h->every = every >= 1 ? every : 1;
+    h->substage = substage;
     h->c_e0 = -1;
     return bmd__hook_wrap(&drift_ops, h, BMD_HOOK_BEFORE_STEP | BMD_HOOK_AFTER_STEP, 1, out);
 }

@@ -1,0 +1,75 @@
+/* progress.c — what `batchmd run` tells a person while and after it runs:
+ * on a terminal, a progress bar on stderr redrawn at most a few times a
+ * second; elsewhere a plain line every few seconds; at the end a summary
+ * (per stage: entered, converged, left on budget; failed; throughput; the
+ * time split; energy drift of NVE stages; where the outputs are). */
+#include "progress.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+void progress_init(progress *p, int quiet) {
+    memset(p, 0, sizeof *p);
+    p->quiet = quiet;
+    p->tty = isatty(2);
+}
+
+double progress_interval(const progress *p) { return p->tty ? 0.25 : 5.0; }
+
+static void eta_text(const bmd_run_stats *s, char *out, size_t n) {
+    long left = s->total - s->done - s->failed;
+    double rate = s->seconds > 0 ? (double)(s->done + s->failed) / s->seconds : 0;
+    if (left <= 0) snprintf(out, n, "0:00");
+    else if (rate <= 0) snprintf(out, n, "?");
+    else {
+        long t = (long)ceil((double)left / rate);
+        if (t >= 3600) snprintf(out, n, "%ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60);
+        else snprintf(out, n, "%ld:%02ld", t / 60, t % 60);
+    }
+}
+
+void progress_update(void *user, const bmd_run_stats *s) {
+    progress *p = user;
+    if (p->quiet) return;
+    double rate = s->seconds > 0 ? s->atom_steps / s->seconds : 0;
+    char eta[32];
+    eta_text(s, eta, sizeof eta);
+    long finished = s->done + s->failed;
+    if (p->tty) {
+        const int width = 24;
+        int fill = s->total > 0 ? (int)((double)width * (double)finished / (double)s->total) : width;
+        char bar[32];
+        for (int i = 0; i < width; i++) bar[i] = i < fill ? '#' : '.';
+        bar[width] = '\0';
+        fprintf(stderr, "\r\033[K[%s] %ld/%ld done", bar, s->done, s->total);
+        if (s->failed) fprintf(stderr, ", %ld failed", s->failed);
+        fprintf(stderr, ", %ld live | %.3g atom-steps/s | ETA %s", s->live, rate, eta);
+        p->drawn = 1;
+    } else {
+        fprintf(stderr, "batchmd: %ld/%ld done, %ld failed, %ld live, %.3g atom-steps/s, ETA %s\n", s->done, s->total,
+                s->failed, s->live, rate, eta);
+    }
+    fflush(stderr);
+}
+
+void progress_summary(progress *p, const bmd_campaign *c, const bmd_stage *st, const bmd_run_stats *s,
+                      const bmd_hook *const *drift) {
+    if (p->quiet) return;
+    if (p->drawn) fprintf(stderr, "\r\033[K");
+    fprintf(stderr, "batchmd: %ld structures in %.2f s: %ld done, %ld failed\n", s->total, s->seconds, s->done,
+            s->failed);
+    for (int i = 0; i < s->n_stages && i < 32; i++) {
+        fprintf(stderr, "  stage %-12s entered %ld, converged %ld, left on budget %ld", bmd_stage_name(st, i),
+                s->entered[i], s->converged[i], s->unconverged[i]);
+        double d = drift && drift[i] ? bmd_hook_drift_max(drift[i]) : NAN;
+        if (!isnan(d)) fprintf(stderr, "; energy drift max %.3g %s/atom", d, c->units == BMD_UNITS_LJ ? "ε" : "eV");
+        fputc('\n', stderr);
+    }
+    double rate = s->seconds > 0 ? s->atom_steps / s->seconds : 0;
+    fprintf(stderr, "  throughput %.4g atom-steps/s over %ld batch steps\n", rate, s->loop_steps);
+    fprintf(stderr, "  time: step %.2f s, flow %.2f s, io %.2f s\n", s->t_step, s->t_flow, s->t_io);
+    fprintf(stderr, "  final:  %s\n  failed: %s\n", c->output.final, c->output.failed);
+    if (c->output.log.file) fprintf(stderr, "  log:    %s\n", c->output.log.file);
+}

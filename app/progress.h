@@ -1,0 +1,22 @@
+/* progress.h — progress bar / lines and the end-of-run summary of `run`. */
+#ifndef BATCHMD_APP_PROGRESS_H
+#define BATCHMD_APP_PROGRESS_H
+
+#include "batchmd/batchmd.h"
+
+typedef struct progress {
+    int quiet; /* print nothing */
+    int tty;   /* stderr is a terminal: a bar redrawn in place */
+    int drawn; /* a bar is on screen (cleared before the summary) */
+} progress;
+
+void progress_init(progress *p, int quiet);
+/* Seconds between updates: a few per second on a terminal, else 5 s. */
+double progress_interval(const progress *p);
+/* bmd_run_options.progress callback (user = progress*). */
+void progress_update(void *user, const bmd_run_stats *s);
+/* drift[i]: the drift monitor of sub-stage i, or NULL. */
+void progress_summary(progress *p, const bmd_campaign *c, const bmd_stage *st, const bmd_run_stats *s,
+                      const bmd_hook *const *drift);
+
+#endif
