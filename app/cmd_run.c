@@ -27,13 +27,34 @@ static int check_supported(const app_campaign *a, int quiet) {
                 a->c.path, a->c.n_groups, a->c.n_groups);
         return APP_INVALID;
     }
-    if (a->c.output.trajectory.file) {
-        fprintf(stderr, "batchmd: %s: output.trajectory (H5MD) is not available in this build yet; remove it\n", a->c.path);
+    if (a->c.output.trajectory.file && !bmd_h5md_available()) {
+        fprintf(stderr, "batchmd: %s: output.trajectory needs HDF5, and this batchmd was built without it "
+                        "(install libhdf5-dev and rebuild)\n", a->c.path);
         return APP_INVALID;
     }
     if (a->c.output.checkpoint && !quiet)
         fprintf(stderr, "batchmd: warning: output.checkpoint is not written by this version (no checkpoints yet)\n");
     return APP_OK;
+}
+
+/* output.trajectory: an H5MD file with a frame of every system every
+ * `every` of its own steps; frame times count the MD sub-stages' dt. */
+static bmd_status add_trajectory(const app_campaign *a, bmd_stage *st) {
+    bmd_sink *traj = NULL;
+    bmd_hook *snap = NULL;
+    bmd_status rc = bmd_sink_h5md_create(a->c.output.trajectory.file, a->c.units, &traj);
+    if (!rc) rc = bmd_hook_snapshot_create(traj, a->c.output.trajectory.every, NULL, 0, &snap); /* owns traj */
+    for (int i = 0; !rc && i < a->c.group_size[0]; i++) {
+        const bmd_campaign_stage *s = &a->c.stages[a->c.group_stage[0][i]];
+        if (s->type->is_optimizer) continue;
+        for (int k = 0; k < s->type->n_params; k++)
+            if (strcmp(s->type->params[k].name, "dt") == 0) rc = bmd_hook_snapshot_set_dt(snap, s->name, s->values[k]);
+    }
+    if (rc) {
+        bmd_hook_destroy(snap);
+        return rc;
+    }
+    return bmd_stage_add_hook(st, snap); /* owns snap, even on failure */
 }
 
 int cmd_run(int argc, char **argv) {
@@ -102,6 +123,11 @@ int cmd_run(int argc, char **argv) {
             goto out;
         }
     }
+    if (a.c.output.trajectory.file && add_trajectory(&a, st)) {
+        app_error(NULL);
+        rc = APP_RUN_FAILED;
+        goto out;
+    }
     if (bmd_sink_extxyz_create(a.c.output.final, a.c.units, &final) ||
         bmd_sink_extxyz_create(a.c.output.failed, a.c.units, &failed)) {
         app_error(NULL);
@@ -114,6 +140,7 @@ int cmd_run(int argc, char **argv) {
                            .max_systems = a.c.batch.max_systems,
                            .refill_every = a.c.batch.refill_every,
                            .stress_on_exit = 1,
+                           .ordered = a.c.output.ordered,
                            .progress = progress_update,
                            .progress_user = &pr,
                            .progress_every_s = progress_interval(&pr)};

@@ -69,7 +69,9 @@ void progress_summary(progress *p, const bmd_campaign *c, const bmd_stage *st, c
     }
     double rate = s->seconds > 0 ? s->atom_steps / s->seconds : 0;
     fprintf(stderr, "  throughput %.4g atom-steps/s over %ld batch steps\n", rate, s->loop_steps);
-    fprintf(stderr, "  time: step %.2f s, flow %.2f s, io %.2f s\n", s->t_step, s->t_flow, s->t_io);
+    fprintf(stderr, "  time: step %.2f s, flow %.2f s (%.1f%% of step), io %.2f s\n", s->t_step, s->t_flow,
+            s->t_step > 0 ? 100 * s->t_flow / s->t_step : 0.0, s->t_io);
+    fprintf(stderr, "  batch: peak %ld atoms, %ld systems, %ld refills\n", s->peak_atoms, s->peak_systems, s->refills);
     fprintf(stderr, "  final:  %s\n  failed: %s\n", c->output.final, c->output.failed);
     if (c->output.log.file) fprintf(stderr, "  log:    %s\n", c->output.log.file);
 }

@@ -20,6 +20,10 @@
 #include "status.h"
 #include "system.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define BMD_MAX_COLUMNS 64
 #define BMD_COLUMN_NAME 48
 
@@ -96,5 +100,9 @@ bmd_status bmd_batch_param(const bmd_batch *b, int slot, const char *key, double
 
 /* Volume of slot s's cell, Å³ (|det|). */
 double bmd_batch_volume(const bmd_batch *b, int slot);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -16,6 +16,7 @@
 #include "elements.h"
 #include "extxyz.h"
 #include "flow.h"
+#include "h5md.h"
 #include "hooks.h"
 #include "model.h"
 #include "rng.h"

@@ -10,6 +10,10 @@
 #include "status.h"
 #include "units.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define BMD_MAX_STAGES 32
 
 typedef struct bmd_campaign_stage {
@@ -69,5 +73,9 @@ bmd_status bmd_campaign_make_model(const bmd_campaign *c, bmd_model **out);
 /* Builds a stage with the campaign's stages of pipeline group g fused. */
 bmd_status bmd_campaign_make_stage(const bmd_campaign *c, int group, bmd_stage **out);
 void bmd_campaign_free(bmd_campaign *c);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

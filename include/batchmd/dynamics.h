@@ -48,6 +48,10 @@
 #include "status.h"
 #include "units.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define BMD_STATUS_FAILED (-1)
 
 /* A dynamics that must end a system's sub-stage early (e.g. FIRE 2.0 after
@@ -189,6 +193,14 @@ void bmd_stage_destroy(bmd_stage *st);
 bmd_status bmd_stage_add(bmd_stage *st, const char *name, bmd_dynamics *d, const bmd_convergence *conv);
 /* Adds a hook (takes ownership). */
 bmd_status bmd_stage_add_hook(bmd_stage *st, bmd_hook *h);
+/* Fuses b into a (the `+` of a pipeline): b's sub-stages are appended to
+ * a's, in order (their status codes follow a's: a's k sub-stages keep
+ * 0..k-1, b's j become k..k+j-1, and the exit code is k+j), b's hooks
+ * follow a's, and a wants stress if either did. b is destroyed, also on
+ * failure (a sub-stage name in both, other units or another seed: a is then
+ * unchanged). Chain by repeated calls: fuse(a, b), fuse(a, c). Fuse before
+ * running: hooks are opened when the stage runs. */
+bmd_status bmd_stage_fuse(bmd_stage *a, bmd_stage *b);
 /* Asks the model for the virial at every evaluation: batch->stress = W / V
  * (ASE's sign) and stress_valid for fully periodic systems with a volume. */
 void bmd_stage_want_stress(bmd_stage *st, int want);
@@ -232,5 +244,9 @@ double bmd_kinetic_energy(const bmd_batch *b, int slot, const bmd_units *u);
 double bmd_temperature(const bmd_batch *b, int slot, const bmd_units *u);
 /* max_i |F_i| of slot s, eV/Å. */
 double bmd_fmax(const bmd_batch *b, int slot);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -21,6 +21,10 @@
 #include "system.h"
 #include "units.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct bmd_extxyz_index bmd_extxyz_index;
 
 /* Scans `path` once and records every frame. Fails (BMD_ERR_IO / PARSE, with
@@ -56,5 +60,9 @@ typedef struct bmd_extxyz_write_opts {
 /* Appends one frame to f. */
 bmd_status bmd_extxyz_write_frame(FILE *f, const bmd_system *sys, bmd_units_kind units,
                                   const bmd_extxyz_write_opts *opts);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -65,6 +65,10 @@
 #include "status.h"
 #include "units.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Creates (truncates) the H5MD file `path`, making its parent folders, and
  * a sink that appends each system written to it as one frame of its
  * particle group (see above). The sink's close flushes and closes the file,
@@ -78,5 +82,9 @@ bmd_status bmd_sink_h5md_create(const char *path, bmd_units_kind units, bmd_sink
 
 /* 1 when this build can write H5MD files (built with HDF5), else 0. */
 int bmd_h5md_available(void);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

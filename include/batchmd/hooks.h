@@ -2,8 +2,14 @@
 #ifndef BATCHMD_HOOKS_H
 #define BATCHMD_HOOKS_H
 
+#include <stdint.h>
 #include <stdio.h>
 #include "dynamics.h"
+#include "flow.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 /* CSV log at AFTER_STEP (and once on entry, step 0): one row per live system
  * whose own step count in its sub-stage is a multiple of `every`, and a last
@@ -33,5 +39,41 @@ bmd_status bmd_hook_drift_create(double max_drift, long every, bmd_hook **out);
 bmd_status bmd_hook_drift_substage_create(int substage, double max_drift, long every, bmd_hook **out);
 /* The largest drift per atom (eV/atom) the monitor has seen so far. */
 double bmd_hook_drift_max(const bmd_hook *h);
+
+/* ---- trajectory snapshots (the sinks are in flow.h and h5md.h) ---- */
+
+/* Writes systems to `sink` as trajectory frames, by each system's OWN step
+ * count in the stage (Σ over the sub-stages of its "steps.<name>"), never
+ * by the batch's loop step, so a system's frames do not depend on its
+ * batch: a first frame at step 0 (before its first update, or as it leaves
+ * the stage if it never takes one), then after every step whose own count
+ * is a positive multiple of `every` (< 1: 1). Each frame is the system as
+ * bmd_batch_extract gives it (positions, velocities, forces, energy, cell)
+ * with the info keys "step" (its own count) and "time" (Σ steps × dt over
+ * the sub-stages given a time step with bmd_hook_snapshot_set_dt, so 0 for
+ * optimizers; fs in metal units, τ in lj; %.17g), which the H5MD sink
+ * stores as the frame's step and time.
+ * system_ids[0..n_ids): the systems to write (copied); n_ids = 0: all.
+ * Takes ownership of `sink`, also on failure: the hook's close (end of the
+ * run) calls the sink's close (flush), destroying the hook destroys it. */
+bmd_status bmd_hook_snapshot_create(bmd_sink *sink, long every, const int64_t *system_ids, int n_ids,
+                                    bmd_hook **out);
+
+/* The time step dt (fs; τ in lj units) of sub-stage `substage` (by name)
+ * for a snapshot or converged-snapshot hook's frame times; a structure's
+ * info key "dt" overrides it, as it does for the dynamics. Give it for the
+ * MD sub-stages; a sub-stage without one adds no time. */
+bmd_status bmd_hook_snapshot_set_dt(bmd_hook *h, const char *substage, double dt);
+
+/* Writes each system to `sink` once as it leaves a sub-stage (ON_CONVERGE:
+ * converged, or out of budget); last_only != 0: only as it leaves the last
+ * sub-stage. Info keys: "step" and "time" as for bmd_hook_snapshot_create,
+ * "stage" (the sub-stage left) and "converged_<stage>" (T or F). Takes
+ * ownership of `sink` as bmd_hook_snapshot_create does. */
+bmd_status bmd_hook_converged_snapshot_create(bmd_sink *sink, int last_only, bmd_hook **out);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

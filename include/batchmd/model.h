@@ -16,6 +16,10 @@
 #include "batch.h"
 #include "status.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct bmd_compute_request {
     /* [n_systems]: compute slot s when mask[s] != 0; NULL means every slot. */
     const unsigned char *mask;
@@ -81,5 +85,9 @@ bmd_status bmd_model_lj_create(const bmd_pair_params *pairs, int n_pairs,
 /* Morse: φ(r) = D0[e^{−2α(r−r0)} − 2e^{−α(r−r0)}] (− φ(rc) when shift), r < rc. */
 bmd_status bmd_model_morse_create(const bmd_pair_params *pairs, int n_pairs,
                                   const bmd_pair_options *opt, bmd_model **out);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -8,6 +8,10 @@
 
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Streams keep independent uses of the same (system, step, atom) apart. A
  * dynamics uses BMD_RNG_STREAM(stage_index, purpose). */
 #define BMD_RNG_STREAM(substage, purpose) ((uint32_t)(substage) * 16u + (uint32_t)(purpose))
@@ -19,5 +23,9 @@ void bmd_rng_uniform4(uint64_t seed, uint64_t system_id, uint32_t stream,
 /* Four independent standard normal doubles (Box–Muller on the uniforms). */
 void bmd_rng_normal4(uint64_t seed, uint64_t system_id, uint32_t stream,
                      uint64_t step, uint64_t atom, double out[4]);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -6,6 +6,10 @@
 #ifndef BATCHMD_STATUS_H
 #define BATCHMD_STATUS_H
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define BMD_STATUS_TABLE(X)                                                    \
     X(BMD_OK, 0, "success")                                                    \
     X(BMD_ERR_NOMEM, -1, "out of memory")                                      \
@@ -38,5 +42,9 @@ void bmd_clear_error(void);
 __attribute__((format(printf, 2, 3)))
 #endif
 bmd_status bmd__fail(bmd_status s, const char *fmt, ...);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -8,6 +8,10 @@
 #include <stdint.h>
 #include "status.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Free key=value pairs of an extxyz info line, in file order. Values are kept
  * as the text the file had (unquoted), e.g. "450" or "1.0 2.0 3.0". */
 typedef struct bmd_info {
@@ -54,5 +58,9 @@ bmd_status bmd_system_ensure_forces(bmd_system *s);
 bmd_status bmd_system_copy(bmd_system *dst, const bmd_system *src);
 /* Frees the arrays and zeroes *s; NULL is a no-op. */
 void bmd_system_free(bmd_system *s);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

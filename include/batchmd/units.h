@@ -10,6 +10,10 @@
 #ifndef BATCHMD_UNITS_H
 #define BATCHMD_UNITS_H
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef enum bmd_units_kind { BMD_UNITS_METAL = 0, BMD_UNITS_LJ = 1 } bmd_units_kind;
 
 typedef struct bmd_units {
@@ -31,5 +35,9 @@ typedef struct bmd_units {
 bmd_units bmd_units_get(bmd_units_kind kind);
 /* "metal" / "lj" -> kind; returns -1 for an unknown name. */
 int bmd_units_parse(const char *name);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -4,7 +4,8 @@
  * step-0 convergence check, the nine hook points, one model evaluation per
  * step for every live system, per-system step counters and convergence
  * (ASE's fmax test, etol, step budget, per-structure overrides), the move
- * to the next sub-stage, and quarantine (bmd_stage_fail).
+ * to the next sub-stage, quarantine (bmd_stage_fail), and fusing two stages
+ * into one (bmd_stage_fuse: the `+` of a pipeline).
  *
  * Per-system columns it keeps: "steps.<name>", "converged.<name>",
  * "stage.entered" (hash of the entered sub-stage's name), "stage.conv"
@@ -136,6 +137,51 @@ bmd_status bmd_stage_add_hook(bmd_stage *st, bmd_hook *h) {
         st->cap_hooks = cap;
     }
     st->hooks[st->n_hooks++] = h;
+    return BMD_OK;
+}
+
+bmd_status bmd_stage_fuse(bmd_stage *a, bmd_stage *b) {
+    bmd_status rc = BMD_OK;
+    if (!a || !b || a == b)
+        rc = bmd__fail(BMD_ERR_INVALID, "bmd_stage_fuse: two distinct stages expected");
+    else if (a->units.kind != b->units.kind)
+        rc = bmd__fail(BMD_ERR_INVALID, "bmd_stage_fuse: the stages use different units");
+    else if (a->seed != b->seed)
+        rc = bmd__fail(BMD_ERR_INVALID, "bmd_stage_fuse: the stages have different seeds");
+    for (int i = 0; !rc && i < b->k; i++)
+        for (int j = 0; !rc && j < a->k; j++)
+            if (strcmp(b->sub[i].name, a->sub[j].name) == 0)
+                rc = bmd__fail(BMD_ERR_INVALID, "bmd_stage_fuse: stage '%s' is in both", a->sub[j].name);
+    if (!rc && a->k + b->k > a->cap_sub) {
+        substage *p = realloc(a->sub, (size_t)(a->k + b->k) * sizeof *p);
+        if (!p) rc = bmd__fail(BMD_ERR_NOMEM, "out of memory fusing stages");
+        else {
+            a->sub = p;
+            a->cap_sub = a->k + b->k;
+        }
+    }
+    if (!rc && a->n_hooks + b->n_hooks > a->cap_hooks) {
+        bmd_hook **p = realloc(a->hooks, (size_t)(a->n_hooks + b->n_hooks) * sizeof *p);
+        if (!p) rc = bmd__fail(BMD_ERR_NOMEM, "out of memory fusing stages");
+        else {
+            a->hooks = p;
+            a->cap_hooks = a->n_hooks + b->n_hooks;
+        }
+    }
+    if (rc) {
+        bmd_stage_destroy(b == a ? NULL : b);
+        return rc;
+    }
+    for (int i = 0; i < b->k; i++) {
+        a->sub[a->k] = b->sub[i];
+        a->sub[a->k].c_steps = a->sub[a->k].c_conv = -1;
+        a->k++;
+    }
+    for (int h = 0; h < b->n_hooks; h++) a->hooks[a->n_hooks++] = b->hooks[h];
+    a->want_stress |= b->want_stress;
+    a->cap = 0; /* masks are k * cap: regrow */
+    b->k = b->n_hooks = 0;
+    bmd_stage_destroy(b);
     return BMD_OK;
 }
 

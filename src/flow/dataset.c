@@ -1,74 +1,61 @@
-/* dataset.c — owns the extxyz dataset: several files indexed once, addressed
- * by one global index (files in order, then frames), so the sampler knows
- * every structure's size without loading it. */
+/* dataset.c — owns the dataset interface's common part: wrapping an
+ * implementation (ops + self), range checks, system_id = index on get, and
+ * describing a structure for messages. The implementations live in
+ * dataset_extxyz.c and dataset_memory.c. */
 #include "batchmd/flow.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 
-#include "batchmd/extxyz.h"
-
-struct bmd_dataset {
-    bmd_units_kind units;
-    int n_files;
-    bmd_extxyz_index **files;
-    long *first; /* [n_files + 1] global index of each file's first frame */
-};
-
-bmd_status bmd_dataset_open_extxyz(const char *const *paths, int n_paths, bmd_units_kind units, bmd_dataset **out) {
-    bmd_dataset *d = calloc(1, sizeof *d);
-    if (!d) return bmd__fail(BMD_ERR_NOMEM, "out of memory opening the dataset");
-    d->units = units;
-    d->files = calloc((size_t)(n_paths > 0 ? n_paths : 1), sizeof *d->files);
-    d->first = calloc((size_t)n_paths + 1, sizeof *d->first);
-    if (!d->files || !d->first) {
-        bmd_dataset_close(d);
-        return bmd__fail(BMD_ERR_NOMEM, "out of memory opening the dataset");
+bmd_status bmd_dataset_create(const bmd_dataset_ops *ops, void *self, bmd_dataset **out) {
+    if (!ops || !ops->length || !ops->get || !ops->metadata) {
+        if (ops && ops->destroy) ops->destroy(self);
+        return bmd__fail(BMD_ERR_INVALID, "dataset: ops need length, get and metadata");
     }
-    for (int i = 0; i < n_paths; i++) {
-        bmd_status st = bmd_extxyz_index_open(paths[i], &d->files[i]);
-        if (st) {
-            bmd_dataset_close(d);
-            return st;
-        }
-        d->n_files = i + 1;
-        d->first[i + 1] = d->first[i] + bmd_extxyz_index_frames(d->files[i]);
+    bmd_dataset *d = malloc(sizeof *d);
+    if (!d) {
+        if (ops->destroy) ops->destroy(self);
+        return bmd__fail(BMD_ERR_NOMEM, "out of memory creating a dataset");
     }
+    d->ops = ops;
+    d->self = self;
     *out = d;
     return BMD_OK;
 }
 
 void bmd_dataset_close(bmd_dataset *d) {
     if (!d) return;
-    for (int i = 0; i < d->n_files; i++) bmd_extxyz_index_close(d->files[i]);
-    free(d->files);
-    free(d->first);
+    if (d->ops && d->ops->destroy) d->ops->destroy(d->self);
     free(d);
 }
 
-long bmd_dataset_size(const bmd_dataset *d) { return d->first[d->n_files]; }
+long bmd_dataset_size(const bmd_dataset *d) { return d->ops->length(d->self); }
 
-/* File holding global index i (binary search over first[]). */
-static int file_of(const bmd_dataset *d, long i) {
-    int lo = 0, hi = d->n_files - 1;
-    while (lo < hi) {
-        int mid = (lo + hi + 1) / 2;
-        if (d->first[mid] <= i) lo = mid;
-        else hi = mid - 1;
-    }
-    return lo;
+bmd_status bmd_dataset_meta_get(const bmd_dataset *d, long i, bmd_dataset_meta *out) {
+    long n = bmd_dataset_size(d);
+    if (i < 0 || i >= n) return bmd__fail(BMD_ERR_INVALID, "structure %ld out of range (dataset has %ld)", i, n);
+    out->n_atoms = -1;
+    out->n_edges = -1;
+    return d->ops->metadata(d->self, i, out);
 }
 
 int bmd_dataset_atoms(const bmd_dataset *d, long i) {
     if (i < 0 || i >= bmd_dataset_size(d)) return -1;
-    int f = file_of(d, i);
-    return bmd_extxyz_index_atoms(d->files[f], i - d->first[f]);
+    bmd_dataset_meta m = {-1, -1};
+    return d->ops->metadata(d->self, i, &m) ? -1 : m.n_atoms;
 }
 
 bmd_status bmd_dataset_get(const bmd_dataset *d, long i, bmd_system *out) {
-    if (i < 0 || i >= bmd_dataset_size(d))
-        return bmd__fail(BMD_ERR_INVALID, "structure %ld out of range (dataset has %ld)", i, bmd_dataset_size(d));
-    int f = file_of(d, i);
-    bmd_status st = bmd_extxyz_read_frame(d->files[f], i - d->first[f], d->units, out);
+    long n = bmd_dataset_size(d);
+    if (i < 0 || i >= n) return bmd__fail(BMD_ERR_INVALID, "structure %ld out of range (dataset has %ld)", i, n);
+    bmd_status st = d->ops->get(d->self, i, out);
     if (!st) out->system_id = i;
     return st;
+}
+
+void bmd_dataset_describe(const bmd_dataset *d, long i, char *buf, size_t n) {
+    char where[512] = "";
+    if (d->ops->where && i >= 0 && i < bmd_dataset_size(d)) d->ops->where(d->self, i, where, sizeof where);
+    if (where[0]) snprintf(buf, n, "structure %ld (%s)", i, where);
+    else snprintf(buf, n, "structure %ld", i);
 }

@@ -57,7 +57,7 @@ static void xyz_destroy(void *self) {
     free(s);
 }
 
-static const bmd_sink_ops xyz_ops = {"extxyz", xyz_write, xyz_close, xyz_destroy};
+static const bmd_sink_ops xyz_ops = {.type = "extxyz", .write = xyz_write, .close = xyz_close, .destroy = xyz_destroy};
 
 bmd_status bmd_sink_extxyz_create(const char *path, bmd_units_kind units, bmd_sink **out) {
     xyz_sink *s = calloc(1, sizeof *s);
@@ -81,14 +81,4 @@ bmd_status bmd_sink_extxyz_create(const char *path, bmd_units_kind units, bmd_si
     k->self = s;
     *out = k;
     return BMD_OK;
-}
-
-bmd_status bmd_sink_write(bmd_sink *s, const bmd_system *sys) { return s->ops->write(s->self, sys); }
-
-bmd_status bmd_sink_destroy(bmd_sink *s) {
-    if (!s) return BMD_OK;
-    bmd_status st = s->ops->close ? s->ops->close(s->self) : BMD_OK;
-    s->ops->destroy(s->self);
-    free(s);
-    return st;
 }
