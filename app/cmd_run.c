@@ -105,6 +105,15 @@ int cmd_run(int argc, char **argv) {
         rc = APP_INVALID;
         goto out;
     }
+    /* force blow-up: quarantine instead of integrating garbage */
+    if (a.c.quarantine.max_force > 0) {
+        bmd_hook *h = NULL;
+        if (bmd_hook_fclamp_create(0, a.c.quarantine.max_force, &h) || bmd_stage_add_hook(st, h)) {
+            app_error(NULL);
+            rc = APP_RUN_FAILED;
+            goto out;
+        }
+    }
     /* energy conservation of every NVE stage, reported in the summary */
     for (int i = 0; i < a.c.group_size[0]; i++) {
         if (strcmp(a.c.stages[a.c.group_stage[0][i]].type->type, "nve") != 0) continue;

@@ -63,6 +63,10 @@ typedef struct bmd_campaign {
         double checkpoint_every_s;
         int ordered; /* write final in input order */
     } output;
+    struct {
+        double max_force; /* eV/Å: a system whose max |F| exceeds it is taken out
+                           * ("force_blowup"); 0 = never. Default 1e5. */
+    } quarantine;
 } bmd_campaign;
 
 /* Reads and checks path. On error returns BMD_ERR_PARSE (or IO) with a
