@@ -144,7 +144,7 @@ int cmd_run(int argc, char **argv) {
         goto out;
     }
     progress pr;
-    progress_init(&pr, quiet);
+    progress_init(&pr, quiet, st);
     bmd_run_options opt = {.max_atoms = a.c.batch.max_atoms,
                            .max_systems = a.c.batch.max_systems,
                            .refill_every = a.c.batch.refill_every,

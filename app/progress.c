@@ -10,8 +10,9 @@
 #include <string.h>
 #include <unistd.h>
 
-void progress_init(progress *p, int quiet) {
+void progress_init(progress *p, int quiet, const bmd_stage *st) {
     memset(p, 0, sizeof *p);
+    for (int i = 0; i < bmd_stage_count(st) && i < 32; i++) p->names[i] = bmd_stage_name(st, i);
     p->quiet = quiet;
     p->tty = isatty(2);
 }
@@ -45,11 +46,16 @@ void progress_update(void *user, const bmd_run_stats *s) {
         bar[width] = '\0';
         fprintf(stderr, "\r\033[K[%s] %ld/%ld done", bar, s->done, s->total);
         if (s->failed) fprintf(stderr, ", %ld failed", s->failed);
-        fprintf(stderr, ", %ld live | %.3g atom-steps/s | ETA %s", s->live, rate, eta);
+        fprintf(stderr, " | live:");
+        for (int i = 0; i < s->n_stages && i < 32; i++)
+            fprintf(stderr, " %s %ld", p->names[i], s->live_in[i]);
+        fprintf(stderr, " | %.3g atom-steps/s | ETA %s", rate, eta);
         p->drawn = 1;
     } else {
-        fprintf(stderr, "batchmd: %ld/%ld done, %ld failed, %ld live, %.3g atom-steps/s, ETA %s\n", s->done, s->total,
-                s->failed, s->live, rate, eta);
+        fprintf(stderr, "batchmd: %ld/%ld done, %ld failed, live:", s->done, s->total, s->failed);
+        for (int i = 0; i < s->n_stages && i < 32; i++)
+            fprintf(stderr, " %s %ld", p->names[i], s->live_in[i]);
+        fprintf(stderr, ", %.3g atom-steps/s, ETA %s\n", rate, eta);
     }
     fflush(stderr);
 }

@@ -8,9 +8,11 @@ typedef struct progress {
     int quiet; /* print nothing */
     int tty;   /* stderr is a terminal: a bar redrawn in place */
     int drawn; /* a bar is on screen (cleared before the summary) */
+    const char *names[32]; /* sub-stage names, for the per-stage counts */
 } progress;
 
-void progress_init(progress *p, int quiet);
+/* names: the stage's sub-stages (kept by reference). */
+void progress_init(progress *p, int quiet, const bmd_stage *st);
 /* Seconds between updates: a few per second on a terminal, else 5 s. */
 double progress_interval(const progress *p);
 /* bmd_run_options.progress callback (user = progress*). */

@@ -193,6 +193,7 @@ struct bmd_run_stats {
     /* ---- added fields ---- */
     long refills;                   /* refill rounds */
     long peak_atoms, peak_systems;  /* largest live batch seen (<= the budget) */
+    long live_in[32];               /* systems now in each sub-stage (for progress) */
 };
 
 /* Runs every structure of ds through stage st with model m.

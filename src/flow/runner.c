@@ -165,6 +165,9 @@ static bmd_status loop(runner *r) {
         stats->seconds = bmd__now() - t_start;
         if (r->opt->progress && stats->seconds - (t_report - t_start) >= r->opt->progress_every_s) {
             t_report = bmd__now();
+            memset(stats->live_in, 0, sizeof stats->live_in);
+            for (int s = 0; s < r->b->n_systems; s++)
+                if (r->b->status[s] >= 0 && r->b->status[s] < 32) stats->live_in[r->b->status[s]]++;
             r->opt->progress(r->opt->progress_user, stats);
         }
     }
