@@ -6,11 +6,43 @@
 
 #include "app.h"
 
+static int print_kim_model(const bmd_kim_model_info *m, void *ctx) {
+    int *n = ctx;
+    (*n)++;
+    if (m->simulator) {
+        printf("  %-72s simulator model (%s): batchmd cannot run it\n", m->name, m->simulator_name);
+        return 0;
+    }
+    if (!m->loaded) {
+        printf("  %-72s %s\n", m->name, m->error[0] ? m->error : "");
+        return 0;
+    }
+    printf("  %-72s species %-12s forces %s, virial %s, cutoff %.3g Å\n", m->name, m->species,
+           m->forces == 1 ? "yes" : "no", m->virial == 1 ? "yes" : "no", m->influence_distance);
+    return 0;
+}
+
+/* The installed OpenKIM models; details (species, forces, virial) with --kim. */
+static void print_kim(int details) {
+    if (!bmd_kim_available()) {
+        printf("\nOpenKIM models: batchmd was built without the KIM API (install libkim-api-dev and rebuild)\n");
+        return;
+    }
+    printf("\nOpenKIM models (model: {type: kim, name: ...})%s:\n",
+           details ? "" : "; `batchmd models --kim` adds their species and what they compute");
+    int n = 0;
+    if (bmd_kim_list_models(details, print_kim_model, &n)) printf("  (cannot list them: %s)\n", bmd_last_error());
+    else if (n == 0) printf("  none installed (Debian: apt-get install openkim-models)\n");
+}
+
 int cmd_models(int argc, char **argv) {
     if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-        printf("usage: batchmd models\n\nLists the built-in models and dynamics with their parameters and units.\n");
+        printf("usage: batchmd models [--kim]\n\nLists the built-in models and dynamics with their parameters and units,\n"
+               "and the installed OpenKIM models (--kim: with their species, whether they\n"
+               "give forces and virial, and their cutoff; loads every model, a few seconds).\n");
         return APP_OK;
     }
+    int kim = argc > 1 && !strcmp(argv[1], "--kim");
     printf("models (model: {type: ...}), metal units:\n"
            "  lj      Lennard-Jones 4ε[(σ/r)^12 − (σ/r)^6]\n"
            "          epsilon (eV), sigma (Å), cutoff (Å, default 2.5σ), shift (bool), skin (Å, 0.5),\n"
@@ -18,6 +50,11 @@ int cmd_models(int argc, char **argv) {
            "  morse   Morse D0[e^(−2α(r−r0)) − 2e^(−α(r−r0))]\n"
            "          D0 (eV), alpha (1/Å), r0 (Å), cutoff (Å), shift (bool), skin (Å, 0.5),\n"
            "          pairs: [{species: [A, B], D0, alpha, r0, cutoff}, ...]\n"
+           "  eam     embedded-atom method from LAMMPS potential files\n"
+           "          file (a .eam funcfl, or a list of them one per element; .eam.alloy setfl; .eam.fs),\n"
+           "          style (eam | eam/alloy | eam/fs; default from the file name), skin (Å, 0.5)\n"
+           "  kim     any installed OpenKIM portable model, by name: name, skin (Å, 0.5)\n"
+           "  plugin  a shared library implementing include/batchmd/model_plugin.h: path, params: {...}\n"
            "\ndynamics (stages: {NAME: {type: ...}}):\n");
     int n = 0;
     const bmd_dynamics_type *const *types = bmd_dynamics_types(&n);
@@ -36,5 +73,6 @@ int cmd_models(int argc, char **argv) {
         else
             printf("      %-16s %-6s %-10s %s\n", "steps", "", "required", "steps a system spends in the stage");
     }
+    print_kim(kim);
     return APP_OK;
 }

@@ -25,10 +25,23 @@ typedef struct bmd_campaign_stage {
 } bmd_campaign_stage;
 
 typedef struct bmd_campaign_model {
-    char type[16];         /* "lj", "morse" */
+    char type[16];         /* "lj", "morse", "eam", "kim", "plugin" */
+    int line, col;         /* where the model section is (for load errors) */
+    /* lj, morse */
     bmd_pair_params *pairs; /* owned; entry 0/0 is the default (all pairs) */
     int n_pairs;
-    bmd_pair_options opt;
+    bmd_pair_options opt;  /* opt.skin is every neighbor-using model's skin (Å) */
+    /* eam: one setfl/fs file, or one funcfl file per element (resolved paths) */
+    char **files;
+    int n_files;
+    char style[16];        /* "eam", "eam/alloy", "eam/fs" or "" (from the name) */
+    /* kim */
+    char *kim_name;
+    /* plugin: the library and its parameters as text (keys named file or
+     * *_file are resolved against the campaign's folder) */
+    char *plugin_path;
+    char **param_keys, **param_values;
+    int n_params;
 } bmd_campaign_model;
 
 typedef struct bmd_campaign_output_every {

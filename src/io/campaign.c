@@ -333,6 +333,16 @@ void bmd_campaign_free(bmd_campaign *c) {
     free(c->path);
     free(c->dir);
     free(c->model.pairs);
+    for (int i = 0; i < c->model.n_files; i++) free(c->model.files[i]);
+    free(c->model.files);
+    free(c->model.kim_name);
+    free(c->model.plugin_path);
+    for (int i = 0; i < c->model.n_params; i++) {
+        free(c->model.param_keys[i]);
+        free(c->model.param_values[i]);
+    }
+    free(c->model.param_keys);
+    free(c->model.param_values);
     for (int i = 0; i < c->n_inputs; i++) free(c->inputs[i]);
     free(c->inputs);
     for (int i = 0; i < c->n_stages; i++) free(c->stages[i].name);

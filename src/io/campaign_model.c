@@ -8,6 +8,9 @@
 #include <string.h>
 
 #include "batchmd/elements.h"
+#include "batchmd/model_eam.h"
+#include "batchmd/model_kim.h"
+#include "batchmd/model_plugin.h"
 
 /* Parameter names of each pair style, in bmd_pair_params.p order. */
 typedef struct pair_style {
@@ -52,6 +55,97 @@ static bmd_status species_z(const bmd_yread *r, const bmd_ynode *n, const char *
     return BMD_OK;
 }
 
+static char *dup_str(const char *s) {
+    size_t n = strlen(s) + 1;
+    char *d = malloc(n);
+    if (d) memcpy(d, s, n);
+    return d;
+}
+
+static bmd_status read_skin(const bmd_yread *r, const bmd_ynode *node, bmd_campaign *c) {
+    int present;
+    bmd_status st = bmd_yget_number(r, node, "skin", "model", &c->model.opt.skin, &present);
+    if (!st && present && c->model.opt.skin < 0)
+        st = bmd_yerr(r, bmd_yaml_get(node, "skin", NULL), "model.skin: expected a distance >= 0");
+    return st;
+}
+
+/* model: {type: eam, file: Cu_u3.eam | [Cu_u3.eam, Ni_u3.eam], style: eam/alloy, skin: 0.5} */
+static bmd_status read_eam(const bmd_yread *r, const bmd_ynode *node, bmd_campaign *c) {
+    static const char *const keys[] = {"type", "file", "style", "skin", NULL};
+    bmd_status st = bmd_ycheck_keys(r, node, "model", keys);
+    if (!st) st = read_skin(r, node, c);
+    if (st) return st;
+    strcpy(c->model.type, "eam");
+    const char *style = NULL;
+    if ((st = bmd_yget_string(r, node, "style", "model", &style, NULL))) return st;
+    if (style) {
+        if (strcmp(style, "eam") && strcmp(style, "eam/alloy") && strcmp(style, "eam/fs"))
+            return bmd_yerr(r, bmd_yaml_get(node, "style", NULL), "model.style: unknown EAM style '%s' (expected eam, eam/alloy or eam/fs)", style);
+        snprintf(c->model.style, sizeof c->model.style, "%s", style);
+    }
+    const bmd_ynode *f = bmd_yaml_get(node, "file", NULL);
+    if (!f) return bmd_yerr(r, node, "model: missing 'file' (a LAMMPS .eam, .eam.alloy or .eam.fs file)");
+    int n = f->kind == BMD_Y_SEQ ? f->n : 1;
+    if (n == 0 || (f->kind == BMD_Y_MAP))
+        return bmd_yerr(r, f, "model.file: expected a potential file, or a list of funcfl files (one per element)");
+    c->model.files = calloc((size_t)n, sizeof *c->model.files);
+    if (!c->model.files) return bmd__fail(BMD_ERR_NOMEM, "out of memory");
+    for (int i = 0; i < n; i++) {
+        const bmd_ynode *e = f->kind == BMD_Y_SEQ ? f->items[i] : f;
+        if (e->kind != BMD_Y_SCALAR || bmd_yaml_is_null(e)) return bmd_yerr(r, e, "model.file: expected a file name");
+        if (!(c->model.files[i] = bmd__campaign_path(c->dir, e->value))) return bmd__fail(BMD_ERR_NOMEM, "out of memory");
+        c->model.n_files = i + 1;
+    }
+    return BMD_OK;
+}
+
+/* model: {type: kim, name: EAM_Dynamo_..._Cu__MO_..., skin: 0.5} */
+static bmd_status read_kim(const bmd_yread *r, const bmd_ynode *node, bmd_campaign *c) {
+    static const char *const keys[] = {"type", "name", "skin", NULL};
+    bmd_status st = bmd_ycheck_keys(r, node, "model", keys);
+    if (!st) st = read_skin(r, node, c);
+    if (st) return st;
+    strcpy(c->model.type, "kim");
+    const char *name = NULL;
+    if ((st = bmd_yget_string(r, node, "name", "model", &name, NULL))) return st;
+    if (!name) return bmd_yerr(r, node, "model: missing 'name' (an installed OpenKIM model; see batchmd models)");
+    return (c->model.kim_name = dup_str(name)) ? BMD_OK : bmd__fail(BMD_ERR_NOMEM, "out of memory");
+}
+
+static int is_file_key(const char *k) {
+    size_t n = strlen(k);
+    return strcmp(k, "file") == 0 || (n > 5 && strcmp(k + n - 5, "_file") == 0);
+}
+
+/* model: {type: plugin, path: ./libmymodel.so, params: {key: value, ...}} */
+static bmd_status read_plugin(const bmd_yread *r, const bmd_ynode *node, bmd_campaign *c) {
+    static const char *const keys[] = {"type", "path", "params", NULL};
+    bmd_status st = bmd_ycheck_keys(r, node, "model", keys);
+    if (st) return st;
+    strcpy(c->model.type, "plugin");
+    const char *path = NULL;
+    if ((st = bmd_yget_string(r, node, "path", "model", &path, NULL))) return st;
+    if (!path) return bmd_yerr(r, node, "model: missing 'path' (the plug-in's shared library)");
+    if (!(c->model.plugin_path = bmd__campaign_path(c->dir, path))) return bmd__fail(BMD_ERR_NOMEM, "out of memory");
+    const bmd_ynode *p = bmd_yaml_get(node, "params", NULL);
+    if (!p) return BMD_OK;
+    if (p->kind != BMD_Y_MAP) return bmd_yerr(r, p, "model.params: expected a mapping of parameter names to values");
+    c->model.param_keys = calloc((size_t)p->n + 1, sizeof(char *));
+    c->model.param_values = calloc((size_t)p->n + 1, sizeof(char *));
+    if (!c->model.param_keys || !c->model.param_values) return bmd__fail(BMD_ERR_NOMEM, "out of memory");
+    for (int i = 0; i < p->n; i++) {
+        const bmd_ynode *v = p->items[i];
+        if (v->kind != BMD_Y_SCALAR)
+            return bmd_yerr(r, v, "model.params.%s: expected a single value (number or text)", p->keys[i]);
+        c->model.param_keys[i] = dup_str(p->keys[i]);
+        c->model.param_values[i] = is_file_key(p->keys[i]) ? bmd__campaign_path(c->dir, v->value) : dup_str(v->value);
+        c->model.n_params = i + 1;
+        if (!c->model.param_keys[i] || !c->model.param_values[i]) return bmd__fail(BMD_ERR_NOMEM, "out of memory");
+    }
+    return BMD_OK;
+}
+
 bmd_status bmd__campaign_read_model(const bmd_yread *r, const bmd_ynode *node, bmd_campaign *c) {
     if (node->kind != BMD_Y_MAP) return bmd_yerr(r, node, "model: expected a mapping with a 'type' key");
     const char *type = NULL;
@@ -59,13 +153,16 @@ bmd_status bmd__campaign_read_model(const bmd_yread *r, const bmd_ynode *node, b
     bmd_status st = bmd_yget_string(r, node, "type", "model", &type, &present);
     if (st) return st;
     if (!present) return bmd_yerr(r, node, "model: missing 'type' (expected lj or morse)");
+    c->model.line = node->line;
+    c->model.col = node->col;
+    c->model.opt.skin = c->units == BMD_UNITS_LJ ? 0.3 : 0.5;
+    if (!strcmp(type, "eam")) return read_eam(r, node, c);
+    if (!strcmp(type, "kim")) return read_kim(r, node, c);
+    if (!strcmp(type, "plugin")) return read_plugin(r, node, c);
     const pair_style *ps = find_style(type);
-    if (!ps) {
-        const bmd_ynode *t = bmd_yaml_get(node, "type", NULL);
-        if (!strcmp(type, "kim") || !strcmp(type, "eam") || !strcmp(type, "plugin"))
-            return bmd_yerr(r, t, "model.type: '%s' models are not available in this build yet (expected lj or morse)", type);
-        return bmd_yerr(r, t, "model.type: unknown model type '%s' (expected lj or morse)", type);
-    }
+    if (!ps)
+        return bmd_yerr(r, bmd_yaml_get(node, "type", NULL),
+                        "model.type: unknown model type '%s' (expected lj, morse, eam, kim or plugin)", type);
     snprintf(c->model.type, sizeof c->model.type, "%s", ps->type);
 
     const char *keys[12];
@@ -84,7 +181,6 @@ bmd_status bmd__campaign_read_model(const bmd_yread *r, const bmd_ynode *node, b
     int all;
     if ((st = read_pair_values(r, node, "model", ps, &def, &all))) return st;
     c->model.opt.shift = 0;
-    c->model.opt.skin = c->units == BMD_UNITS_LJ ? 0.3 : 0.5;
     if ((st = bmd_yget_bool(r, node, "shift", "model", &c->model.opt.shift, NULL))) return st;
     if ((st = bmd_yget_number(r, node, "skin", "model", &c->model.opt.skin, &present))) return st;
     if (present && c->model.opt.skin < 0) return bmd_yerr(r, bmd_yaml_get(node, "skin", NULL), "model.skin: expected a distance >= 0");
@@ -141,9 +237,23 @@ bmd_status bmd__campaign_read_model(const bmd_yread *r, const bmd_ynode *node, b
 }
 
 bmd_status bmd_campaign_make_model(const bmd_campaign *c, bmd_model **out) {
-    if (strcmp(c->model.type, "lj") == 0)
-        return bmd_model_lj_create(c->model.pairs, c->model.n_pairs, &c->model.opt, out);
-    if (strcmp(c->model.type, "morse") == 0)
-        return bmd_model_morse_create(c->model.pairs, c->model.n_pairs, &c->model.opt, out);
-    return bmd__fail(BMD_ERR_UNSUPPORTED, "%s: model type '%s' is not available", c->path, c->model.type);
+    const bmd_campaign_model *m = &c->model;
+    bmd_status st;
+    if (strcmp(m->type, "lj") == 0) st = bmd_model_lj_create(m->pairs, m->n_pairs, &m->opt, out);
+    else if (strcmp(m->type, "morse") == 0) st = bmd_model_morse_create(m->pairs, m->n_pairs, &m->opt, out);
+    else if (strcmp(m->type, "eam") == 0)
+        st = m->n_files > 1 ? bmd_model_eam_create_funcfl((const char *const *)m->files, m->n_files, m->opt.skin, out)
+                            : bmd_model_eam_create(m->files[0], m->style[0] ? m->style : NULL, m->opt.skin, out);
+    else if (strcmp(m->type, "kim") == 0) st = bmd_model_kim_create(m->kim_name, m->opt.skin, out);
+    else if (strcmp(m->type, "plugin") == 0)
+        st = bmd_model_plugin_create(m->plugin_path, (const char *const *)m->param_keys,
+                                     (const char *const *)m->param_values, m->n_params, out);
+    else return bmd__fail(BMD_ERR_UNSUPPORTED, "%s: model type '%s' is not available", c->path, m->type);
+    if (st) {
+        /* say where the model was asked for, then why it cannot be made */
+        char why[1600];
+        snprintf(why, sizeof why, "%s", bmd_last_error());
+        return bmd__fail(st, "%s:%d:%d: model: %s", c->path, m->line, m->col, why);
+    }
+    return BMD_OK;
 }
