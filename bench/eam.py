@@ -60,6 +60,31 @@ for style, fname in (("eam", "Cu_u3.eam"), ("eam/alloy", "Cu_mishin1.eam.alloy")
     t_lmp = float(re.search(r"Loop time of ([0-9.eE+-]+) on", r2.stdout).group(1))
     rows.append((style, fname, args.steps / t_bmd, args.steps / t_lmp, drift))
 
+# The same Cu through an OpenKIM EAM model: batchmd's KIM adapter (model time
+# per step, tests/tools/kim_eval bench) against LAMMPS running that KIM model
+# (kim init / kim interactions) in the same run.
+KIM_MODEL = "EAM_Dynamo_MendelevKing_2013_Cu__MO_748636486270_005"
+kim_tool = os.path.join(args.tools, "kim_eval")
+if os.path.exists(kim_tool):
+    r = subprocess.run([kim_tool, "bench", KIM_MODEL, str(args.cells), str(args.steps)], capture_output=True, text=True,
+                       env=env)
+    m = re.search(r"\(([0-9.eE+-]+) ms/step\)", r.stdout)
+    if r.returncode == 0 and m:
+        s_bmd = 1000.0 / float(m.group(1))
+        with tempfile.TemporaryDirectory() as d:
+            with open(os.path.join(d, "in.kim"), "w") as f:
+                f.write("kim init %s metal\natom_style atomic\nlattice fcc %r\nregion box block 0 %d 0 %d 0 %d\n"
+                        "create_box 1 box\ncreate_atoms 1 box\nmass 1 63.546\nkim interactions Cu\n"
+                        "velocity all create 300 376847 loop geom\nneighbor 0.5 bin\n"
+                        "neigh_modify every 1 delay 0 check yes\ntimestep 0.001\nfix 1 all nve\nrun %d\n"
+                        % (KIM_MODEL, A, args.cells, args.cells, args.cells, args.steps))
+            r2 = subprocess.run(["lmp", "-in", "in.kim", "-log", "none"], capture_output=True, text=True, cwd=d, env=env)
+        m2 = re.search(r"Loop time of ([0-9.eE+-]+) on", r2.stdout)
+        if m2:
+            rows.append(("kim", KIM_MODEL[:22], s_bmd, args.steps / float(m2.group(1)), "-"))
+    else:
+        print("kim_eval bench failed: " + r.stderr.strip())
+
 print("EAM bench: %d Cu atoms, NVE dt 1 fs from %g K, skin 1 Å, %d steps, 1 thread" % (n, T0, args.steps))
 print("%-10s %-22s %14s %14s %16s %8s %14s" % ("style", "file", "batchmd st/s", "LAMMPS st/s", "batchmd at-st/s",
                                                  "ratio", "bmd drift eV/at"))
