@@ -18,6 +18,11 @@ static BMD__INLINE void lj_eval(const double *c, double r2, double *fpair, doubl
 
 static void lj_eval_fn(const double *c, double r2, double *fpair, double *phi) { lj_eval(c, r2, fpair, phi); }
 
+/* an AVX2 clone beside the baseline one, picked at load time: the pair
+ * function runs 4 pairs at a time (same bits: a plain map, no reduction) */
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
+__attribute__((target_clones("avx2", "default")))
+#endif
 static void lj_kernel(bmd__pair_job *job, int full) {
     if (full) bmd__pair_loop(job, 1, lj_eval);
     else bmd__pair_loop(job, 0, lj_eval);

@@ -18,6 +18,10 @@
 #include <omp.h>
 #endif
 
+/* systems of at least this many atoms are computed by all threads together */
+#define BMD__PAIR_SPLIT_MIN 4096
+#define BMD__PAIR_MAX_SPLIT 256
+
 typedef struct pair_ws { /* one thread's workspace */
     bmd__nl_scratch nl;
     int cap_type, cap_f;
@@ -245,11 +249,15 @@ static void write_nan(const bmd_batch *b, int s, const bmd_compute_request *req)
         for (int i = 0; i < n; i++) req->energy_per_atom[(size_t)a0 + i] = NAN;
 }
 
-static int compute_one(pair_model *pm, pair_ws *ws, const bmd_batch *b, int s,
-                       const bmd_compute_request *req, int full, unsigned char *rebuilt) {
+/* Brings slot s's list up to date and sets up its job (types, zeroed
+ * outputs). Returns a bmd__nl_result; *skip = 1 when the outputs were set to
+ * NaN instead (positions not finite). */
+static int prepare(pair_model *pm, pair_ws *ws, const bmd_batch *b, int s, const bmd_compute_request *req,
+                   unsigned char *rebuilt, int *skip, bmd__pair_job *job) {
     const int a0 = b->atom_start[s], n = b->atom_count[s];
     const double *pos = b->pos + 3 * (size_t)a0;
     bmd__nlist *nl = pm->lists.list[s];
+    *skip = 1;
     if (!nl) return BMD__NL_NOMEM;
     int rb = 0;
     bmd__nl_result r = bmd__nlist_update(nl, &ws->nl, n, pos, b->cell + 9 * (size_t)s,
@@ -266,9 +274,11 @@ static int compute_one(pair_model *pm, pair_ws *ws, const bmd_batch *b, int s,
     if (ensure((void **)&ws->type, &ws->cap_type, n, sizeof(int))) return BMD__NL_NOMEM;
     const int *Z = b->Z + a0;
     const int other = pm->ntypes - 1;
+    int uniform = 1;
     for (int i = 0; i < n; i++) {
         int z = Z[i];
         ws->type[i] = (z >= 0 && z < BMD_N_ELEMENTS) ? pm->ztype[z] : other;
+        uniform &= ws->type[i] == ws->type[0];
     }
     double *f;
     if (req->forces) {
@@ -280,11 +290,86 @@ static int compute_one(pair_model *pm, pair_ws *ws, const bmd_batch *b, int s,
     memset(f, 0, 3 * (size_t)n * sizeof(double));
     double *epa = req->energy_per_atom ? req->energy_per_atom + a0 : NULL;
     if (epa) memset(epa, 0, (size_t)n * sizeof(double));
-    bmd__pair_job job = {.n = n, .pos = pos, .type = ws->type, .nl = nl, .coef = pm->coef,
-                         .ntypes = pm->ntypes, .f = f, .epa = epa};
+    *job = (bmd__pair_job){.n = n, .pos = pos, .type = ws->type, .nl = nl, .coef = pm->coef,
+                           .ntypes = pm->ntypes, .i0 = 0, .i1 = n, .uniform = uniform, .f = f, .epa = epa};
+    *skip = 0;
+    return BMD__NL_OK;
+}
+
+static void store(const bmd_compute_request *req, int s, const bmd__pair_job *job) {
+    if (req->energy) req->energy[s] = job->energy;
+    if (req->virial) memcpy(req->virial + 6 * (size_t)s, job->virial, sizeof job->virial);
+}
+
+/* one system by one thread */
+static int compute_one(pair_model *pm, pair_ws *ws, const bmd_batch *b, int s,
+                       const bmd_compute_request *req, int full, unsigned char *rebuilt) {
+    bmd__pair_job job;
+    int skip;
+    int r = prepare(pm, ws, b, s, req, rebuilt, &skip, &job);
+    if (r || skip) return r;
     pm->def->kernel(&job, full);
-    if (req->energy) req->energy[s] = job.energy;
-    if (req->virial) memcpy(req->virial + 6 * (size_t)s, job.virial, sizeof job.virial);
+    store(req, s, &job);
+    return BMD__NL_OK;
+}
+
+/* One big system by nt threads: thread t does rows [t n / nt, (t+1) n / nt)
+ * into its own force (and energy-per-atom) array — thread 0 into the output
+ * itself — and the arrays are summed in thread order, as are the energies and
+ * virials. The rows' split depends only on n and nt, so the bits depend only
+ * on the system and the number of threads (not on its batch, nor on when its
+ * list was built). */
+static int compute_split(pair_model *pm, int nt, const bmd_batch *b, int s, const bmd_compute_request *req,
+                         int full, unsigned char *rebuilt) {
+    bmd__pair_job job;
+    int skip;
+    int r = prepare(pm, &pm->ws[0], b, s, req, rebuilt, &skip, &job);
+    if (r || skip) return r;
+    const int n = job.n;
+    const int per_atom = 3 + (job.epa ? 1 : 0);
+    for (int t = 1; t < nt; t++)
+        if (ensure((void **)&pm->ws[t].f, &pm->ws[t].cap_f, (long)per_atom * n, sizeof(double)))
+            return BMD__NL_NOMEM;
+    bmd__pair_job jt[BMD__PAIR_MAX_SPLIT];
+#ifdef _OPENMP
+#pragma omp parallel num_threads(nt)
+#endif
+    {
+        int t = 0;
+#ifdef _OPENMP
+        t = omp_get_thread_num();
+#endif
+        bmd__pair_job *my = &jt[t];
+        *my = job;
+        my->i0 = (int)((long)t * n / nt);
+        my->i1 = (int)((long)(t + 1) * n / nt);
+        if (t) {
+            my->f = pm->ws[t].f;
+            memset(my->f, 0, (size_t)per_atom * n * sizeof(double));
+            if (job.epa) my->epa = my->f + 3 * (size_t)n;
+        }
+        pm->def->kernel(my, full);
+#ifdef _OPENMP
+#pragma omp barrier
+#pragma omp for schedule(static)
+#endif
+        for (int a = 0; a < n; a++) {
+            for (int u = 1; u < nt; u++) {
+                const double *fu = pm->ws[u].f;
+                job.f[3 * a] += fu[3 * a];
+                job.f[3 * a + 1] += fu[3 * a + 1];
+                job.f[3 * a + 2] += fu[3 * a + 2];
+                if (job.epa) job.epa[a] += fu[3 * (size_t)n + a];
+            }
+        }
+    }
+    job.energy = jt[0].energy;
+    memcpy(job.virial, jt[0].virial, sizeof job.virial);
+    for (int t = 1; t < nt; t++) {
+        job.energy += jt[t].energy;
+        for (int c = 0; c < 6; c++) job.virial[c] += jt[t].virial[c];
+    }
+    store(req, s, &job);
     return BMD__NL_OK;
 }
 
@@ -319,9 +404,20 @@ bmd_status bmd__pair_compute(void *self, const bmd_batch *b, const bmd_compute_r
     const int full = req->energy || req->virial || req->energy_per_atom;
     unsigned char *err = pm->err, *rebuilt = pm->rebuilt;
     const unsigned char *mask = req->mask;
-    /* Threads only pay off with several systems and enough atoms; small
+    /* Systems of at least BMD__PAIR_SPLIT_MIN atoms are each shared by all
+     * threads (one after the other); the others go one per thread. Which way
+     * a system goes depends only on its size and the number of threads.
+     * Threads only pay off with several systems and enough atoms; small
      * batches stay serial (spinning threads cost more than they give). */
-    const int parallel = ns > 1 && b->n_atoms >= 1024;
+    if (nt > BMD__PAIR_MAX_SPLIT) nt = BMD__PAIR_MAX_SPLIT;
+    const int split = nt > 1;
+    int n_small_atoms = 0, n_small = 0;
+    for (int s = 0; s < ns; s++)
+        if (!split || b->atom_count[s] < BMD__PAIR_SPLIT_MIN) {
+            n_small_atoms += b->atom_count[s];
+            n_small++;
+        }
+    const int parallel = n_small > 1 && n_small_atoms >= 1024;
 #ifdef _OPENMP
 #pragma omp parallel for schedule(dynamic, 1) if (parallel)
 #else
@@ -331,12 +427,18 @@ bmd_status bmd__pair_compute(void *self, const bmd_batch *b, const bmd_compute_r
         err[s] = 0;
         rebuilt[s] = 0;
         if (mask && !mask[s]) continue;
+        if (split && b->atom_count[s] >= BMD__PAIR_SPLIT_MIN) continue;
         int tid = 0;
 #ifdef _OPENMP
         tid = omp_get_thread_num();
 #endif
         err[s] = (unsigned char)compute_one(pm, &pm->ws[tid], b, s, req, full, &rebuilt[s]);
     }
+    if (split)
+        for (int s = 0; s < ns; s++) {
+            if ((mask && !mask[s]) || b->atom_count[s] < BMD__PAIR_SPLIT_MIN) continue;
+            err[s] = (unsigned char)compute_split(pm, nt, b, s, req, full, &rebuilt[s]);
+        }
     for (int s = 0; s < ns; s++) pm->n_builds += rebuilt[s];
     for (int s = 0; s < ns; s++) {
         if (!err[s]) continue;

@@ -33,6 +33,8 @@ typedef struct bmd__pair_job {
     const bmd__nlist *nl;
     const double *coef;     /* [ntypes * ntypes * BMD__PAIR_NCOEF] */
     int ntypes;
+    int i0, i1;             /* rows to do: [i0, i1) (the whole system: 0, n) */
+    int uniform;            /* 1: every atom has the same type */
     double *f;              /* [3n] zeroed by the caller, accumulated */
     double *epa;            /* [n] zeroed by the caller, or NULL */
     double energy;          /* out (full only) */
@@ -71,12 +73,23 @@ long bmd__pair_list_builds(const bmd_model *m);
 #define BMD__INLINE inline
 #endif
 
-/* The force loop over one system's half list. The order of accumulation is
- * fixed by the list's ordering (see neighbor.h): the result depends only on
- * the pairs within rc, not on when the list was built. full = 0: forces only;
- * full = 1: also energy, virial and (if job->epa) energy per atom. */
-static BMD__INLINE void bmd__pair_loop(bmd__pair_job *job, const int full, bmd__pair_eval_fn eval) {
-    const int n = job->n, T = job->ntypes;
+/* Entries of a row handled per pass of the force loop (stack buffers). */
+#define BMD__PAIR_CHUNK 64
+
+/* The force loop over rows [i0, i1) of one system's half list. The order of
+ * accumulation is fixed by the list's ordering (see neighbor.h): the result
+ * depends only on the pairs within rc, not on when the list was built.
+ * full = 0: forces only; full = 1: also energy, virial and (if job->epa)
+ * energy per atom. Each row is done in chunks of three passes: (A) distances
+ * of the chunk's entries, keeping those within rc in list order (branch-free
+ * compaction), (B) the pair function over the kept ones (vectorisable: a
+ * plain map, no reduction), (C) the accumulation in list order. Every sum is
+ * formed in the same order as a one-pass loop over the list, so the bits are
+ * those of the plain loop. job->uniform: every atom has the same type, so the
+ * coefficients are one row (B vectorises with no gather). */
+static BMD__INLINE void bmd__pair_rows(bmd__pair_job *job, int i0, int i1, const int full,
+                                       bmd__pair_eval_fn eval) {
+    const int T = job->ntypes;
     const double *restrict x = job->pos;
     const int *restrict type = job->type;
     const int *restrict start = job->nl->start;
@@ -87,32 +100,69 @@ static BMD__INLINE void bmd__pair_loop(bmd__pair_job *job, const int full, bmd__
     const double *restrict coef = job->coef;
     double *restrict f = job->f;
     double *restrict epa = job->epa;
+    const int uniform = job->uniform;
     double e = 0.0, w0 = 0.0, w1 = 0.0, w2 = 0.0, w3 = 0.0, w4 = 0.0, w5 = 0.0;
-    for (int i = 0; i < n; i++) {
+    double bdx[BMD__PAIR_CHUNK], bdy[BMD__PAIR_CHUNK], bdz[BMD__PAIR_CHUNK], br2[BMD__PAIR_CHUNK];
+    double bfp[BMD__PAIR_CHUNK], bphi[BMD__PAIR_CHUNK];
+    int bj[BMD__PAIR_CHUNK];
+    for (int i = i0; i < i1; i++) {
         const double xi = x[3 * i], yi = x[3 * i + 1], zi = x[3 * i + 2];
         const double *restrict crow = coef + (size_t)type[i] * T * BMD__PAIR_NCOEF;
+        const double *restrict cu = crow + (size_t)type[i] * BMD__PAIR_NCOEF; /* uniform: the one pair */
         double fxi = 0.0, fyi = 0.0, fzi = 0.0;
         /* part 0: partners in the same image (no image vector); part 1: the others */
         for (int part = 0; part < 2; part++) {
             const int k0 = part ? mid[i] : start[i], k1 = part ? start[i + 1] : mid[i];
-            for (int k = k0; k < k1; k++) {
-                const int j = jl[k];
-                double dx, dy, dz;
+            for (int kb = k0; kb < k1; kb += BMD__PAIR_CHUNK) {
+                const int ke = k1 - kb > BMD__PAIR_CHUNK ? kb + BMD__PAIR_CHUNK : k1;
+                int na = 0;
                 if (part) {
-                    const double *restrict s = sv + 3 * sl[k];
-                    dx = (x[3 * j] + s[0]) - xi;
-                    dy = (x[3 * j + 1] + s[1]) - yi;
-                    dz = (x[3 * j + 2] + s[2]) - zi;
+                    for (int k = kb; k < ke; k++) {
+                        const int j = jl[k];
+                        const double *restrict s = sv + 3 * sl[k];
+                        const double dx = (x[3 * j] + s[0]) - xi;
+                        const double dy = (x[3 * j + 1] + s[1]) - yi;
+                        const double dz = (x[3 * j + 2] + s[2]) - zi;
+                        const double r2 = dx * dx + dy * dy + dz * dz;
+                        const double rc2 = uniform ? cu[BMD__PC_RC2] : crow[(size_t)type[j] * BMD__PAIR_NCOEF];
+                        bj[na] = j;
+                        bdx[na] = dx;
+                        bdy[na] = dy;
+                        bdz[na] = dz;
+                        br2[na] = r2;
+                        na += r2 < rc2;
+                    }
                 } else {
-                    dx = x[3 * j] - xi;
-                    dy = x[3 * j + 1] - yi;
-                    dz = x[3 * j + 2] - zi;
+                    for (int k = kb; k < ke; k++) {
+                        const int j = jl[k];
+                        const double dx = x[3 * j] - xi;
+                        const double dy = x[3 * j + 1] - yi;
+                        const double dz = x[3 * j + 2] - zi;
+                        const double r2 = dx * dx + dy * dy + dz * dz;
+                        const double rc2 = uniform ? cu[BMD__PC_RC2] : crow[(size_t)type[j] * BMD__PAIR_NCOEF];
+                        bj[na] = j;
+                        bdx[na] = dx;
+                        bdy[na] = dy;
+                        bdz[na] = dz;
+                        br2[na] = r2;
+                        na += r2 < rc2;
+                    }
                 }
-                const double r2 = dx * dx + dy * dy + dz * dz;
-                const double *restrict c = crow + (size_t)type[j] * BMD__PAIR_NCOEF;
-                if (r2 < c[BMD__PC_RC2]) {
-                    double fpair, phi;
-                    eval(c, r2, &fpair, &phi);
+                if (uniform) {
+                    if (full)
+                        for (int a = 0; a < na; a++) eval(cu, br2[a], &bfp[a], &bphi[a]);
+                    else
+                        for (int a = 0; a < na; a++) {
+                            double phi;
+                            eval(cu, br2[a], &bfp[a], &phi);
+                        }
+                } else {
+                    for (int a = 0; a < na; a++)
+                        eval(crow + (size_t)type[bj[a]] * BMD__PAIR_NCOEF, br2[a], &bfp[a], &bphi[a]);
+                }
+                for (int a = 0; a < na; a++) {
+                    const int j = bj[a];
+                    const double fpair = bfp[a], dx = bdx[a], dy = bdy[a], dz = bdz[a];
                     const double fx = fpair * dx, fy = fpair * dy, fz = fpair * dz;
                     fxi -= fx;
                     fyi -= fy;
@@ -121,6 +171,7 @@ static BMD__INLINE void bmd__pair_loop(bmd__pair_job *job, const int full, bmd__
                     f[3 * j + 1] += fy;
                     f[3 * j + 2] += fz;
                     if (full) {
+                        const double phi = bphi[a];
                         e += phi;
                         /* W_ab = Σ φ'(r) r_a r_b / r = -Σ fpair r_a r_b */
                         w0 -= fx * dx;
@@ -148,6 +199,11 @@ static BMD__INLINE void bmd__pair_loop(bmd__pair_job *job, const int full, bmd__
     job->virial[3] = w3;
     job->virial[4] = w4;
     job->virial[5] = w5;
+}
+
+/* The whole system (rows job->i0 .. job->i1; see bmd__pair_job). */
+static BMD__INLINE void bmd__pair_loop(bmd__pair_job *job, const int full, bmd__pair_eval_fn eval) {
+    bmd__pair_rows(job, job->i0, job->i1, full, eval);
 }
 
 #endif

@@ -25,7 +25,8 @@
  * which pairs are within rc: forces do not depend on when the list was built.
  *
  * The list holds every pair closer than cutoff + skin at build time; it stays
- * valid until an atom moves more than skin/2 from its position at the build,
+ * valid while the two largest displacements since the build add up to at
+ * most the skin (so no pair can have closed in from beyond cutoff + skin),
  * or the cell, pbc or atom count changes (bmd__nlist_update checks this).
  * Non-periodic axes have no images (their cell vectors are ignored, zero
  * allowed); periodic axes need a non-degenerate cell. */

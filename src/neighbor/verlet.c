@@ -1,7 +1,8 @@
 /* verlet.c — owns the per-system Verlet list's lifecycle: init/free, the
- * staleness test (an atom moved more than skin/2 since the last build, or the
- * cell, pbc, atom count or range changed), update (rebuild when stale), and
- * the build workspace's release. The build itself is in build.c. */
+ * staleness test (the two largest displacements since the last build add up
+ * to more than the skin, or the cell, pbc, atom count or range changed),
+ * update (rebuild when stale), and the build workspace's release. The build
+ * itself is in build.c. */
 #include "neighbor/neighbor.h"
 
 #include <math.h>
@@ -57,13 +58,28 @@ int bmd__nlist_stale(const bmd__nlist *nl, int n, const double *pos, const doubl
     if (memcmp(nl->ref_cell, cell, sizeof nl->ref_cell) != 0) return 1;
     for (int k = 0; k < 3; k++)
         if ((nl->ref_pbc[k] != 0) != (pbc[k] != 0)) return 1;
-    const double lim = 0.25 * skin * skin;
+    /* A pair within the cutoff now was within cutoff + d_i + d_j at the
+     * build (d: displacements since), so the list holds every such pair while
+     * the two largest displacements add up to at most the skin — LAMMPS's
+     * test (any d > skin/2) is the special case d_i = d_j; this one rebuilds
+     * less often. Images of one atom keep their distance (same cell). */
+    const double skin2 = skin * skin;
+    double m1 = 0.0, m2 = 0.0; /* the two largest d² */
     const double *r = nl->ref_pos;
     for (int i = 0; i < 3 * n; i += 3) {
         double dx = pos[i] - r[i], dy = pos[i + 1] - r[i + 1], dz = pos[i + 2] - r[i + 2];
         double d2 = dx * dx + dy * dy + dz * dz;
-        if (!(d2 <= lim)) return 1; /* also catches NaN */
+        if (!(d2 <= skin2)) return 1; /* also catches NaN */
+        if (d2 > m2) {
+            if (d2 > m1) {
+                m2 = m1;
+                m1 = d2;
+            } else {
+                m2 = d2;
+            }
+        }
     }
+    if (sqrt(m1) + sqrt(m2) > skin) return 1;
     return 0;
 }
 
