@@ -18,13 +18,27 @@ typedef struct app_campaign {
  * check_frames, also parses every structure and checks it against the model
  * and the batch budget. Prints the error and returns APP_INVALID on failure. */
 int app_prepare(const char *path, int check_frames, app_campaign *a);
+/* Loads the campaign and builds its model, without opening its inputs (the
+ * ranks of a pipeline other than the first read none). */
+int app_prepare_model(const char *path, app_campaign *a);
 void app_release(app_campaign *a);
 /* Applies `threads:` (0: OMP_NUM_THREADS if set, else all cores). */
 void app_set_threads(int threads);
 /* Prints "batchmd: <message>" for the last library error. */
 void app_error(const char *what);
 
+/* The stage `run` steps for pipeline group `group`: the group fused, with
+ * the NaN and force blow-up quarantine hooks, a drift monitor per NVE
+ * sub-stage (drift[i], may be NULL), the log and trajectory hooks (their
+ * file names get `suffix` before the extension, NULL: none). Prints the
+ * error and returns APP_INVALID / APP_RUN_FAILED on failure. */
+int app_make_run_stage(const app_campaign *a, int group, const char *suffix, bmd_stage **out, bmd_hook **drift);
+/* path with suffix inserted before its extension (malloc'd; NULL: out of memory). */
+char *app_rank_path(const char *path, const char *suffix);
+
 int cmd_run(int argc, char **argv);
+/* `run` under mpirun/srun: one pipeline group per rank (cmd_run_pipeline.c). */
+int cmd_run_pipeline(const char *path, int quiet);
 int cmd_eval(int argc, char **argv);
 int cmd_validate(int argc, char **argv);
 int cmd_models(int argc, char **argv);

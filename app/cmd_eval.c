@@ -30,6 +30,11 @@ int cmd_eval(int argc, char **argv) {
         return APP_INVALID;
     }
     app_campaign a;
+    if (bmd_pipeline_launched() && bmd_pipeline_launched_size() > 1) { /* every rank would write output.final */
+        fprintf(stderr, "batchmd eval: runs on one process; run it without mpirun/srun (launched as one of %d ranks)\n",
+                bmd_pipeline_launched_size());
+        return APP_INVALID;
+    }
     int rc = app_prepare(path, 1, &a);
     if (rc) return rc;
     app_set_threads(a.c.threads);

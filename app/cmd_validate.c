@@ -29,8 +29,12 @@ int cmd_validate(int argc, char **argv) {
     app_campaign a;
     int rc = app_prepare(path, 1, &a);
     if (rc) return rc;
-    printf("%s: valid: %ld structures, %d stages, model %s\n", path, bmd_dataset_size(a.ds), a.c.n_stages,
+    printf("%s: valid: %ld structures, %d stages, model %s", path, bmd_dataset_size(a.ds), a.c.n_stages,
            a.c.model.type);
+    if (a.c.n_groups > 1) /* the '|' of the pipeline: one MPI rank per group */
+        printf("; a pipeline of %d stage groups: run it with mpirun -np %d%s", a.c.n_groups, a.c.n_groups,
+               bmd_pipeline_mpi_available() ? "" : " (this batchmd was built without MPI)");
+    printf("\n");
     app_release(&a);
     return APP_OK;
 }

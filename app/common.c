@@ -80,3 +80,13 @@ int app_prepare(const char *path, int check, app_campaign *a) {
     }
     return APP_OK;
 }
+
+int app_prepare_model(const char *path, app_campaign *a) {
+    memset(a, 0, sizeof *a);
+    if (bmd_campaign_load(path, &a->c) || bmd_campaign_make_model(&a->c, &a->model)) {
+        app_error(NULL);
+        app_release(a);
+        return APP_INVALID;
+    }
+    return APP_OK;
+}

@@ -2,17 +2,28 @@
  * on a terminal, a progress bar on stderr redrawn at most a few times a
  * second; elsewhere a plain line every few seconds; at the end a summary
  * (per stage: entered, converged, left on budget; failed; throughput; the
- * time split; energy drift of NVE stages; where the outputs are). */
+ * time split; energy drift of NVE stages; where the outputs are; for a
+ * pipeline, the throughput of all ranks and the hand-over traffic). */
 #include "progress.h"
+
+#include "app.h"
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 void progress_init(progress *p, int quiet, const bmd_stage *st) {
     memset(p, 0, sizeof *p);
-    for (int i = 0; i < bmd_stage_count(st) && i < 32; i++) p->names[i] = bmd_stage_name(st, i);
+    for (int i = 0; i < bmd_stage_count(st) && i < 32; i++) p->names[p->n_names++] = bmd_stage_name(st, i);
+    p->quiet = quiet;
+    p->tty = isatty(2);
+}
+
+void progress_init_names(progress *p, int quiet, const char *const *names, int n) {
+    memset(p, 0, sizeof *p);
+    for (int i = 0; i < n && i < 32; i++) p->names[p->n_names++] = names[i];
     p->quiet = quiet;
     p->tty = isatty(2);
 }
@@ -60,24 +71,36 @@ void progress_update(void *user, const bmd_run_stats *s) {
     fflush(stderr);
 }
 
-void progress_summary(progress *p, const bmd_campaign *c, const bmd_stage *st, const bmd_run_stats *s,
-                      const bmd_hook *const *drift) {
+void progress_summary(progress *p, const bmd_campaign *c, const bmd_run_stats *s, const bmd_hook *const *drift,
+                      const bmd_pipeline_totals *pipe) {
     if (p->quiet) return;
     if (p->drawn) fprintf(stderr, "\r\033[K");
     fprintf(stderr, "batchmd: %ld structures in %.2f s: %ld done, %ld failed\n", s->total, s->seconds, s->done,
             s->failed);
     for (int i = 0; i < s->n_stages && i < 32; i++) {
-        fprintf(stderr, "  stage %-12s entered %ld, converged %ld, left on budget %ld", bmd_stage_name(st, i),
+        fprintf(stderr, "  stage %-12s entered %ld, converged %ld, left on budget %ld", i < p->n_names ? p->names[i] : "?",
                 s->entered[i], s->converged[i], s->unconverged[i]);
         double d = drift && drift[i] ? bmd_hook_drift_max(drift[i]) : NAN;
         if (!isnan(d)) fprintf(stderr, "; energy drift max %.3g %s/atom", d, c->units == BMD_UNITS_LJ ? "ε" : "eV");
         fputc('\n', stderr);
     }
     double rate = s->seconds > 0 ? s->atom_steps / s->seconds : 0;
-    fprintf(stderr, "  throughput %.4g atom-steps/s over %ld batch steps\n", rate, s->loop_steps);
+    if (pipe) {
+        rate = pipe->seconds > 0 ? pipe->atom_steps / pipe->seconds : 0;
+        fprintf(stderr, "  throughput %.4g atom-steps/s over all ranks; this rank %ld batch steps\n", rate,
+                s->loop_steps);
+        fprintf(stderr, "  pipeline: %ld hand-over messages, %.3g MB (batch.comm %s)\n", pipe->messages,
+                pipe->bytes / 1e6, c->batch.comm);
+    } else {
+        fprintf(stderr, "  throughput %.4g atom-steps/s over %ld batch steps\n", rate, s->loop_steps);
+    }
     fprintf(stderr, "  time: step %.2f s, flow %.2f s (%.1f%% of step), io %.2f s\n", s->t_step, s->t_flow,
             s->t_step > 0 ? 100 * s->t_flow / s->t_step : 0.0, s->t_io);
     fprintf(stderr, "  batch: peak %ld atoms, %ld systems, %ld refills\n", s->peak_atoms, s->peak_systems, s->refills);
     fprintf(stderr, "  final:  %s\n  failed: %s\n", c->output.final, c->output.failed);
-    if (c->output.log.file) fprintf(stderr, "  log:    %s\n", c->output.log.file);
+    if (c->output.log.file) {
+        char *each = pipe ? app_rank_path(c->output.log.file, ".rank*") : NULL; /* one per rank */
+        fprintf(stderr, "  log:    %s\n", each ? each : c->output.log.file);
+        free(each);
+    }
 }

@@ -1,7 +1,8 @@
 /* batchmd.h — the umbrella header of libbatchmd: include this one.
  * batchmd advances many atomistic systems of different sizes at once:
  * a live batch (batch.h), models (model.h), dynamics, stages and hooks
- * (dynamics.h), and extended XYZ input and output (extxyz.h). */
+ * (dynamics.h), extended XYZ input and output (extxyz.h), and pipelines of
+ * stages across MPI ranks (pipeline.h). */
 #ifndef BATCHMD_H
 #define BATCHMD_H
 
@@ -22,6 +23,7 @@
 #include "model_eam.h"
 #include "model_kim.h"
 #include "model_plugin.h"
+#include "pipeline.h"
 #include "rng.h"
 #include "status.h"
 #include "system.h"

@@ -68,6 +68,8 @@ typedef struct bmd_campaign {
         long max_atoms, max_systems, refill_every;
         long buffer_systems, buffer_atoms;
         char comm[16];
+        int synchronized; /* pipeline: lockstep with a barrier after every step (debugging) */
+        int debug;        /* pipeline: log every rank's hand-overs on stderr */
     } batch;
     struct {
         char *final, *failed;
@@ -87,7 +89,9 @@ typedef struct bmd_campaign {
 bmd_status bmd_campaign_load(const char *path, bmd_campaign *c);
 /* Builds the campaign's model (caller destroys it). */
 bmd_status bmd_campaign_make_model(const bmd_campaign *c, bmd_model **out);
-/* Builds a stage with the campaign's stages of pipeline group g fused. */
+/* Builds a stage with the campaign's stages of pipeline group g fused; its
+ * index offset (bmd_stage_set_index_offset) is the number of stages in the
+ * groups before g, so fused and piped runs draw the same random numbers. */
 bmd_status bmd_campaign_make_stage(const bmd_campaign *c, int group, bmd_stage **out);
 void bmd_campaign_free(bmd_campaign *c);
 

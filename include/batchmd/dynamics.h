@@ -64,7 +64,12 @@ extern "C" {
 typedef struct bmd_step_info {
     const bmd_units *units;
     uint64_t seed;        /* campaign seed: root of every random stream */
-    int substage;         /* index of this dynamics in its stage */
+    int substage;         /* global index of this dynamics in its pipeline:
+                           * its index in its stage plus the stage's index
+                           * offset (bmd_stage_set_index_offset; 0 by
+                           * default). RNG streams and per-sub-stage column
+                           * names use it, so that "a + b" on one rank and
+                           * "a | b" on two draw the same numbers. */
     const double *steps;  /* [n_systems] updates each system has taken in this
                            * sub-stage before the current one (the RNG's step
                            * counter: batch-independent) */
@@ -201,6 +206,15 @@ bmd_status bmd_stage_add_hook(bmd_stage *st, bmd_hook *h);
  * unchanged). Chain by repeated calls: fuse(a, b), fuse(a, c). Fuse before
  * running: hooks are opened when the stage runs. */
 bmd_status bmd_stage_fuse(bmd_stage *a, bmd_stage *b);
+/* The global index of sub-stage 0 in the campaign's pipeline order (the
+ * number of stages before it, across '|'): sub-stage i is then known to
+ * the dynamics as offset + i (bmd_step_info.substage: RNG streams, column
+ * names), so a system draws the same noise whether its stages ran fused on
+ * one rank or piped across ranks. Status codes, hook contexts and
+ * bmd_stage_name stay local (0..k-1). Default 0; bmd_campaign_make_stage
+ * sets it. bmd_stage_fuse keeps a's offset (b's sub-stages follow on). */
+void bmd_stage_set_index_offset(bmd_stage *st, int offset);
+int bmd_stage_index_offset(const bmd_stage *st);
 /* Asks the model for the virial at every evaluation: batch->stress = W / V
  * (ASE's sign) and stress_valid for fully periodic systems with a volume. */
 void bmd_stage_want_stress(bmd_stage *st, int want);

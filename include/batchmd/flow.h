@@ -7,7 +7,9 @@
  * What varies is a struct of function pointers plus `void *self`, as
  * everywhere in batchmd: bmd_dataset_ops, bmd_sink_ops.
  *
- * The sampler never knows about physics; the model never knows about files. */
+ * The sampler never knows about physics; the model never knows about files.
+ * pipeline.h runs the same inflight loop on each MPI rank of a pipeline
+ * ('|'), handing the systems that leave one rank's stage to the next. */
 #ifndef BATCHMD_FLOW_H
 #define BATCHMD_FLOW_H
 

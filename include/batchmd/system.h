@@ -59,6 +59,14 @@ bmd_status bmd_system_copy(bmd_system *dst, const bmd_system *src);
 /* Frees the arrays and zeroes *s; NULL is a no-op. */
 void bmd_system_free(bmd_system *s);
 
+/* The closest pair of atoms of s closer than `range` (Å), periodic images
+ * included (i == j: an atom and its own image, in a cell smaller than the
+ * range): *d gets its distance (Å), *i <= *j its atoms (each may be NULL).
+ * None closer: *d = INFINITY, *i = *j = -1. Fails with BMD_ERR_NUMERIC on a
+ * non-finite or absurdly distant position, BMD_ERR_INVALID on range <= 0 or
+ * a degenerate periodic cell. */
+bmd_status bmd_system_closest_pair(const bmd_system *s, double range, double *d, int *i, int *j);
+
 #ifdef __cplusplus
 }
 #endif

@@ -4,8 +4,10 @@
  * step-0 convergence check, the nine hook points, one model evaluation per
  * step for every live system, per-system step counters and convergence
  * (ASE's fmax test, etol, step budget, per-structure overrides), the move
- * to the next sub-stage, quarantine (bmd_stage_fail), and fusing two stages
- * into one (bmd_stage_fuse: the `+` of a pipeline).
+ * to the next sub-stage, quarantine (bmd_stage_fail), fusing two stages
+ * into one (bmd_stage_fuse: the `+` of a pipeline), and the global index of
+ * each sub-stage in its pipeline (bmd_stage_set_index_offset), which the
+ * dynamics see as bmd_step_info.substage (RNG streams, column names).
  *
  * Per-system columns it keeps: "steps.<name>", "converged.<name>",
  * "stage.entered" (hash of the entered sub-stage's name), "stage.conv"
@@ -39,6 +41,7 @@ struct bmd_stage {
     int n_hooks, cap_hooks;
     bmd_hook **hooks;
     int want_stress;
+    int index_offset; /* global index of sub-stage 0 (bmd_stage_set_index_offset) */
     long loop_step;
     int c_entered, c_convp, c_eprev, c_stop;
     int cap;               /* systems the buffers hold */
@@ -186,6 +189,8 @@ bmd_status bmd_stage_fuse(bmd_stage *a, bmd_stage *b) {
 }
 
 void bmd_stage_want_stress(bmd_stage *st, int want) { st->want_stress = want != 0; }
+void bmd_stage_set_index_offset(bmd_stage *st, int offset) { st->index_offset = offset > 0 ? offset : 0; }
+int bmd_stage_index_offset(const bmd_stage *st) { return st->index_offset; }
 int bmd_stage_count(const bmd_stage *st) { return st->k; }
 const char *bmd_stage_name(const bmd_stage *st, int i) { return (i >= 0 && i < st->k) ? st->sub[i].name : NULL; }
 const bmd_units *bmd_stage_units(const bmd_stage *st) { return &st->units; }
@@ -409,7 +414,7 @@ static bmd_status enter_pass(bmd_stage *st, bmd_batch *b) {
             any = 1;
         }
         if (!any) continue;
-        bmd_step_info si = {&st->units, st->seed, i, steps};
+        bmd_step_info si = {&st->units, st->seed, st->index_offset + i, steps};
         bmd_status rc = sub->dyn->ops->enter(sub->dyn->self, b, mask, &si);
         if (rc) return rc;
         if (!refresh_mask(b, mask, i)) continue;
@@ -472,7 +477,7 @@ bmd_status bmd_stage_step(bmd_stage *st, bmd_batch *b, bmd_model *m) {
         if (!refresh_mask(b, mask, i)) continue;
         if ((rc = call_hooks(st, b, BMD_HOOK_BEFORE_PRE_UPDATE, i, mask))) return rc;
         if (!refresh_mask(b, mask, i)) continue;
-        bmd_step_info si = {&st->units, st->seed, i, bmd_batch_column_data(b, sub->c_steps)};
+        bmd_step_info si = {&st->units, st->seed, st->index_offset + i, bmd_batch_column_data(b, sub->c_steps)};
         sub->dyn->ops->pre_update(sub->dyn->self, b, mask, &si);
         for (int s = 0; s < ns; s++)
             if (mask[s]) b->forces_valid[s] = 0;
@@ -493,7 +498,7 @@ bmd_status bmd_stage_step(bmd_stage *st, bmd_batch *b, bmd_model *m) {
         if ((rc = call_hooks(st, b, BMD_HOOK_BEFORE_POST_UPDATE, i, mask))) return rc;
         if (!refresh_mask(b, mask, i)) continue;
         double *steps = bmd_batch_column_data(b, sub->c_steps);
-        bmd_step_info si = {&st->units, st->seed, i, steps};
+        bmd_step_info si = {&st->units, st->seed, st->index_offset + i, steps};
         if (sub->dyn->ops->post_update) sub->dyn->ops->post_update(sub->dyn->self, b, mask, &si);
         for (int s = 0; s < ns; s++)
             if (mask[s]) steps[s] += 1;

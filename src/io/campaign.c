@@ -146,11 +146,14 @@ static bmd_status read_pipeline(const bmd_yread *r, const bmd_ynode *node, bmd_c
 }
 
 static bmd_status read_batch(const bmd_yread *r, const bmd_ynode *node, bmd_campaign *c) {
-    static const char *const keys[] = {"max_atoms", "max_systems", "refill_every", "buffer", "comm", NULL};
+    static const char *const keys[] = {"max_atoms", "max_systems", "refill_every", "buffer", "comm",
+                                       "synchronized", "debug", NULL};
     bmd_status st = bmd_ycheck_keys(r, node, "batch", keys);
     if (!st) st = bmd_yget_long(r, node, "max_atoms", "batch", 1, &c->batch.max_atoms, NULL);
     if (!st) st = bmd_yget_long(r, node, "max_systems", "batch", 1, &c->batch.max_systems, NULL);
     if (!st) st = bmd_yget_long(r, node, "refill_every", "batch", 1, &c->batch.refill_every, NULL);
+    if (!st) st = bmd_yget_bool(r, node, "synchronized", "batch", &c->batch.synchronized, NULL);
+    if (!st) st = bmd_yget_bool(r, node, "debug", "batch", &c->batch.debug, NULL);
     if (st) return st;
     const bmd_ynode *buf = bmd_yaml_get(node, "buffer", NULL);
     if (buf) {
@@ -313,6 +316,10 @@ bmd_status bmd_campaign_make_stage(const bmd_campaign *c, int group, bmd_stage *
     bmd_units u = bmd_units_get(c->units);
     bmd_stage *st = NULL;
     bmd_status rc = bmd_stage_create(&u, c->seed, &st);
+    /* sub-stages are numbered in pipeline order across '|' (RNG streams) */
+    int offset = 0;
+    for (int g = 0; g < group; g++) offset += c->group_size[g];
+    if (!rc) bmd_stage_set_index_offset(st, offset);
     for (int i = 0; !rc && i < c->group_size[group]; i++) {
         const bmd_campaign_stage *s = &c->stages[c->group_stage[group][i]];
         bmd_dynamics *d = NULL;

@@ -37,6 +37,36 @@ static int add_input(bmd_campaign *c, char *path) {
     return 0;
 }
 
+/* 1 when the file has nothing but whitespace (a file that cannot be read:
+ * 0, and the reader says why later). */
+static int blank_file(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return 0;
+    int c, blank = 1;
+    while (blank && (c = getc(f)) != EOF)
+        blank = c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+    blank = blank && !ferror(f);
+    fclose(f);
+    return blank;
+}
+
+/* Adds path (taken) if it is a regular file with structures: an empty input
+ * is a mistake (a failed copy, a wrong glob), not an empty campaign, and a
+ * device or a pipe would be read without end. */
+static bmd_status add_file(const bmd_yread *r, const bmd_ynode *at, bmd_campaign *c, char *path) {
+    struct stat sb;
+    bmd_status st = BMD_OK;
+    if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode))
+        st = bmd_yerr(r, at, "input: '%s' is not a regular file (expected an extxyz file)", path);
+    else if (blank_file(path))
+        st = bmd_yerr(r, at, "input: '%s' holds no structures (the file is empty; expected extxyz frames)", path);
+    if (st) {
+        free(path);
+        return st;
+    }
+    return add_input(c, path) ? bmd__fail(BMD_ERR_NOMEM, "out of memory") : BMD_OK;
+}
+
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
 static int has_suffix(const char *s, const char *suf) {
@@ -71,8 +101,8 @@ static bmd_status add_directory(const bmd_yread *r, const bmd_ynode *at, bmd_cam
     qsort(names, (size_t)n, sizeof *names, cmp_str);
     bmd_status st = BMD_OK;
     for (int i = 0; i < n; i++)
-        if (!st && add_input(c, names[i])) st = bmd__fail(BMD_ERR_NOMEM, "out of memory");
-        else if (st) free(names[i]);
+        if (!st) st = add_file(r, at, c, names[i]);
+        else free(names[i]);
     free(names);
     return st;
 }
@@ -91,7 +121,7 @@ static bmd_status add_one(const bmd_yread *r, const bmd_ynode *n, bmd_campaign *
         else if (rc != 0) st = bmd_yerr(r, n, "input: cannot expand '%s'", n->value);
         for (size_t i = 0; !st && i < g.gl_pathc; i++) {
             char *p = malloc(strlen(g.gl_pathv[i]) + 1);
-            if (!p || (strcpy(p, g.gl_pathv[i]), add_input(c, p))) st = bmd__fail(BMD_ERR_NOMEM, "out of memory");
+            st = p ? add_file(r, n, c, strcpy(p, g.gl_pathv[i])) : bmd__fail(BMD_ERR_NOMEM, "out of memory");
         }
         if (rc == 0) globfree(&g);
         free(path);
@@ -112,7 +142,7 @@ static bmd_status add_one(const bmd_yread *r, const bmd_ynode *n, bmd_campaign *
         free(path);
         return st;
     }
-    return add_input(c, path) ? bmd__fail(BMD_ERR_NOMEM, "out of memory") : BMD_OK;
+    return add_file(r, n, c, path);
 }
 
 bmd_status bmd__campaign_read_input(const bmd_yread *r, const bmd_ynode *node, bmd_campaign *c) {

@@ -9,6 +9,7 @@
 #include "io/extxyz_internal.h"
 
 #define CHUNK (1u << 20)
+#define BLANK_LINE " (a blank line; only the end of the file may have them)"
 
 /* The atom-count line being read, byte by byte (it may span blocks). */
 typedef struct {
@@ -17,6 +18,7 @@ typedef struct {
     size_t len;        /* bytes seen */
     char head[48];     /* first bytes, for the message */
     int phase;         /* 0 leading space, 1 sign, 2 digits, 3 trailing space, 4 bad */
+    int too_big;       /* digits beyond BMD__XYZ_MAX_ATOMS */
     long long value;
 } count_line;
 
@@ -51,7 +53,10 @@ static void count_feed(count_line *cl, char c) {
     case 2:
         if (c >= '0' && c <= '9') {
             cl->value = cl->value * 10 + (c - '0');
-            if (cl->value > BMD__XYZ_MAX_ATOMS) cl->phase = 4;
+            if (cl->value > BMD__XYZ_MAX_ATOMS) {
+                cl->phase = 4;
+                cl->too_big = 1;
+            }
         } else {
             cl->phase = is_space(c) ? 3 : 4;
         }
@@ -65,6 +70,9 @@ static void count_feed(count_line *cl, char c) {
 }
 
 static int count_blank(const count_line *cl) { return cl->phase == 0; }
+/* Bad, and long enough to show: no need to read to its end (a binary file
+ * may have no newline for gigabytes). */
+static int count_hopeless(const count_line *cl) { return cl->phase == 4 && cl->len > sizeof cl->head; }
 static int count_valid(const count_line *cl) { return cl->phase == 2 || cl->phase == 3; }
 
 static bmd_status count_error(const char *path, const count_line *cl, const char *why) {
@@ -72,6 +80,10 @@ static bmd_status count_error(const char *path, const count_line *cl, const char
     size_t n = cl->len < sizeof cl->head ? cl->len : sizeof cl->head;
     bmd__xyz_show(shown, sizeof shown, cl->head, n);
     if (cl->len > sizeof cl->head && strlen(shown) + 4 < sizeof shown) strcat(shown, "...");
+    if (cl->too_big)
+        return bmd__xyz_err(path, cl->lineno,
+                            "atom count '%s' is too large (expected an atom count of at most %d)",
+                            shown, BMD__XYZ_MAX_ATOMS);
     return bmd__xyz_err(path, cl->lineno,
                         "expected an atom count (a non-negative integer), got '%s'%s", shown, why);
 }
@@ -114,7 +126,13 @@ static bmd_status scan(FILE *f, bmd_extxyz_index *ix) {
         size_t i = 0;
         while (!st && i < got) {
             if (remaining == 0) {
-                while (i < got && buf[i] != '\n') count_feed(&cl, buf[i++]);
+                while (i < got && buf[i] != '\n' && !count_hopeless(&cl)) count_feed(&cl, buf[i++]);
+                if (count_hopeless(&cl)) {
+                    count_line blank;
+                    count_start(&blank, 0, first_blank);
+                    st = first_blank ? count_error(ix->path, &blank, BLANK_LINE) : count_error(ix->path, &cl, "");
+                    break;
+                }
                 if (i == got) break;
                 i++;
                 done++;
@@ -123,7 +141,7 @@ static bmd_status scan(FILE *f, bmd_extxyz_index *ix) {
                 } else if (first_blank) {
                     count_line blank;
                     count_start(&blank, 0, first_blank);
-                    st = count_error(ix->path, &blank, " (a blank line; only the end of the file may have them)");
+                    st = count_error(ix->path, &blank, BLANK_LINE);
                 } else if (!count_valid(&cl)) {
                     st = count_error(ix->path, &cl, "");
                 } else {
@@ -154,7 +172,7 @@ static bmd_status scan(FILE *f, bmd_extxyz_index *ix) {
         } else if (first_blank) {
             count_line blank;
             count_start(&blank, 0, first_blank);
-            st = count_error(ix->path, &blank, " (a blank line; only the end of the file may have them)");
+            st = count_error(ix->path, &blank, BLANK_LINE);
         } else if (!count_valid(&cl)) {
             st = count_error(ix->path, &cl, "");
         } else {

@@ -96,6 +96,12 @@ static char closing_of(char c) {
 
 bmd_status bmd__xyz_parse_info(const char *s, size_t len, const char *path, long lineno,
                                bmd_info *info) {
+    long bad = bmd__xyz_utf8_bad(s, len);
+    if (bad >= 0)
+        return bmd__xyz_err(path, lineno,
+                            "comment line: byte 0x%02X at column %ld is not UTF-8 (expected UTF-8 text, "
+                            "as ASE reads it)",
+                            (unsigned)(unsigned char)s[bad], bad + 1);
     tok_state t;
     memset(&t, 0, sizeof t);
     t.nparts = 1;

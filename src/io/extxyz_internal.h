@@ -33,6 +33,11 @@ bmd_status bmd__xyz_err(const char *path, long line, const char *fmt, ...);
  * cap bytes): control and non-ASCII bytes become '?', long text ends "...". */
 void bmd__xyz_show(char *dst, size_t cap, const char *s, size_t len);
 
+/* Offset of the first byte of s[0..len) that is not part of valid UTF-8
+ * (overlong forms, surrogates and code points past U+10FFFF are invalid),
+ * or -1 when all of it is. ASE reads extxyz as UTF-8 text. */
+long bmd__xyz_utf8_bad(const char *s, size_t len);
+
 /* Strict parse of a whole token s[0..len) as a real number (as Python's
  * float(), less underscores): returns 1 and sets *out, 0 if not a number.
  * inf/nan are accepted here (callers check finiteness). */

@@ -259,6 +259,9 @@ bmd_status bmd__xyz_atom_line(const char *line, size_t len, const bmd__xyz_props
                 if (p->type == 'L' && !bmd__xyz_bool(tok, tl, 0, &bv))
                     return value_error("bad logical", tok, tl, field, p, c, "T or F", path,
                                        lineno);
+                if (p->type == 'S' && bmd__xyz_utf8_bad(tok, tl) >= 0)
+                    return value_error("text that is not UTF-8", tok, tl, field, p, c, "UTF-8 text",
+                                       path, lineno);
                 break;
             }
         }

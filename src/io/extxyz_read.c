@@ -19,6 +19,9 @@ static char *dup_str(const char *s) {
     return d;
 }
 
+/* Whitespace inside a line, as the index counts it (extxyz_index.c). */
+static int is_blank(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f'; }
+
 /* One line of f without its "\n" or "\r\n"; -1 at the end of the file. */
 static long next_line(FILE *f, char **buf, size_t *cap) {
     ssize_t n = getline(buf, cap, f);
@@ -123,9 +126,9 @@ static bmd_status read_body(FILE *f, const bmd_extxyz_index *ix, long frame, bmd
     int n = ix->atoms[frame];
     long len = next_line(f, buf, cap), cnt;
     char *b = *buf;
-    if (len >= 0) {
-        while (len > 0 && (b[len - 1] == ' ' || b[len - 1] == '\t')) len--;
-        while (len > 0 && (*b == ' ' || *b == '\t' || *b == '+')) b++, len--;
+    if (len >= 0) { /* blanks around the count, as the index allows */
+        while (len > 0 && is_blank(b[len - 1])) len--;
+        while (len > 0 && is_blank(*b)) b++, len--;
     }
     if (len < 0 || !bmd__xyz_int(b, (size_t)len, 0, BMD__XYZ_MAX_ATOMS, &cnt) || cnt != n)
         return bmd__fail(BMD_ERR_IO, "%s:%ld: the file changed since it was indexed", path, lineno);

@@ -31,6 +31,30 @@ void bmd__xyz_show(char *dst, size_t cap, const char *s, size_t len) {
     dst[n] = '\0';
 }
 
+long bmd__xyz_utf8_bad(const char *s, size_t len) {
+    const unsigned char *u = (const unsigned char *)s;
+    for (size_t i = 0; i < len;) {
+        unsigned c = u[i];
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        size_t n;
+        unsigned lo = 0x80, hi = 0xbf; /* allowed range of the second byte */
+        if (c >= 0xc2 && c <= 0xdf) n = 1;
+        else if (c >= 0xe0 && c <= 0xef) n = 2, lo = c == 0xe0 ? 0xa0 : 0x80, hi = c == 0xed ? 0x9f : 0xbf;
+        else if (c >= 0xf0 && c <= 0xf4) n = 3, lo = c == 0xf0 ? 0x90 : 0x80, hi = c == 0xf4 ? 0x8f : 0xbf;
+        else return (long)i;
+        if (i + n >= len) return (long)i; /* cut short */
+        for (size_t k = 1; k <= n; k++) {
+            unsigned b = u[i + k];
+            if (k == 1 ? (b < lo || b > hi) : (b < 0x80 || b > 0xbf)) return (long)i;
+        }
+        i += n + 1;
+    }
+    return -1;
+}
+
 int bmd__xyz_real(const char *s, size_t len, double *out) {
     if (len == 0) return 0;
     /* strtod also takes hexadecimal and "nan(...)", which Python does not;

@@ -77,8 +77,34 @@ static bmd_status fail_at(parse_ctx *p, const yaml_mark_t *m, const char *what) 
     return p->status;
 }
 
+/* libyaml's reader errors (bad UTF-8, control characters) give a byte
+ * offset, not a mark: count the lines and columns up to it. */
+static yaml_mark_t mark_at_offset(const char *path, size_t offset) {
+    yaml_mark_t m = {offset, 0, 0};
+    FILE *f = fopen(path, "rb");
+    if (!f) return m;
+    int c;
+    for (size_t i = 0; i < offset && (c = getc(f)) != EOF; i++) {
+        if (c == '\n') {
+            m.line++;
+            m.column = 0;
+        } else if ((c & 0xc0) != 0x80) { /* a UTF-8 continuation byte is not a column */
+            m.column++;
+        }
+    }
+    fclose(f);
+    return m;
+}
+
 static bmd_status next_event(parse_ctx *p, yaml_event_t *ev) {
     if (!yaml_parser_parse(&p->parser, ev)) {
+        if (p->parser.error == YAML_READER_ERROR) {
+            yaml_mark_t m = mark_at_offset(p->path, p->parser.problem_offset);
+            char msg[512];
+            snprintf(msg, sizeof msg, "invalid YAML: %s (0x%02X; expected UTF-8 text)",
+                     p->parser.problem ? p->parser.problem : "unreadable text", (unsigned)p->parser.problem_value);
+            return fail_at(p, &m, msg);
+        }
         yaml_mark_t m = p->parser.problem_mark;
         char msg[512];
         snprintf(msg, sizeof msg, "invalid YAML: %s%s%s", p->parser.problem ? p->parser.problem : "syntax error",

@@ -2,9 +2,9 @@
 """The example campaigns (examples/*/campaign.yaml) work as shipped: each
 passes `batchmd validate`; its make_*.py generator, run in a scratch copy,
 gives back the committed structures (fixed seed); and each quick one runs
-(`batchmd run --quiet`) in a scratch copy of its folder (the repository
-stays clean) with exit status 0 and every input structure exactly once in
-output.final, none failed."""
+(`batchmd run --quiet`; a pipeline with '|' under `mpirun -np GROUPS`) in
+a scratch copy of its folder (the repository stays clean) with exit status
+0 and every input structure exactly once in output.final, none failed."""
 import glob
 import os
 import shutil
@@ -16,7 +16,7 @@ import ase.io
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from testlib import Checks, run  # noqa: E402
+from testlib import BATCHMD, Checks, run  # noqa: E402
 
 SOURCE = os.environ.get("BATCHMD_SOURCE") or os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 SLOW = set()  # example folders too slow for the test suite (validated only)
@@ -59,7 +59,24 @@ for path in campaigns:
             shutil.copy(inputs[0], target)  # run on the committed data
         if name in SLOW:
             continue
-        r = run("run", "--quiet", os.path.join(work, "campaign.yaml"))
+        # a pipeline with '|' runs one stage group per MPI rank
+        groups = 1
+        with open(os.path.join(work, "campaign.yaml")) as f:
+            for line in f:
+                if line.startswith("pipeline:"):
+                    groups = line.split("#")[0].count("|") + 1
+        if groups > 1:
+            mpirun = shutil.which("mpirun")
+            if not mpirun or "built without MPI" in run("validate", path).stdout:
+                print("%s: not run (a %d-rank pipeline needs mpirun and an MPI build)" % (name, groups))
+                continue
+            env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
+                       OMPI_MCA_rmaps_base_oversubscribe="1", OMP_NUM_THREADS="1")
+            r = subprocess.run([mpirun, "-np", str(groups), BATCHMD, "run", "--quiet",
+                                os.path.join(work, "campaign.yaml")], capture_output=True, text=True, timeout=300,
+                               env=env)
+        else:
+            r = run("run", "--quiet", os.path.join(work, "campaign.yaml"))
         c.check(r.returncode == 0, "%s: batchmd run exits %d: %s" % (name, r.returncode, r.stderr.strip()))
         c.check(r.stderr == "", "%s: --quiet run printed on stderr: %s" % (name, r.stderr.strip()))
         final = os.path.join(work, "results", "final.extxyz")

@@ -56,7 +56,25 @@ static int make_sink(const char *path, bmd_units_kind u, bmd_sink **out) {
     return rc ? fail("creating the H5MD sink") : 0;
 }
 
+/* What main builds, freed at exit on every path (error exits included). */
+static struct {
+    bmd_system *frames;
+    long nf;
+    bmd_model *m;
+    bmd_batch *b;
+    bmd_stage *st;
+} g;
+
+static void cleanup(void) {
+    bmd_stage_destroy(g.st); /* destroys the hooks, which destroy their sinks */
+    bmd_batch_destroy(g.b);
+    bmd_model_destroy(g.m);
+    for (long i = 0; i < g.nf; i++) bmd_system_free(&g.frames[i]);
+    free(g.frames);
+}
+
 int main(int argc, char **argv) {
+    atexit(cleanup);
     sub subs[MAX_SUB];
     int n_sub = 0, n_ids = 0;
     int64_t ids[64];
@@ -88,16 +106,16 @@ int main(int argc, char **argv) {
     }
     if (n_sub == 0) parse_sub("md:nve:20:1.0", &subs[n_sub++]);
 
-    bmd_system *frames = NULL;
-    long nf = 0;
-    if (bmd_extxyz_read_all(argv[1], units, &frames, &nf)) return fail("reading input");
+    if (bmd_extxyz_read_all(argv[1], units, &g.frames, &g.nf)) return fail("reading input");
+    bmd_system *frames = g.frames;
+    long nf = g.nf;
     bmd_pair_params pair = {0, 0, {atof(argv[4]), atof(argv[5]), 0}, atof(argv[6])};
     bmd_pair_options opt = {0.5, 1, 1};
-    bmd_model *m = NULL;
-    if (bmd_model_lj_create(&pair, 1, &opt, &m)) return fail("creating the model");
+    if (bmd_model_lj_create(&pair, 1, &opt, &g.m)) return fail("creating the model");
+    bmd_model *m = g.m;
 
-    bmd_batch *b = NULL;
-    if (bmd_batch_create(&b)) return fail("creating the batch");
+    if (bmd_batch_create(&g.b)) return fail("creating the batch");
+    bmd_batch *b = g.b;
     int n_pick = argc > 7 ? argc - 7 : (int)nf;
     for (int k = 0; k < n_pick; k++) {
         long i = argc > 7 ? atol(argv[7 + k]) : k;
@@ -110,8 +128,8 @@ int main(int argc, char **argv) {
     }
 
     bmd_units u = bmd_units_get(units);
-    bmd_stage *st = NULL;
-    if (bmd_stage_create(&u, 7, &st)) return fail("creating the stage");
+    if (bmd_stage_create(&u, 7, &g.st)) return fail("creating the stage");
+    bmd_stage *st = g.st;
     for (int i = 0; i < n_sub; i++) {
         const bmd_dynamics_type *t = bmd_dynamics_find(subs[i].type);
         if (!t) {
@@ -159,10 +177,5 @@ int main(int argc, char **argv) {
         fputc('\n', out);
     }
     fclose(out);
-    bmd_stage_destroy(st); /* destroys the hooks, which destroy their sinks */
-    bmd_batch_destroy(b);
-    bmd_model_destroy(m);
-    for (long i = 0; i < nf; i++) bmd_system_free(&frames[i]);
-    free(frames);
-    return 0;
+    return 0; /* cleanup() frees the rest */
 }

@@ -260,6 +260,10 @@ static void test_index(void **state) {
     assert_int_equal(s.n_atoms, 0);
     bmd_system_free(&s);
     assert_int_equal(bmd_extxyz_read_frame(ix, 3, BMD_UNITS_METAL, &s), BMD_ERR_INVALID);
+    /* what the index takes as a count line, the reader takes too (\v, \f, CR, '+') */
+    read_ok("\v+1\f\r\nx\nAr 0 0 0\n", 0, BMD_UNITS_METAL, &s);
+    assert_int_equal(s.n_atoms, 1);
+    bmd_system_free(&s);
     bmd_extxyz_index_close(ix);
     drop_file(path);
 
@@ -292,6 +296,7 @@ static void test_index_errors(void **state) {
     expect_error("3\ncomment\nCu 0 0 0\n", 1, "says 3 atoms but the file ends at line 3 after 1 atom line");
     expect_error("1\nx\nAr 0 0 0\n2\n", 4, "ends right after this atom count");
     expect_error("99999999999999999999\nx\n", 1, "expected an atom count");
+    expect_error("268435457\nx\n", 1, "is too large");
 }
 
 static void test_frame_errors(void **state) {
@@ -332,9 +337,13 @@ static void test_frame_errors(void **state) {
 
 static void test_garbage_does_not_crash(void **state) {
     (void)state;
-    /* non-UTF-8 bytes and NULs */
+    /* non-UTF-8 bytes and NULs: ASE reads UTF-8 text only */
     const char bin[] = "1\n\xff\xfe\x00k=\x80\nC\x00u 0 0 0\n";
-    expect_error_n(bin, sizeof bin - 1, 3, "unknown element");
+    expect_error_n(bin, sizeof bin - 1, 2, "byte 0xFF at column 1 is not UTF-8");
+    const char bin1[] = "1\nk=\xc3\xa9\nC\x00u 0 0 0\n"; /* é is fine */
+    expect_error_n(bin1, sizeof bin1 - 1, 3, "unknown element");
+    expect_error("1\nk=\xed\xa0\x80\nCu 0 0 0\n", 2, "byte 0xED at column 3"); /* a surrogate */
+    expect_error("1\nProperties=species:S:1:pos:R:3:name:S:1\nCu 0 0 0 a\xe9" "b\n", 3, "not UTF-8");
     const char bin2[] = "\xff\xfe\n";
     expect_error_n(bin2, sizeof bin2 - 1, 1, "expected an atom count");
     /* a 4 MB comment line and a 4 MB atom line */

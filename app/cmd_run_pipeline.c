@@ -1,0 +1,157 @@
+/* cmd_run_pipeline.c — `batchmd run` under mpirun/srun with several ranks:
+ * rank r runs the campaign's pipeline group r ("relax + anneal | md": rank
+ * 0 relax + anneal, rank 1 md) and hands the systems that leave it to rank
+ * r + 1 (pipeline.h). Only rank 0 reads the inputs; only the last rank
+ * writes `final` and `failed`; the log and trajectory get one file per
+ * rank (log.rank1.csv); `threads: 0` shares a node's cores among the ranks
+ * on it. Every setup error is agreed on by all ranks, which then all say
+ * so and exit 2 (nothing written); a run error makes every rank exit 1.
+ * The summary comes from the last rank. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "app.h"
+#include "progress.h"
+
+/* Every rank learns whether all set up fine; those that did not already said why. */
+static int agree(int local, int rank) {
+    int bad = -1;
+    if (bmd_pipeline_agree(local ? BMD_ERR_INVALID : BMD_OK, &bad) == BMD_OK) return 0;
+    if (!local) fprintf(stderr, "batchmd: rank %d: %s\n", rank, bmd_last_error());
+    return 1;
+}
+
+static int local_checks(const app_campaign *a) {
+    if (a->c.output.trajectory.file && !bmd_h5md_available()) {
+        fprintf(stderr, "batchmd: %s: output.trajectory needs HDF5, and this batchmd was built without it "
+                        "(install libhdf5-dev and rebuild)\n", a->c.path);
+        return APP_INVALID;
+    }
+    if (bmd_comm_mode_parse(a->c.batch.comm) < 0) {
+        fprintf(stderr, "batchmd: %s: batch.comm: unknown mode '%s'\n", a->c.path, a->c.batch.comm);
+        return APP_INVALID;
+    }
+    return APP_OK;
+}
+
+/* `threads: 0` and no OMP_NUM_THREADS: the node's cores shared by the ranks
+ * the launcher put on it (not every rank using them all). */
+static void set_threads(int threads) {
+    if (threads > 0 || getenv("OMP_NUM_THREADS")) {
+        app_set_threads(threads);
+        return;
+    }
+#ifdef _OPENMP
+    static const char *const local[] = {"OMPI_COMM_WORLD_LOCAL_SIZE", "MPI_LOCALNRANKS", "MV2_COMM_WORLD_LOCAL_SIZE",
+                                        "SLURM_NTASKS_PER_NODE"};
+    int per_node = 0;
+    for (size_t i = 0; i < sizeof local / sizeof *local && per_node < 1; i++)
+        if (getenv(local[i])) per_node = atoi(getenv(local[i]));
+    if (per_node > 1) {
+        int n = omp_get_num_procs() / per_node;
+        omp_set_num_threads(n > 1 ? n : 1);
+    }
+#endif
+}
+
+static int run(const char *path, int quiet) {
+    int rank = bmd_pipeline_world_rank();
+    app_campaign a;
+    int rc = rank == 0 ? app_prepare(path, 1, &a) : app_prepare_model(path, &a);
+    if (!rc && (rc = local_checks(&a))) app_release(&a);
+    if (agree(rc, rank)) {
+        if (!rc) app_release(&a);
+        return APP_INVALID;
+    }
+    const bmd_campaign *c = &a.c;
+    const char *names[BMD_MAX_STAGES];
+    int n_names = 0, offset = 0;
+    for (int g = 0; g < c->n_groups; g++)
+        for (int i = 0; i < c->group_size[g]; i++) {
+            if (g < rank) offset++;
+            names[n_names++] = c->stages[c->group_stage[g][i]].name;
+        }
+    bmd_pipeline_node nodes[BMD_MAX_STAGES];
+    bmd_pipeline_chain(nodes, c->n_groups);
+    bmd_pipeline_options popt = {.buffer_systems = c->batch.buffer_systems,
+                                 .buffer_atoms = c->batch.buffer_atoms,
+                                 .comm = (bmd_comm_mode)bmd_comm_mode_parse(c->batch.comm),
+                                 .synchronized = c->batch.synchronized,
+                                 .debug = c->batch.debug,
+                                 .stage_names = names,
+                                 .n_stage_names = n_names};
+    bmd_run_options opt = {.max_atoms = c->batch.max_atoms,
+                           .max_systems = c->batch.max_systems,
+                           .refill_every = c->batch.refill_every,
+                           .stress_on_exit = 1,
+                           .ordered = c->output.ordered};
+    bmd_pipeline *p = NULL;
+    if (bmd_pipeline_create(nodes, c->n_groups, &popt, rank == 0 ? a.ds : NULL, &opt, &p)) {
+        fprintf(stderr, "batchmd: rank %d: %s\n", rank, bmd_last_error());
+        app_release(&a);
+        return APP_INVALID;
+    }
+    set_threads(c->threads);
+    int last = bmd_pipeline_is_last(p);
+    char suffix[32];
+    snprintf(suffix, sizeof suffix, ".rank%d", rank);
+    bmd_stage *st = NULL;
+    bmd_hook *drift_local[BMD_MAX_STAGES] = {0}, *drift[BMD_MAX_STAGES] = {0};
+    bmd_sink *final = NULL, *failed = NULL;
+    rc = app_make_run_stage(&a, rank, suffix, &st, drift_local);
+    if (!rc && last &&
+        (bmd_sink_extxyz_create(c->output.final, c->units, &final) ||
+         bmd_sink_extxyz_create(c->output.failed, c->units, &failed))) {
+        app_error(NULL);
+        rc = APP_RUN_FAILED;
+    }
+    if (agree(rc, rank)) {
+        if (!rc) rc = APP_RUN_FAILED;
+        goto out;
+    }
+    progress pr;
+    progress_init_names(&pr, quiet || !last, names, n_names);
+    if (last) {
+        opt.progress = progress_update;
+        opt.progress_user = &pr;
+        opt.progress_every_s = progress_interval(&pr);
+    }
+    bmd_run_stats stats;
+    if (bmd_pipeline_run(p, st, a.model, rank == 0 ? a.ds : NULL, &opt, final, failed, &stats)) {
+        if (pr.drawn) fputc('\n', stderr);
+        fprintf(stderr, "batchmd: rank %d: run failed: %s\n", rank, bmd_last_error());
+        rc = APP_RUN_FAILED;
+        goto out;
+    }
+    if (last) {
+        bmd_pipeline_totals totals;
+        bmd_pipeline_get_totals(p, &totals);
+        for (int i = 0; i < bmd_stage_count(st) && offset + i < BMD_MAX_STAGES; i++) drift[offset + i] = drift_local[i];
+        progress_summary(&pr, c, &stats, (const bmd_hook *const *)drift, &totals);
+    }
+out:;
+    bmd_status closed_final = bmd_sink_destroy(final), closed_failed = bmd_sink_destroy(failed);
+    if ((closed_final || closed_failed) && !rc) {
+        app_error(NULL);
+        rc = APP_RUN_FAILED;
+    }
+    bmd_stage_destroy(st);
+    bmd_pipeline_destroy(p);
+    app_release(&a);
+    return rc;
+}
+
+int cmd_run_pipeline(const char *path, int quiet) {
+    if (bmd_pipeline_init(NULL, NULL)) {
+        fprintf(stderr, "batchmd: launched as one of %d MPI ranks, but cannot run a pipeline: %s\n",
+                bmd_pipeline_launched_size(), bmd_last_error());
+        return APP_INVALID;
+    }
+    int rc = run(path, quiet);
+    bmd_pipeline_finalize();
+    return rc;
+}

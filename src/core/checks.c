@@ -1,0 +1,64 @@
+/* checks.c — owns the geometric sanity checks of a structure: its closest
+ * pair of atoms, periodic images included (an atom meets its own images in
+ * a cell smaller than the range). The pairs come from a neighbor list built
+ * with the range as its cutoff (src/neighbor), so the cost is that of one
+ * list build, O(n), whatever the cell. */
+#include "core/checks.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "batchmd/system.h"
+#include "neighbor/neighbor.h"
+
+bmd_status bmd__closest_pair(int n, const double *pos, const double *cell, const unsigned char *pbc,
+                             double range, double *d, int *i, int *j) {
+    int bi = -1, bj = -1;
+    double best2 = INFINITY;
+    if (d) *d = INFINITY;
+    if (i) *i = -1;
+    if (j) *j = -1;
+    if (!(range > 0) || !isfinite(range))
+        return bmd__fail(BMD_ERR_INVALID, "closest pair: the range must be a positive distance, got %g", range);
+    if (n <= 0) return BMD_OK;
+    bmd__nlist nl;
+    bmd__nl_scratch scr;
+    bmd__nlist_init(&nl);
+    memset(&scr, 0, sizeof scr);
+    bmd__nl_result r = bmd__nlist_build(&nl, &scr, n, pos, cell, pbc, range, 0.0);
+    bmd_status st = BMD_OK;
+    if (r == BMD__NL_NOMEM) st = bmd__fail(BMD_ERR_NOMEM, "closest pair: out of memory for %d atoms", n);
+    else if (r == BMD__NL_BAD_POS)
+        st = bmd__fail(BMD_ERR_NUMERIC, "closest pair: a position is not finite, or absurdly far away");
+    else if (r)
+        st = bmd__fail(BMD_ERR_INVALID, "closest pair: the cell is degenerate along a periodic axis, or far "
+                                        "thinner than %g", range);
+    for (int a = 0; !st && a < n; a++) {
+        for (int k = nl.start[a]; k < nl.start[a + 1]; k++) {
+            int b = nl.j[k];
+            const double *S = nl.shift_vec + 3 * (size_t)nl.shift[k];
+            double r2 = 0;
+            for (int c = 0; c < 3; c++) {
+                double x = pos[3 * (size_t)b + c] + (k >= nl.mid[a] ? S[c] : 0.0) - pos[3 * (size_t)a + c];
+                r2 += x * x;
+            }
+            if (r2 < best2) {
+                best2 = r2;
+                bi = a;
+                bj = b;
+            }
+        }
+    }
+    bmd__nlist_free(&nl);
+    bmd__nl_scratch_free(&scr);
+    if (st || !(best2 < range * range)) return st;
+    if (d) *d = sqrt(best2);
+    if (i) *i = bi < bj ? bi : bj;
+    if (j) *j = bi < bj ? bj : bi;
+    return BMD_OK;
+}
+
+bmd_status bmd_system_closest_pair(const bmd_system *sys, double range, double *d, int *i, int *j) {
+    if (!sys) return bmd__fail(BMD_ERR_INVALID, "bmd_system_closest_pair: NULL system");
+    return bmd__closest_pair(sys->n_atoms, sys->pos, sys->cell, sys->pbc, range, d, i, j);
+}
