@@ -44,10 +44,14 @@ static bmd_status add_trajectory(const app_campaign *a, int group, const char *f
 
 int app_make_run_stage(const app_campaign *a, int group, const char *suffix, bmd_stage **out, bmd_hook **drift) {
     bmd_stage *st = NULL;
-    bmd_hook *nan = NULL;
+    bmd_hook *nan = NULL, *close = NULL;
     *out = NULL;
-    /* bmd_stage_add_hook takes ownership of a hook, even when it fails */
-    if (bmd_campaign_make_stage(&a->c, group, &st) || bmd_hook_nan_create(&nan) || bmd_stage_add_hook(st, nan)) {
+    /* bmd_stage_add_hook takes ownership of a hook, even when it fails; overlapping
+     * atoms are named as such before the NaN detector sees their forces */
+    if (bmd_campaign_make_stage(&a->c, group, &st) ||
+        (a->c.quarantine.min_distance > 0 &&
+         (bmd_hook_min_distance_create(a->c.quarantine.min_distance, &close) || bmd_stage_add_hook(st, close))) ||
+        bmd_hook_nan_create(&nan) || bmd_stage_add_hook(st, nan)) {
         app_error(NULL);
         bmd_stage_destroy(st);
         return APP_INVALID;

@@ -79,6 +79,8 @@ typedef struct bmd_campaign {
         int ordered; /* write final in input order */
     } output;
     struct {
+        double min_distance; /* Å (lj: σ): a system with two atoms closer is taken out as
+                              * it arrives ("atoms_too_close"); 0 = never. Default 0.5. */
         double max_force; /* eV/Å: a system whose max |F| exceeds it is taken out
                            * ("force_blowup"); 0 = never. Default 1e5. */
     } quarantine;
