@@ -66,6 +66,9 @@ pipeline: %(pipeline)s
 batch: {max_atoms: %(max_atoms)d, max_systems: %(max_systems)d, refill_every: %(refill)d,
         buffer: {systems: %(bs)d, atoms: %(ba)d}, comm: %(comm)s, synchronized: %(sync)s}
 output: {final: %(name)s.final.extxyz, failed: %(name)s.failed.extxyz}
+# the overlapping structures must blow up (force_blowup) on their way through
+# the pipeline, not be stopped at input by the distance check
+quarantine: {min_distance: 0}
 """
 
 
