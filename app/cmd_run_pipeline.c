@@ -152,6 +152,10 @@ int cmd_run_pipeline(const char *path, int quiet) {
         return APP_INVALID;
     }
     int rc = run(path, quiet);
+    /* every rank has said what it has to say before any exits: mpirun stops
+     * the job at the first non-zero exit */
+    fflush(stderr);
+    bmd_pipeline_barrier();
     bmd_pipeline_finalize();
     return rc;
 }

@@ -133,6 +133,12 @@ int bmd_pipeline_world_size(void);
  * keeps its own message). *first_bad (may be NULL) receives that rank or -1. */
 bmd_status bmd_pipeline_agree(bmd_status mine, int *first_bad);
 
+/* Collective over the world: returns when every rank has called it (a
+ * no-op in a world of one). A command calls it after printing its last
+ * message, so that a launcher that stops the job at the first rank's
+ * non-zero exit does not cut the others' messages off. */
+bmd_status bmd_pipeline_barrier(void);
+
 /* ---- the pipeline ---- */
 typedef struct bmd_pipeline_node {
     int prior; /* rank handing systems to this one; -1: this rank reads the dataset */

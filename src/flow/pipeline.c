@@ -73,6 +73,8 @@ bmd_status bmd_pipeline_agree(bmd_status mine, int *first_bad) {
     return out;
 }
 
+bmd_status bmd_pipeline_barrier(void) { return bmd__mpi_barrier(); }
+
 void bmd_pipeline_chain(bmd_pipeline_node *nodes, int n) {
     for (int i = 0; i < n; i++) {
         nodes[i].prior = i - 1;

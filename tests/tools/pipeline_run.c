@@ -1,8 +1,8 @@
 /* pipeline_run.c — test/bench driver of the library's pipeline API (no
  * mpi.h here: bmd_pipeline_init and friends). Under mpirun, each rank runs
- * one pipeline group of a campaign as `batchmd run` does (NaN and force
- * blow-up quarantine hooks, extxyz final/failed on the last rank of its
- * chain):
+ * one pipeline group of a campaign as `batchmd run` does (min-distance,
+ * NaN and force blow-up quarantine hooks, extxyz final/failed on the last
+ * rank of its chain):
  *
  *   pipeline_run [--comm MODE] [--synchronized] [--debug] [--buffer SYSTEMS ATOMS]
  *                [--max-systems N] [--refill-every N] [--first N] [--fail RANK STEP]
@@ -164,6 +164,11 @@ static int run(const args *a) {
         goto out;
     }
     rc = bmd_campaign_make_stage(&c, group, &st);
+    if (!rc && c.quarantine.min_distance > 0) { /* overlapping atoms, as `batchmd run` */
+        bmd_hook *h = NULL;
+        rc = bmd_hook_min_distance_create(c.quarantine.min_distance, &h);
+        if (!rc) rc = bmd_stage_add_hook(st, h);
+    }
     if (!rc) rc = bmd_hook_nan_create(&nan);
     if (!rc) rc = bmd_stage_add_hook(st, nan);
     if (!rc && rank == a->fail_rank) {
@@ -227,6 +232,9 @@ int main(int argc, char **argv) {
         return 2;
     }
     int code = run(&a);
+    fflush(stdout);
+    fflush(stderr);
+    bmd_pipeline_barrier(); /* all messages out before mpirun stops the job at a non-zero exit */
     bmd_pipeline_finalize();
     return code;
 }
