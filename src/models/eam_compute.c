@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "models/model_internal.h"
 #include "models/eam.h"
 #ifdef _OPENMP
 #include <omp.h>
@@ -223,17 +224,6 @@ static void eam_kernel(const bmd__eam_model *em, eam_job *job, int full) {
 
 /* ---- the driver ---- */
 
-static void write_nan(const bmd_batch *b, int s, const bmd_compute_request *req) {
-    int a0 = b->atom_start[s], n = b->atom_count[s];
-    if (req->energy) req->energy[s] = NAN;
-    if (req->virial)
-        for (int c = 0; c < 6; c++) req->virial[6 * (size_t)s + c] = NAN;
-    if (req->forces)
-        for (int i = 0; i < 3 * n; i++) req->forces[3 * (size_t)a0 + i] = NAN;
-    if (req->energy_per_atom)
-        for (int i = 0; i < n; i++) req->energy_per_atom[(size_t)a0 + i] = NAN;
-}
-
 static int compute_one(bmd__eam_model *em, bmd__eam_ws *ws, const bmd_batch *b, int s, const bmd_compute_request *req,
                        int full, unsigned char *rebuilt) {
     const int a0 = b->atom_start[s], n = b->atom_count[s];
@@ -245,11 +235,11 @@ static int compute_one(bmd__eam_model *em, bmd__eam_ws *ws, const bmd_batch *b, 
                                          em->tab.cut, em->skin, &rb);
     *rebuilt = (unsigned char)rb;
     if (r == BMD__NL_BAD_POS) {
-        write_nan(b, s, req);
+        bmd__compute_write_nan(b, s, req);
         return BMD__NL_OK;
     }
     if (r) {
-        write_nan(b, s, req);
+        bmd__compute_write_nan(b, s, req);
         return r;
     }
     if (n > ws->cap_n || !ws->pstart) {

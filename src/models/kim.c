@@ -24,6 +24,7 @@
 #include <KIM_Log.h>
 #include <KIM_SimulatorHeaders.h>
 
+#include "models/model_internal.h"
 #include "batchmd/elements.h"
 #include "batchmd/model_kim.h"
 #include "neighbor/padded.h"
@@ -332,17 +333,6 @@ static int grow_thread(kim_thread *t, int nt) {
     return 0;
 }
 
-static void write_nan(const bmd_batch *b, int s, const bmd_compute_request *req) {
-    int a0 = b->atom_start[s], n = b->atom_count[s];
-    if (req->energy) req->energy[s] = NAN;
-    if (req->virial)
-        for (int c = 0; c < 6; c++) req->virial[6 * (size_t)s + c] = NAN;
-    if (req->forces)
-        for (int i = 0; i < 3 * n; i++) req->forces[3 * (size_t)a0 + i] = NAN;
-    if (req->energy_per_atom)
-        for (int i = 0; i < n; i++) req->energy_per_atom[(size_t)a0 + i] = NAN;
-}
-
 static int set_d(KIM_ComputeArguments *a, int k, double *ptr) {
     return KIM_ComputeArguments_SetArgumentPointerDouble(a, out_name(k), ptr);
 }
@@ -362,11 +352,11 @@ static int compute_one(kim_model *km, kim_thread *t, const bmd_batch *b, int s, 
         km->n_builds++;
     }
     if (r == BMD__NL_BAD_POS) {
-        write_nan(b, s, req);
+        bmd__compute_write_nan(b, s, req);
         return E_OK;
     }
     if (r) {
-        write_nan(b, s, req);
+        bmd__compute_write_nan(b, s, req);
         return r == BMD__NL_NOMEM ? E_NOMEM : E_CELL;
     }
     const int nt = p->n_total;
@@ -378,7 +368,7 @@ static int compute_one(kim_model *km, kim_thread *t, const bmd_batch *b, int s, 
         if (c < 0) {
             snprintf(msg, msglen, "model %s does not support species %s (it supports %s)", km->name,
                      (z >= 0 && z < BMD_N_ELEMENTS) ? sym(z) : "?", km->supported);
-            write_nan(b, s, req);
+            bmd__compute_write_nan(b, s, req);
             return E_SPECIES;
         }
         t->codes[q] = c;
@@ -419,7 +409,7 @@ static int compute_one(kim_model *km, kim_thread *t, const bmd_batch *b, int s, 
     if (bad || KIM_Model_Compute(t->model, a)) {
         snprintf(msg, msglen, "KIM model %s failed on system %lld (slot %d, %d atoms + %d ghosts): %s", km->name,
                  (long long)b->system_id[s], s, n, nt - n, kim_last());
-        write_nan(b, s, req);
+        bmd__compute_write_nan(b, s, req);
         return E_KIM;
     }
     const double E = km->E, FL = km->E / km->L;

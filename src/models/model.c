@@ -1,6 +1,9 @@
 /* model.c — owns the model-independent wrappers of model.h: argument checks,
  * dispatch through the ops table, and destruction of the heap bmd_model. */
+#include <math.h>
+
 #include "batchmd/model.h"
+#include "models/model_internal.h"
 
 #include <stdlib.h>
 
@@ -21,4 +24,15 @@ void bmd_model_destroy(bmd_model *m) {
     if (!m) return;
     if (m->ops && m->ops->destroy) m->ops->destroy(m->self);
     free(m);
+}
+
+void bmd__compute_write_nan(const bmd_batch *b, int s, const bmd_compute_request *req) {
+    int a0 = b->atom_start[s], n = b->atom_count[s];
+    if (req->energy) req->energy[s] = NAN;
+    if (req->virial)
+        for (int c = 0; c < 6; c++) req->virial[6 * (size_t)s + c] = NAN;
+    if (req->forces)
+        for (int i = 0; i < 3 * n; i++) req->forces[3 * (size_t)a0 + i] = NAN;
+    if (req->energy_per_atom)
+        for (int i = 0; i < n; i++) req->energy_per_atom[(size_t)a0 + i] = NAN;
 }

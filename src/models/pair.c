@@ -6,6 +6,7 @@
  * system's list only when stale, run the potential's kernel, write the
  * requested outputs of the masked systems. No allocation per call in steady
  * state: workspaces grow geometrically and are reused. */
+#include "models/model_internal.h"
 #include "models/pair.h"
 
 #include <math.h>
@@ -236,19 +237,6 @@ bmd_status bmd__pair_check_system(void *self, const bmd_system *sys) {
     return BMD_OK;
 }
 
-/* non-finite outputs for a system whose positions are not finite (or absurd):
- * the caller's blow-up check takes it out */
-static void write_nan(const bmd_batch *b, int s, const bmd_compute_request *req) {
-    int a0 = b->atom_start[s], n = b->atom_count[s];
-    if (req->energy) req->energy[s] = NAN;
-    if (req->virial)
-        for (int c = 0; c < 6; c++) req->virial[6 * (size_t)s + c] = NAN;
-    if (req->forces)
-        for (int i = 0; i < 3 * n; i++) req->forces[3 * (size_t)a0 + i] = NAN;
-    if (req->energy_per_atom)
-        for (int i = 0; i < n; i++) req->energy_per_atom[(size_t)a0 + i] = NAN;
-}
-
 /* Brings slot s's list up to date and sets up its job (types, zeroed
  * outputs). Returns a bmd__nl_result; *skip = 1 when the outputs were set to
  * NaN instead (positions not finite). */
@@ -264,11 +252,11 @@ static int prepare(pair_model *pm, pair_ws *ws, const bmd_batch *b, int s, const
                                          b->pbc + 3 * (size_t)s, pm->max_cutoff, pm->skin, &rb);
     *rebuilt = (unsigned char)rb;
     if (r == BMD__NL_BAD_POS) {
-        write_nan(b, s, req);
+        bmd__compute_write_nan(b, s, req);
         return BMD__NL_OK;
     }
     if (r) {
-        write_nan(b, s, req);
+        bmd__compute_write_nan(b, s, req);
         return r;
     }
     if (ensure((void **)&ws->type, &ws->cap_type, n, sizeof(int))) return BMD__NL_NOMEM;
