@@ -24,6 +24,12 @@ int app_prepare_model(const char *path, app_campaign *a);
 void app_release(app_campaign *a);
 /* Applies `threads:` (0: OMP_NUM_THREADS if set, else all cores). */
 void app_set_threads(int threads);
+/* `device:` (or --device, which wins when not NULL): "cpu" passes; "cuda"
+ * needs a CUDA build and a device, else prints why ("this batchmd was built
+ * without CUDA" / "no CUDA device found") naming where it was asked for, and
+ * returns APP_INVALID, as validate does. run = 1: also refuses a usable GPU,
+ * which `run` cannot drive yet (APP_RUN_FAILED). */
+int app_check_device(const app_campaign *a, const char *device_opt, int run);
 /* Prints "batchmd: <message>" for the last library error. */
 void app_error(const char *what);
 
@@ -38,7 +44,7 @@ char *app_rank_path(const char *path, const char *suffix);
 
 int cmd_run(int argc, char **argv);
 /* `run` under mpirun/srun: one pipeline group per rank (cmd_run_pipeline.c). */
-int cmd_run_pipeline(const char *path, int quiet);
+int cmd_run_pipeline(const char *path, int quiet, int resume);
 int cmd_eval(int argc, char **argv);
 int cmd_validate(int argc, char **argv);
 int cmd_models(int argc, char **argv);

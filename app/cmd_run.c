@@ -7,6 +7,7 @@
 
 #include "app.h"
 #include "progress.h"
+#include "run_checkpoint.h"
 
 static void help(void) {
     printf("usage: batchmd run [--quiet] [--resume] CAMPAIGN.yaml\n"
@@ -19,9 +20,17 @@ static void help(void) {
            "  mpirun -np N batchmd run CAMPAIGN.yaml   (or srun -n N batchmd run ...)\n"
            "Env BATCHMD_PIPELINE_DEBUG=1 logs every rank's hand-overs on stderr.\n"
            "\n"
+           "  --device D cpu (default) or cuda (overrides the campaign's device:)\n"
            "  --quiet    no progress lines and no summary on stderr\n"
            "  --resume   continue an interrupted campaign from its last checkpoint\n"
-           "             (checkpoints are not available in this version yet)\n");
+           "             (output.checkpoint; none yet: start from the beginning)\n"
+           "\n"
+           "With output.checkpoint, a checkpoint is written every every_s seconds and\n"
+           "on SIGTERM, SIGINT or SIGUSR1 (then the run stops with status 1; a second\n"
+           "such signal ends it at once). With Slurm: #SBATCH --signal=USR1@120.\n"
+           "Env BATCHMD_TEST_KILL=checkpoint:N|append:N|step:N (tests only) kills the\n"
+           "process with SIGKILL halfway through the N-th checkpoint, halfway through\n"
+           "the N-th frame of final, or after the N-th batch step.\n");
 }
 
 /* Settings this version cannot honour yet: refuse clearly rather than ignore. */
@@ -40,16 +49,17 @@ static int check_supported(const app_campaign *a, int quiet) {
                         "(install libhdf5-dev and rebuild)\n", a->c.path);
         return APP_INVALID;
     }
-    if (a->c.output.checkpoint && !quiet)
-        fprintf(stderr, "batchmd: warning: output.checkpoint is not written by this version (no checkpoints yet)\n");
+    (void)quiet;
     return APP_OK;
 }
 
 int cmd_run(int argc, char **argv) {
     int quiet = 0, resume = 0;
-    const char *path = NULL;
+    const char *path = NULL, *device = NULL;
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+        if (!strcmp(argv[i], "--device") && i + 1 < argc) {
+            device = argv[++i];
+        } else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             help();
             return APP_OK;
         } else if (!strcmp(argv[i], "--quiet") || !strcmp(argv[i], "-q")) {
@@ -70,16 +80,14 @@ int cmd_run(int argc, char **argv) {
         fprintf(stderr, "batchmd run: missing CAMPAIGN.yaml (see batchmd run --help)\n");
         return APP_INVALID;
     }
-    if (resume) {
-        fprintf(stderr, "batchmd run: --resume: checkpoints are not available in this version yet\n");
-        return APP_INVALID;
-    }
     /* under mpirun/srun with several ranks: the pipeline (cmd_run_pipeline.c) */
-    if (bmd_pipeline_launched() && bmd_pipeline_launched_size() > 1) return cmd_run_pipeline(path, quiet);
+    if (bmd_pipeline_launched() && bmd_pipeline_launched_size() > 1) {
+        return cmd_run_pipeline(path, quiet, resume);
+    }
     app_campaign a;
     int rc = app_prepare(path, 1, &a);
     if (rc) return rc;
-    if ((rc = check_supported(&a, quiet))) {
+    if ((rc = check_supported(&a, quiet)) || (rc = app_check_device(&a, device, 1))) {
         app_release(&a);
         return rc;
     }
@@ -88,13 +96,22 @@ int cmd_run(int argc, char **argv) {
     bmd_stage *st = NULL;
     bmd_hook *drift[BMD_MAX_STAGES] = {0}; /* owned by the stage */
     bmd_sink *final = NULL, *failed = NULL;
-    if ((rc = app_make_run_stage(&a, 0, NULL, &st, drift))) goto out;
-    if (bmd_sink_extxyz_create(a.c.output.final, a.c.units, &final) ||
-        bmd_sink_extxyz_create(a.c.output.failed, a.c.units, &failed)) {
+    bmd_checkpoint *ck = NULL; /* output.checkpoint (run_checkpoint.c) */
+    int resuming = 0;
+    if ((rc = app_ckpt_open(&a, resume, quiet, &ck, &resuming))) goto out;
+    char *log_file = a.c.output.log.file, *traj_file = a.c.output.trajectory.file;
+    if (ck) a.c.output.log.file = a.c.output.trajectory.file = NULL; /* added below, as checkpointed outputs */
+    rc = app_make_run_stage(&a, 0, NULL, &st, drift);
+    a.c.output.log.file = log_file;
+    a.c.output.trajectory.file = traj_file;
+    if (rc || (ck && (rc = app_ckpt_outputs(&a, ck, resuming, st)))) goto out;
+    if ((resuming ? bmd_sink_extxyz_reopen : bmd_sink_extxyz_create)(a.c.output.final, a.c.units, &final) ||
+        (resuming ? bmd_sink_extxyz_reopen : bmd_sink_extxyz_create)(a.c.output.failed, a.c.units, &failed)) {
         app_error(NULL);
         rc = APP_RUN_FAILED;
         goto out;
     }
+    if ((rc = app_ckpt_test_kill(ck, st, a.c.units, a.c.output.final, &final))) goto out;
     progress pr;
     progress_init(&pr, quiet, st);
     bmd_run_options opt = {.max_atoms = a.c.batch.max_atoms,
@@ -104,11 +121,20 @@ int cmd_run(int argc, char **argv) {
                            .ordered = a.c.output.ordered,
                            .progress = progress_update,
                            .progress_user = &pr,
-                           .progress_every_s = progress_interval(&pr)};
+                           .progress_every_s = progress_interval(&pr),
+                           .checkpoint = ck,
+                           .stop = app_ckpt_stop_flag()};
     bmd_run_stats stats;
     if (bmd_run_inflight(st, a.model, a.ds, &opt, final, failed, &stats)) {
         if (pr.drawn) fputc('\n', stderr);
         app_error("run failed");
+        rc = APP_RUN_FAILED;
+        goto out;
+    }
+    if (bmd_checkpoint_stopped(ck)) {
+        if (pr.drawn) fputc('\n', stderr);
+        fprintf(stderr, "batchmd: interrupted by signal; checkpoint written to %s; continue with `batchmd run --resume %s`\n",
+                bmd_checkpoint_path(ck), path);
         rc = APP_RUN_FAILED;
         goto out;
     }
@@ -120,6 +146,7 @@ out:;
         if (!rc) rc = APP_RUN_FAILED;
     }
     bmd_stage_destroy(st);
+    bmd_checkpoint_destroy(ck);
     app_release(&a);
     return rc;
 }

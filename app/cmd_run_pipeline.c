@@ -6,7 +6,11 @@
  * rank (log.rank1.csv); `threads: 0` shares a node's cores among the ranks
  * on it. Every setup error is agreed on by all ranks, which then all say
  * so and exit 2 (nothing written); a run error makes every rank exit 1.
- * The summary comes from the last rank. */
+ * The summary comes from the last rank. With output.checkpoint every rank
+ * keeps its own checkpoint files (PATH.rankR.a/.b; bmd_pipeline_checkpoint_setup),
+ * SIGTERM, SIGINT or SIGUSR1 on any rank cuts a checkpoint on every rank and
+ * stops them all (exit 1), and --resume continues from the newest checkpoint
+ * complete on every rank. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +20,7 @@
 
 #include "app.h"
 #include "progress.h"
+#include "run_checkpoint.h"
 
 /* Every rank learns whether all set up fine; those that did not already said why. */
 static int agree(int local, int rank) {
@@ -58,7 +63,43 @@ static void set_threads(int threads) {
 #endif
 }
 
-static int run(const char *path, int quiet) {
+/* output.checkpoint: every rank's checkpoint object, set up together
+ * (resume: loaded from the newest generation complete on every rank).
+ * Prints the error; APP_INVALID on every rank when one refuses. */
+static int open_checkpoint(const app_campaign *a, bmd_pipeline *p, int rank, int resume, bmd_checkpoint **ck,
+                           int *resuming) {
+    *ck = NULL;
+    *resuming = 0;
+    if (!a->c.output.checkpoint) {
+        if (!resume) return APP_OK;
+        if (rank == 0)
+            fprintf(stderr, "batchmd: %s: --resume needs output.checkpoint in the campaign (none is written without "
+                            "it)\n", a->c.path);
+        return APP_INVALID;
+    }
+    /* the inputs are rank 0's: only it reads them */
+    bmd_status rc = bmd_checkpoint_create(a->c.output.checkpoint, a->c.output.checkpoint_every_s, a->c.path,
+                                          (const char *const *)a->c.inputs, rank == 0 ? a->c.n_inputs : 0, ck);
+    if (rc) fprintf(stderr, "batchmd: rank %d: %s\n", rank, bmd_last_error());
+    if (bmd_pipeline_agree(rc, NULL)) {
+        bmd_checkpoint_destroy(*ck);
+        *ck = NULL;
+        return APP_INVALID;
+    }
+    if (bmd_pipeline_checkpoint_setup(p, *ck, resume, resuming)) {
+        fprintf(stderr, "batchmd: rank %d: cannot %s: %s\n", rank, resume ? "resume" : "set up checkpoints",
+                bmd_last_error());
+        bmd_checkpoint_destroy(*ck);
+        *ck = NULL;
+        return APP_INVALID;
+    }
+    if (resume && !*resuming && rank == 0)
+        fprintf(stderr, "batchmd: no complete checkpoint %s.rank*.* yet: starting the campaign from the beginning\n",
+                a->c.output.checkpoint);
+    return APP_OK;
+}
+
+static int run(const char *path, int quiet, int resume) {
     int rank = bmd_pipeline_world_rank();
     app_campaign a;
     int rc = rank == 0 ? app_prepare(path, 1, &a) : app_prepare_model(path, &a);
@@ -102,13 +143,26 @@ static int run(const char *path, int quiet) {
     bmd_stage *st = NULL;
     bmd_hook *drift_local[BMD_MAX_STAGES] = {0}, *drift[BMD_MAX_STAGES] = {0};
     bmd_sink *final = NULL, *failed = NULL;
+    bmd_checkpoint *ck = NULL;
+    int resuming = 0;
+    if ((rc = open_checkpoint(&a, p, rank, resume, &ck, &resuming))) {
+        bmd_pipeline_destroy(p);
+        app_release(&a);
+        return rc;
+    }
+    char *log_file = a.c.output.log.file, *traj_file = a.c.output.trajectory.file;
+    if (ck) a.c.output.log.file = a.c.output.trajectory.file = NULL; /* added below, as checkpointed outputs */
     rc = app_make_run_stage(&a, rank, suffix, &st, drift_local);
+    a.c.output.log.file = log_file;
+    a.c.output.trajectory.file = traj_file;
+    if (!rc && ck) rc = app_ckpt_outputs_rank(&a, ck, resuming, st, rank, suffix);
     if (!rc && last &&
-        (bmd_sink_extxyz_create(c->output.final, c->units, &final) ||
-         bmd_sink_extxyz_create(c->output.failed, c->units, &failed))) {
+        ((resuming ? bmd_sink_extxyz_reopen : bmd_sink_extxyz_create)(c->output.final, c->units, &final) ||
+         (resuming ? bmd_sink_extxyz_reopen : bmd_sink_extxyz_create)(c->output.failed, c->units, &failed))) {
         app_error(NULL);
         rc = APP_RUN_FAILED;
     }
+    if (!rc) rc = app_ckpt_test_kill_rank(ck, st, c->units, c->output.final, &final, rank);
     if (agree(rc, rank)) {
         if (!rc) rc = APP_RUN_FAILED;
         goto out;
@@ -120,10 +174,21 @@ static int run(const char *path, int quiet) {
         opt.progress_user = &pr;
         opt.progress_every_s = progress_interval(&pr);
     }
+    if (ck) {
+        opt.checkpoint = ck;
+        opt.stop = app_ckpt_stop_flag();
+    }
     bmd_run_stats stats;
     if (bmd_pipeline_run(p, st, a.model, rank == 0 ? a.ds : NULL, &opt, final, failed, &stats)) {
         if (pr.drawn) fputc('\n', stderr);
         fprintf(stderr, "batchmd: rank %d: run failed: %s\n", rank, bmd_last_error());
+        rc = APP_RUN_FAILED;
+        goto out;
+    }
+    if (bmd_checkpoint_stopped(ck)) {
+        if (pr.drawn) fputc('\n', stderr);
+        fprintf(stderr, "batchmd: rank %d: interrupted by signal; checkpoint written to %s; continue with `mpirun -np "
+                        "%d batchmd run --resume %s`\n", rank, bmd_checkpoint_path(ck), bmd_pipeline_world_size(), path);
         rc = APP_RUN_FAILED;
         goto out;
     }
@@ -141,17 +206,18 @@ out:;
     }
     bmd_stage_destroy(st);
     bmd_pipeline_destroy(p);
+    bmd_checkpoint_destroy(ck);
     app_release(&a);
     return rc;
 }
 
-int cmd_run_pipeline(const char *path, int quiet) {
+int cmd_run_pipeline(const char *path, int quiet, int resume) {
     if (bmd_pipeline_init(NULL, NULL)) {
         fprintf(stderr, "batchmd: launched as one of %d MPI ranks, but cannot run a pipeline: %s\n",
                 bmd_pipeline_launched_size(), bmd_last_error());
         return APP_INVALID;
     }
-    int rc = run(path, quiet);
+    int rc = run(path, quiet, resume);
     /* every rank has said what it has to say before any exits: mpirun stops
      * the job at the first non-zero exit */
     fflush(stderr);

@@ -8,10 +8,14 @@
 #include "app.h"
 
 int cmd_validate(int argc, char **argv) {
-    const char *path = NULL;
+    const char *path = NULL, *device = NULL;
     for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--device") && i + 1 < argc) {
+            device = argv[++i];
+            continue;
+        }
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            printf("usage: batchmd validate CAMPAIGN.yaml\n\n"
+            printf("usage: batchmd validate [--device cpu|cuda] CAMPAIGN.yaml\n\n"
                    "Checks the campaign file, every input structure and the model without\n"
                    "running. Exit status 0 when valid, 2 with a message naming the place when not.\n");
             return APP_OK;
@@ -29,6 +33,10 @@ int cmd_validate(int argc, char **argv) {
     app_campaign a;
     int rc = app_prepare(path, 1, &a);
     if (rc) return rc;
+    if ((rc = app_check_device(&a, device, 0))) {
+        app_release(&a);
+        return rc;
+    }
     printf("%s: valid: %ld structures, %d stages, model %s", path, bmd_dataset_size(a.ds), a.c.n_stages,
            a.c.model.type);
     if (a.c.n_groups > 1) /* the '|' of the pipeline: one MPI rank per group */

@@ -15,6 +15,28 @@ void app_error(const char *what) {
     else fprintf(stderr, "batchmd: %s\n", msg[0] ? msg : "unknown error");
 }
 
+int app_check_device(const app_campaign *a, const char *opt, int run) {
+    const char *dev = opt ? opt : a->c.device;
+    char where[512];
+    if (opt) snprintf(where, sizeof where, "--device %s", opt);
+    else snprintf(where, sizeof where, "%s:%d:%d: device: %s", a->c.path, a->c.device_line, a->c.device_col, dev);
+    if (!strcmp(dev, "cpu")) return APP_OK;
+    if (strcmp(dev, "cuda")) {
+        fprintf(stderr, "batchmd: %s: unknown device (expected cpu or cuda)\n", where);
+        return APP_INVALID;
+    }
+    if (bmd_cuda_check()) {
+        fprintf(stderr, "batchmd: %s: %s\n", where, bmd_last_error());
+        return APP_INVALID;
+    }
+    if (run) { /* the device engine (cuda.h) is not yet behind `run`: say so rather than run on the CPU */
+        fprintf(stderr, "batchmd: %s: this version runs campaigns on the CPU only; the CUDA engine is in the "
+                        "library (batchmd/cuda.h) but not yet behind `batchmd run`\n", where);
+        return APP_RUN_FAILED;
+    }
+    return APP_OK;
+}
+
 void app_set_threads(int threads) {
 #ifdef _OPENMP
     if (threads > 0) omp_set_num_threads(threads);
@@ -31,7 +53,8 @@ void app_release(app_campaign *a) {
 }
 
 /* Parses every structure once: malformed frames, species the model lacks,
- * and structures larger than the batch budget are input errors. */
+ * per-structure overrides out of their stage's range, and structures
+ * larger than the batch budget are input errors. */
 static int check_frames(app_campaign *a) {
     long n = bmd_dataset_size(a->ds);
     for (long i = 0; i < n; i++) {
@@ -44,6 +67,9 @@ static int check_frames(app_campaign *a) {
         if (bmd_model_check_system(a->model, &sys)) {
             fprintf(stderr, "batchmd: %s:%ld: structure %ld: %s\n", sys.source ? sys.source : "?", sys.line, i,
                     bmd_last_error());
+            bad = 1;
+        } else if (bmd_campaign_check_overrides(&a->c, &sys, i)) {
+            fprintf(stderr, "batchmd: %s\n", bmd_last_error());
             bad = 1;
         } else if (sys.n_atoms > a->c.batch.max_atoms) {
             fprintf(stderr, "batchmd: %s:%ld: structure %ld has %d atoms, more than batch.max_atoms = %ld; raise max_atoms\n",

@@ -2,8 +2,10 @@
  * on a terminal, a progress bar on stderr redrawn at most a few times a
  * second; elsewhere a plain line every few seconds; at the end a summary
  * (per stage: entered, converged, left on budget; failed; throughput; the
- * time split; energy drift of NVE stages; where the outputs are; for a
- * pipeline, the throughput of all ranks and the hand-over traffic). */
+ * time split of timers.h with other = the rest of the wall time; the peak
+ * RSS and bytes per atom of the peak batch; energy drift of NVE stages;
+ * where the outputs are; for a pipeline, the throughput of all ranks and
+ * the hand-over traffic). */
 #include "progress.h"
 
 #include "app.h"
@@ -12,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 void progress_init(progress *p, int quiet, const bmd_stage *st) {
@@ -71,6 +74,50 @@ void progress_update(void *user, const bmd_run_stats *s) {
     fflush(stderr);
 }
 
+/* The run's wall time split as timers.h names it, seconds and % of wall;
+ * other = wall - the five (start-up, sampler creation, the summary). */
+static void time_split(const bmd_run_stats *s, int rank) {
+    const double part[5] = {s->t_neighbor, s->t_force, s->t_integrate, s->t_flow, s->t_io};
+    double wall = s->seconds, other = wall;
+    fprintf(stderr, "  time%s %.4g s:", rank ? " (this rank)" : "", wall);
+    for (int i = 0; i < 5; i++) {
+        fprintf(stderr, " %s %.4g s (%.1f%%),", bmd_timer_name((bmd_timer_id)i), part[i],
+                wall > 0 ? 100 * part[i] / wall : 0.0);
+        other -= part[i];
+    }
+    fprintf(stderr, " other %.4g s (%.1f%%)\n", other, wall > 0 ? 100 * other / wall : 0.0);
+}
+
+/* Peak resident set size of this process, bytes: VmHWM of /proc/self/status
+ * where there is one (the high-water mark of this program's own memory),
+ * else getrusage's ru_maxrss (KiB on Linux), which on Linux also counts the
+ * peak of the process image before exec (a `batchmd` started by a large
+ * Python process would report Python's size). Negative when unknown. */
+static double peak_rss_bytes(void) {
+    FILE *f = fopen("/proc/self/status", "r");
+    if (f) {
+        char line[256];
+        long kib = -1;
+        while (kib < 0 && fgets(line, sizeof line, f))
+            if (sscanf(line, "VmHWM: %ld kB", &kib) != 1) kib = -1;
+        fclose(f);
+        if (kib >= 0) return 1024.0 * (double)kib;
+    }
+    struct rusage ru;
+    return getrusage(RUSAGE_SELF, &ru) ? -1.0 : 1024.0 * (double)ru.ru_maxrss;
+}
+
+/* The peak RSS and what it comes to per atom of the largest live batch. */
+static void memory_line(const bmd_run_stats *s) {
+    double bytes = peak_rss_bytes();
+    if (bytes < 0) return;
+    fprintf(stderr, "  memory: peak RSS %.1f MiB", bytes / (1024.0 * 1024.0));
+    if (s->peak_atoms > 0)
+        fprintf(stderr, ", %.0f bytes per atom of the peak batch (%ld atoms)", bytes / (double)s->peak_atoms,
+                s->peak_atoms);
+    fputc('\n', stderr);
+}
+
 void progress_summary(progress *p, const bmd_campaign *c, const bmd_run_stats *s, const bmd_hook *const *drift,
                       const bmd_pipeline_totals *pipe) {
     if (p->quiet) return;
@@ -94,9 +141,9 @@ void progress_summary(progress *p, const bmd_campaign *c, const bmd_run_stats *s
     } else {
         fprintf(stderr, "  throughput %.4g atom-steps/s over %ld batch steps\n", rate, s->loop_steps);
     }
-    fprintf(stderr, "  time: step %.2f s, flow %.2f s (%.1f%% of step), io %.2f s\n", s->t_step, s->t_flow,
-            s->t_step > 0 ? 100 * s->t_flow / s->t_step : 0.0, s->t_io);
+    time_split(s, pipe != NULL);
     fprintf(stderr, "  batch: peak %ld atoms, %ld systems, %ld refills\n", s->peak_atoms, s->peak_systems, s->refills);
+    memory_line(s);
     fprintf(stderr, "  final:  %s\n  failed: %s\n", c->output.final, c->output.failed);
     if (c->output.log.file) {
         char *each = pipe ? app_rank_path(c->output.log.file, ".rank*") : NULL; /* one per rank */

@@ -8,7 +8,8 @@ batchmd relaxes all N in one run (`batchmd run`, 1 thread, whole process);
 ASE relaxes the first K one by one (FIRE + its LennardJones calculator, one
 core). Structures/s of each, the ratio, and a check that the K shared
 structures took identical step counts. --csv prints
-    case,program,wall_s,structures_per_s,peak_rss_MiB,steps_identical
+    case,program,wall_s,structures_per_s,peak_rss_MiB,steps_identical,atom_steps_per_s,peak_atoms
+(the last two: batchmd's, from its end-of-run summary).
 
 usage: bench/fire_ase.py [--n N] [--ase K] [--batchmd PATH] [--csv]"""
 import argparse
@@ -80,6 +81,10 @@ with tempfile.TemporaryDirectory() as d:
         sys.exit("batchmd failed: " + r.stderr[-3000:])
     m = re.search(r"Maximum resident set size \(kbytes\): (\d+)", r.stderr)
     rss = int(m.group(1)) / 1024.0 if m else float("nan")
+    m = re.search(r"throughput ([-+0-9.eE]+) atom-steps/s", r.stderr)  # batchmd's own summary
+    rate_as = float(m.group(1)) if m else float("nan")
+    m = re.search(r"batch: peak (\d+) atoms", r.stderr)
+    peak_atoms = int(m.group(1)) if m else 0
     out = ase.io.read(os.path.join(d, "final.extxyz"), ":")
     steps = {int(a.info["system_id"]): int(a.info["steps_relax"]) for a in out}
     total_steps = sum(steps.values())
@@ -98,8 +103,8 @@ with tempfile.TemporaryDirectory() as d:
 case = "FIRE LJ %d structures (%d atoms)" % (len(frames), n_atoms)
 s_bmd, s_ase = len(frames) / t_bmd, K / t_ase
 if args.csv:
-    print("%s,batchmd T=1,%.4f,%.5g,%.1f,%d/%d" % (case, t_bmd, s_bmd, rss, same, K))
-    print("%s,ASE FIRE (%d structures),%.4f,%.5g,,%d/%d" % (case, K, t_ase, s_ase, same, K))
+    print("%s,batchmd T=1,%.4f,%.5g,%.1f,%d/%d,%.5g,%d" % (case, t_bmd, s_bmd, rss, same, K, rate_as, peak_atoms))
+    print("%s,ASE FIRE (%d structures),%.4f,%.5g,,%d/%d,," % (case, K, t_ase, s_ase, same, K))
 else:
     print(case)
     print("  batchmd: %.2f s, %.1f structures/s, %d FIRE steps in all, peak %.1f MiB" % (t_bmd, s_bmd, total_steps, rss))

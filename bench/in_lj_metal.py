@@ -11,7 +11,8 @@ program on stdout when --csv is given:
     case,program,wall_s,atom_steps_per_s,peak_rss_MiB,rebuilds
 
 usage: bench/in_lj_metal.py [--steps N] [--cells C] [--threads T] [--ranks R]
-                            [--repeat K] [--batchmd PATH] [--csv]"""
+                            [--repeat K] [--batchmd PATH] [--csv] [--no-lammps]
+                            [--keep DIR]   (keep the campaign files in DIR, to profile)"""
 import argparse
 import os
 import re
@@ -32,6 +33,7 @@ ap.add_argument("--repeat", type=int, default=2)
 ap.add_argument("--batchmd", default=os.path.join(HERE, "..", "build", "batchmd"))
 ap.add_argument("--csv", action="store_true")
 ap.add_argument("--no-lammps", action="store_true")
+ap.add_argument("--keep", metavar="DIR", help="write the campaign (c.yaml, in.extxyz, in.lj) into DIR and keep it")
 args = ap.parse_args()
 args.batchmd = os.path.abspath(args.batchmd)
 
@@ -70,7 +72,10 @@ def peak_rss(cmd, cwd, env):
 
 
 rows = []
-with tempfile.TemporaryDirectory() as d:
+with (tempfile.TemporaryDirectory() if not args.keep else open(os.devnull)) as d:
+    if args.keep:
+        d = os.path.abspath(args.keep)
+        os.makedirs(d, exist_ok=True)
     with open(os.path.join(d, "in.extxyz"), "w") as f:
         f.write("%d\nLattice=\"%r 0 0 0 %r 0 0 0 %r\" Properties=species:S:1:pos:R:3 pbc=\"T T T\"\n" % (n, L, L, L))
         for p in pos:
@@ -78,9 +83,10 @@ with tempfile.TemporaryDirectory() as d:
     with open(os.path.join(d, "c.yaml"), "w") as f:
         f.write("units: metal\nseed: 87287\nthreads: %d\n"
                 "model: {type: lj, epsilon: %r, sigma: %r, cutoff: 8.5, skin: 1.0}\n"
+                "batch: {max_atoms: %d}\n"
                 "input: in.extxyz\n"
                 "stages: {md: {type: nve, dt: %r, steps: %d, init_temperature: %r}}\n"
-                "output: {final: out.extxyz}\n" % (args.threads, EPS, SIG, DT, args.steps, T0))
+                "output: {final: out.extxyz}\n" % (args.threads, EPS, SIG, max(50000, n), DT, args.steps, T0))
     with open(os.path.join(d, "in.lj"), "w") as f:
         f.write("units metal\natom_style atomic\nlattice fcc %r\nregion box block 0 %d 0 %d 0 %d\n"
                 "create_box 1 box\ncreate_atoms 1 box\nmass 1 %r\nvelocity all create %r 87287 loop geom\n"

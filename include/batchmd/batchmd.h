@@ -13,6 +13,8 @@
 
 #include "batch.h"
 #include "campaign.h"
+#include "cuda.h"
+#include "checkpoint.h"
 #include "dynamics.h"
 #include "elements.h"
 #include "extxyz.h"
@@ -27,6 +29,7 @@
 #include "rng.h"
 #include "status.h"
 #include "system.h"
+#include "timers.h"
 #include "units.h"
 
 /* The library's version string, e.g. "0.1.0" (may differ from the header's

@@ -55,6 +55,8 @@ typedef struct bmd_campaign {
     bmd_units_kind units;
     uint64_t seed;
     int threads;           /* 0: OMP_NUM_THREADS if set, else all cores */
+    char device[8];        /* "cpu" (default) or "cuda" (the GPU backend, cuda.h) */
+    int device_line, device_col; /* where `device:` is written (0: not given) */
     bmd_campaign_model model;
     char **inputs;         /* resolved extxyz files, in order (directories and globs expanded, sorted) */
     int n_inputs;
@@ -96,6 +98,13 @@ bmd_status bmd_campaign_make_model(const bmd_campaign *c, bmd_model **out);
  * groups before g, so fused and piped runs draw the same random numbers. */
 bmd_status bmd_campaign_make_stage(const bmd_campaign *c, int group, bmd_stage **out);
 void bmd_campaign_free(bmd_campaign *c);
+/* Checks the per-structure overrides of sys (its info keys that name a
+ * parameter of one of the campaign's stages, e.g. steps=, temperature=,
+ * dt=) against the range that stage accepts (dt > 0, steps >= 0 whole,
+ * temperature >= 0 K, ...). BMD_ERR_PARSE with "FILE:LINE: structure
+ * INDEX: key=value overrides stages.S.key and is out of range (expected
+ * ...)" (LINE: the structure's info line) on the first bad one. */
+bmd_status bmd_campaign_check_overrides(const bmd_campaign *c, const bmd_system *sys, long index);
 
 #ifdef __cplusplus
 }

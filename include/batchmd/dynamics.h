@@ -239,6 +239,8 @@ bmd_status bmd_stage_close(bmd_stage *st);
 bmd_status bmd_stage_step(bmd_stage *st, bmd_batch *b, bmd_model *m);
 /* Loop steps taken so far (what hooks see as ctx->step). */
 long bmd_stage_loop_step(const bmd_stage *st);
+/* Sets the loop step count (a run resumed from a checkpoint continues it). */
+void bmd_stage_set_loop_step(bmd_stage *st, long step);
 /* Calls the hooks' open, then steps until every system has left (status k or
  * failed) or max_loop_steps loop steps were taken (<= 0: no limit), then the
  * hooks' close. */

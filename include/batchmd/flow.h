@@ -13,6 +13,7 @@
 #ifndef BATCHMD_FLOW_H
 #define BATCHMD_FLOW_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "dynamics.h"
@@ -104,6 +105,14 @@ typedef struct bmd_sink_ops {
      * went to `failed`, or elsewhere), so that an ordering sink moves past
      * the gap. NULL: nothing to do. */
     bmd_status (*skip)(void *self, int64_t system_id);
+    /* Checkpoints (checkpoint.h): commit makes what was written so far
+     * durable (flush, fsync) and returns in *state (malloc'd, the caller
+     * frees it; *n bytes) what rewind needs to bring the sink back to this
+     * point; rewind (on a sink reopened for a resume, before any write)
+     * drops whatever was written after that commit, a torn last frame
+     * included. NULL: the sink cannot be checkpointed. */
+    bmd_status (*commit)(void *self, void **state, size_t *n);
+    bmd_status (*rewind)(void *self, const void *state, size_t n);
 } bmd_sink_ops;
 
 typedef struct bmd_sink {
@@ -122,6 +131,10 @@ bmd_status bmd_sink_destroy(bmd_sink *s);
 /* Extended XYZ file sink (created/truncated now, parent folders made), frames
  * with energy, stress, forces, momenta, system_id and info keys. */
 bmd_status bmd_sink_extxyz_create(const char *path, bmd_units_kind units, bmd_sink **out);
+/* The same sink over an existing file, kept and appended to (created when
+ * missing), for a resume: its rewind op truncates the file back to the
+ * length a checkpoint committed (BMD_ERR_IO when the file is shorter). */
+bmd_status bmd_sink_extxyz_reopen(const char *path, bmd_units_kind units, bmd_sink **out);
 
 /* In-memory sink: keeps deep copies of the systems written, oldest first.
  * capacity > 0: holds at most that many (full() says so; a write when full
@@ -175,6 +188,16 @@ typedef struct bmd_run_options {
     /* ---- added fields (zero keeps the former behaviour) ---- */
     int ordered; /* write `final` by increasing system_id (input order); see
                   * bmd_sink_ordered_create for what it holds back */
+    /* Checkpoints (checkpoint.h; NULL: none): written at round boundaries
+     * when due; a loaded one is resumed from (the batch, sampler, stage
+     * clock and stats are restored, the outputs rewound). */
+    struct bmd_checkpoint *checkpoint;
+    /* Set (from a signal handler) to stop: the runner ends the round after
+     * the current step, lets leaving systems go to their sinks, writes a
+     * checkpoint if it has one and returns BMD_OK with the run unfinished
+     * (bmd_checkpoint_stopped says so; without a checkpoint it returns
+     * BMD_ERR_RUNTIME). NULL: never. */
+    volatile sig_atomic_t *stop;
 } bmd_run_options;
 
 struct bmd_run_stats {
@@ -196,6 +219,9 @@ struct bmd_run_stats {
     long refills;                   /* refill rounds */
     long peak_atoms, peak_systems;  /* largest live batch seen (<= the budget) */
     long live_in[32];               /* systems now in each sub-stage (for progress) */
+    /* seconds, t_step split as timers.h says: neighbor + force (the model's
+     * evaluations, bmd_model_timers) + integrate (the rest of the step) */
+    double t_neighbor, t_force, t_integrate;
 };
 
 /* Runs every structure of ds through stage st with model m.

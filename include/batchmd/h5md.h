@@ -80,6 +80,14 @@ extern "C" {
  * without HDF5 (install libhdf5-dev and rebuild)"). Errors name the path. */
 bmd_status bmd_sink_h5md_create(const char *path, bmd_units_kind units, bmd_sink **out);
 
+/* The same sink over an existing file (created when missing), kept and
+ * appended to, for a resume: its rewind op (flow.h) shrinks every system
+ * back to the frame count a checkpoint committed and removes systems
+ * created after it. Its commit op closes the file (complete on disk) and
+ * fsyncs it. A file left unreadable by a kill between two commits (HDF5
+ * files are not crash-safe) fails here with a message saying so. */
+bmd_status bmd_sink_h5md_reopen(const char *path, bmd_units_kind units, bmd_sink **out);
+
 /* 1 when this build can write H5MD files (built with HDF5), else 0. */
 int bmd_h5md_available(void);
 

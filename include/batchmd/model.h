@@ -53,6 +53,9 @@ typedef struct bmd_model_ops {
 typedef struct bmd_model {
     const bmd_model_ops *ops;
     void *self;
+    /* ---- added fields (zeroed by the constructors) ---- */
+    double t_compute;  /* s, wall time of bmd_model_compute so far (calling thread) */
+    double t_neighbor; /* s, of which neighbor-list checks and builds (timers.h) */
 } bmd_model;
 
 /* Convenience wrappers. bmd_model_destroy(NULL) is a no-op and frees the
@@ -60,6 +63,9 @@ typedef struct bmd_model {
 bmd_status bmd_model_compute(bmd_model *m, const bmd_batch *b, const bmd_compute_request *req);
 bmd_status bmd_model_check_system(bmd_model *m, const bmd_system *sys);
 void bmd_model_destroy(bmd_model *m);
+/* Seconds spent in bmd_model_compute so far, split into neighbor-list work
+ * and the rest (force); see timers.h. Either pointer may be NULL. */
+void bmd_model_timers(const bmd_model *m, double *neighbor_s, double *force_s);
 
 /* ---- pair potentials: Lennard-Jones and Morse ----
  *

@@ -27,21 +27,25 @@
  * A rank ends after sending (or, last, receiving) the `done` message, so a
  * rank whose input is empty (0 structures, or fewer than ranks) still ends.
  *
- * Back-pressure: sends are synchronous (they complete only when the next
- * rank has posted the matching receive), and a rank posts its next receive
- * only once its park is empty (outside the synchronized mode): a slow
+ * Back-pressure: a message that carries systems is sent synchronously (it
+ * completes only when the next rank has posted the matching receive), and
+ * a rank posts its next receive only while its park holds fewer than two
+ * messages with systems (sync mode: only once its park is empty): a slow
  * consumer holds its producer, whose graduates wait as no-ops in its batch,
  * which then admits nothing new. Nothing is dropped or duplicated: a system
- * is in exactly one batch, buffer or park at any time.
+ * is in exactly one batch, buffer or park at any time. (In the async modes
+ * an empty message is sent in standard mode: tiny, it completes at once, so
+ * a producer never waits for its consumer's current step just to say that
+ * nothing left this round.)
  *
  * Comm modes (bmd_comm_mode):
  *   SYNC         blocking receive before the round's steps whenever the
  *                park is empty; blocking send;
- *   ASYNC_RECV   the receive is posted as soon as the park is empty, tested
- *                after every step, and completed (waited for) only when
- *                the systems are needed: the park is empty and nothing in
- *                the batch is live (the rank would idle); blocking send
- *                (the default);
+ *   ASYNC_RECV   the receive is posted early (while the park has room, see
+ *                above), tested after every step, and completed (waited
+ *                for) only when the systems are needed: the park is empty
+ *                and nothing in the batch is live (the rank would idle);
+ *                blocking send (the default);
  *   FULLY_ASYNC  as ASYNC_RECV, and the send is non-blocking too: it is
  *                tested after every step and completed at the next round,
  *                before the buffer is packed again.
@@ -51,15 +55,17 @@
  * after each round's exchange (all-reduce) whether all are done, so the
  * ranks move in lockstep and end in the same round.
  * Waiting is polite in every mode: a rank blocked on a neighbour tests
- * its request and sleeps in between (10 µs to 1 ms), leaving the core to
+ * its request and sleeps in between (10 µs to 0.1 ms), leaving the core to
  * the ranks that compute.
  * debug != 0, or env BATCHMD_PIPELINE_DEBUG=1 (campaign: batch.debug): one
  * line per round and rank on stderr ("bmd-pipe[rank] round R: ...":
  * systems that left the stage, packed, held back; the buffer's fill sent
  * (systems/atoms of its capacity, bytes, the done flag); messages, systems
- * and atoms received; the park; admitted; the batch), and a line for each
- * step in which systems left the stage. (campaign: batch.synchronized for
- * the synchronized mode.)
+ * and atoms received; the park; admitted; the batch), a line for each
+ * step in which systems left the stage, and at the end of the run one line
+ * per rank ("bmd-pipe[rank] waits: ...") with the seconds it spent blocked
+ * in sends and in receives, and its stepping time. (campaign:
+ * batch.synchronized for the synchronized mode.)
  *
  * Hand-over buffer: a fixed capacity, the same on both sides of a link
  * (checked at setup), computed from (buffer_systems, buffer_atoms) by
@@ -185,10 +191,33 @@ int bmd_pipeline_is_last(const bmd_pipeline *p);
  * stats: this rank's (total = the chain's dataset size; done/failed count
  * what this rank wrote, so they are 0 except on a last rank). Ends on
  * every rank when all systems have left the last rank; an error on one
- * rank (a model error, a full disk) is reported on every rank after the
- * others drained (they return BMD_ERR_RUNTIME naming the failing rank). */
+ * rank (a model error, a full disk) ends every rank within about a step:
+ * the failing rank tells every other rank at once (a notice, one per rank
+ * and run, checked after every step), the links drain so that no rank
+ * waits forever, and the others return BMD_ERR_RUNTIME naming the failing
+ * rank ("rank 1 failed (see its message); rank 0 stops"). */
 bmd_status bmd_pipeline_run(bmd_pipeline *p, bmd_stage *st, bmd_model *m, const bmd_dataset *ds,
                             const bmd_run_options *opt, bmd_sink *final, bmd_sink *failed, bmd_run_stats *stats);
+
+/* Checkpoints of a pipeline (checkpoint.h), collective: every rank passes
+ * its own checkpoint object (created with the same path on every rank) and
+ * the same resume flag. Each rank keeps its files of the last two
+ * generations of the pipeline's consistent cuts, PATH.rankR.a and
+ * PATH.rankR.b (header: rank R of N). resume: every rank reads its files,
+ * all agree on the newest generation complete on every rank, load it
+ * (*resuming = 1; bmd_pipeline_run then continues from it: outputs
+ * truncated back to its committed lengths) and delete the other; when some
+ * rank has none, the run starts from the beginning (*resuming = 0).
+ * Without resume (and when starting from the beginning) every rank's files
+ * are deleted. A file from another campaign, version, input, rank count
+ * (or a corrupt one) on any rank: every rank gets the error (BMD_ERR_INVALID
+ * or BMD_ERR_PARSE; the others' message names that rank). Not available
+ * with synchronized (BMD_ERR_UNSUPPORTED). bmd_pipeline_run then writes a
+ * checkpoint every every_s seconds, and when opt->stop is set on any rank:
+ * a cut on every rank, after which every rank returns BMD_OK with
+ * bmd_checkpoint_stopped(ck) set. */
+struct bmd_checkpoint;
+bmd_status bmd_pipeline_checkpoint_setup(bmd_pipeline *p, struct bmd_checkpoint *ck, int resume, int *resuming);
 
 /* After bmd_pipeline_run: sums over all ranks (atom_steps, loop_steps, done,
  * failed, started), the largest wall time (seconds) and total. */

@@ -1,6 +1,7 @@
 /* checks.c — owns the geometric sanity checks of a structure: its closest
  * pair of atoms, periodic images included (an atom meets its own images in
- * a cell smaller than the range). The pairs come from a neighbor list built
+ * a cell smaller than the range), and whether a periodic cell is too thin
+ * for a model's range. The pairs come from a neighbor list built
  * with the range as its cutoff (src/neighbor), so the cost is that of one
  * list build, O(n), whatever the cell. */
 #include "core/checks.h"
@@ -36,7 +37,7 @@ bmd_status bmd__closest_pair(int n, const double *pos, const double *cell, const
     for (int a = 0; !st && a < n; a++) {
         for (int k = nl.start[a]; k < nl.start[a + 1]; k++) {
             int b = nl.j[k];
-            const double *S = nl.shift_vec + 3 * (size_t)nl.shift[k];
+            const double *S = nl.shift_vec + 3 * (size_t)(k >= nl.mid[a] ? nl.shift[k + nl.soff[a]] : 0);
             double r2 = 0;
             for (int c = 0; c < 3; c++) {
                 double x = pos[3 * (size_t)b + c] + (k >= nl.mid[a] ? S[c] : 0.0) - pos[3 * (size_t)a + c];
@@ -56,6 +57,15 @@ bmd_status bmd__closest_pair(int n, const double *pos, const double *cell, const
     if (i) *i = bi < bj ? bi : bj;
     if (j) *j = bi < bj ? bj : bi;
     return BMD_OK;
+}
+
+int bmd__cell_too_thin(const double *cell, const unsigned char *pbc, double range) {
+    if (!pbc[0] && !pbc[1] && !pbc[2]) return 0;
+    bmd__nl_basis bs;
+    if (bmd__nl_basis_make(cell, pbc, &bs)) return 1;
+    for (int k = 0; k < 3; k++)
+        if (pbc[k] && !(bs.width[k] * BMD__THIN_CELL_RATIO >= range)) return 1;
+    return 0;
 }
 
 bmd_status bmd_system_closest_pair(const bmd_system *sys, double range, double *d, int *i, int *j) {

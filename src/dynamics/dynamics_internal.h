@@ -17,7 +17,11 @@
 /* Integration costs a few ns per atom: threads pay off only on big batches
  * (a fork/join costs microseconds, far more on a loaded machine). */
 #define BMD__PARALLEL_MIN_ATOMS 20000
-static inline int bmd__parallel(const bmd_batch *b) { return b->n_atoms >= BMD__PARALLEL_MIN_ATOMS; }
+/* (a single system gains nothing from a loop over systems: one thread would
+ * do it all while the others wait) */
+static inline int bmd__parallel(const bmd_batch *b) {
+    return b->n_atoms >= BMD__PARALLEL_MIN_ATOMS && b->n_systems > 1;
+}
 #define BMD__PRAGMA(x) _Pragma(#x)
 #ifdef _OPENMP
 #define BMD__OMP_FOR_SYSTEMS(cond) BMD__PRAGMA(omp parallel for schedule(dynamic, 4) if (cond))

@@ -16,6 +16,39 @@
 #include "dynamics/dynamics_internal.h"
 
 #include <stdlib.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+/* Systems of at least this many atoms are updated by all threads together
+ * (atoms split statically); the others one system per thread. Every update
+ * is per atom, so the bits do not depend on the split. An update costs ~1 ns
+ * per atom, so a fork/join (microseconds idle, a scheduler slice on a loaded
+ * machine) pays off only for very big systems. */
+#define NVE_ATOM_SPLIT 131072
+
+/* v += (dt/2) ftm2v f/m on every atom of system s, then (drift) x += dt v: the
+ * operations of bmd__half_kick and the drift loop, atom by atom */
+static void kick_split(bmd_batch *b, int s, double dt, double ftm2v, int drift) {
+    const int a0 = b->atom_start[s], n = b->atom_count[s];
+    const double h = 0.5 * dt * ftm2v;
+    double *v = b->vel + 3 * (size_t)a0, *x = b->pos + 3 * (size_t)a0;
+    const double *f = b->force + 3 * (size_t)a0, *m = b->mass + a0;
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) if (!omp_in_parallel())
+#endif
+    for (int i = 0; i < n; i++) {
+        const double c = h / m[i];
+        v[3 * i] += c * f[3 * i];
+        v[3 * i + 1] += c * f[3 * i + 1];
+        v[3 * i + 2] += c * f[3 * i + 2];
+        if (drift) {
+            x[3 * i] += dt * v[3 * i];
+            x[3 * i + 1] += dt * v[3 * i + 1];
+            x[3 * i + 2] += dt * v[3 * i + 2];
+        }
+    }
+}
 
 typedef struct nve {
     bmd__params par;
@@ -51,13 +84,16 @@ static void nve_pre(void *self, bmd_batch *b, const unsigned char *mask, const b
     const int ns = b->n_systems;
     BMD__OMP_FOR_SYSTEMS(bmd__parallel(b))
     for (int s = 0; s < ns; s++) {
-        if (!mask[s]) continue;
+        if (!mask[s] || b->atom_count[s] >= NVE_ATOM_SPLIT) continue;
         const double dt = par[(size_t)s * BMD__NVE_NPAR + BMD__NVE_DT];
         bmd__half_kick(b, s, dt, ftm2v);
         double *x = b->pos + 3 * (size_t)b->atom_start[s];
         const double *v = b->vel + 3 * (size_t)b->atom_start[s];
         for (int j = 0; j < 3 * b->atom_count[s]; j++) x[j] += dt * v[j];
     }
+    for (int s = 0; s < ns; s++)
+        if (mask[s] && b->atom_count[s] >= NVE_ATOM_SPLIT)
+            kick_split(b, s, par[(size_t)s * BMD__NVE_NPAR + BMD__NVE_DT], ftm2v, 1);
 }
 
 static void nve_post(void *self, bmd_batch *b, const unsigned char *mask, const bmd_step_info *si) {
@@ -68,7 +104,11 @@ static void nve_post(void *self, bmd_batch *b, const unsigned char *mask, const 
     const int ns = b->n_systems;
     BMD__OMP_FOR_SYSTEMS(bmd__parallel(b))
     for (int s = 0; s < ns; s++)
-        if (mask[s]) bmd__half_kick(b, s, par[(size_t)s * BMD__NVE_NPAR + BMD__NVE_DT], ftm2v);
+        if (mask[s] && b->atom_count[s] < NVE_ATOM_SPLIT)
+            bmd__half_kick(b, s, par[(size_t)s * BMD__NVE_NPAR + BMD__NVE_DT], ftm2v);
+    for (int s = 0; s < ns; s++)
+        if (mask[s] && b->atom_count[s] >= NVE_ATOM_SPLIT)
+            kick_split(b, s, par[(size_t)s * BMD__NVE_NPAR + BMD__NVE_DT], ftm2v, 0);
 }
 
 static void nve_destroy(void *self) { free(self); }

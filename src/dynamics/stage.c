@@ -16,6 +16,7 @@
  * BMD_STAGE_STOP_COLUMN. Masks live in the stage and grow with the batch:
  * no allocation per step in steady state. */
 #include "dynamics/dynamics_internal.h"
+#include "core/checks.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -195,6 +196,7 @@ int bmd_stage_count(const bmd_stage *st) { return st->k; }
 const char *bmd_stage_name(const bmd_stage *st, int i) { return (i >= 0 && i < st->k) ? st->sub[i].name : NULL; }
 const bmd_units *bmd_stage_units(const bmd_stage *st) { return &st->units; }
 long bmd_stage_loop_step(const bmd_stage *st) { return st->loop_step; }
+void bmd_stage_set_loop_step(bmd_stage *st, long step) { st->loop_step = step; }
 
 int bmd_stage_steps_column(const bmd_stage *st, bmd_batch *b, int i) {
     if (i < 0 || i >= st->k) return -1;
@@ -456,8 +458,16 @@ bmd_status bmd_stage_step(bmd_stage *st, bmd_batch *b, bmd_model *m) {
 
     /* forces first: no system takes an update with stale or zero forces */
     int any = 0;
+    double range = m->ops->cutoff ? m->ops->cutoff(m->self) : 0.0;
     for (int s = 0; s < ns; s++) {
         st->tmp[s] = st->live[s] && !b->forces_valid[s];
+        /* a new system in a cell too thin for the model's range would fail
+         * the model's whole batch: it alone leaves (core/checks.h) */
+        if (st->tmp[s] && range > 0 &&
+            bmd__cell_too_thin(b->cell + 9 * (size_t)s, b->pbc + 3 * (size_t)s, range)) {
+            if ((rc = bmd_stage_fail(b, s, "cell_too_thin"))) return rc;
+            st->tmp[s] = st->live[s] = 0;
+        }
         any |= st->tmp[s];
     }
     if (any && (rc = evaluate(st, b, m, st->tmp))) return rc;

@@ -16,7 +16,10 @@
 #include "batchmd/batch.h"
 #include "batchmd/pipeline.h"
 
-enum { BMD__HO_DONE = 1u, BMD__HO_ERROR = 2u };
+/* CKPT: the checkpoint marker (pipeline_run.c: the sender's cut is on disk,
+ * the receiver cuts before it receives anything more); STOP: with CKPT, every
+ * rank stops after its cut. */
+enum { BMD__HO_DONE = 1u, BMD__HO_ERROR = 2u, BMD__HO_CKPT = 4u, BMD__HO_STOP = 8u };
 
 /* A buffer being packed. */
 typedef struct bmd__handover {

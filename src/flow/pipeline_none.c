@@ -36,17 +36,42 @@ bmd_status bmd__mpi_allreduce(double *v, int n, int max) {
 
 bmd_status bmd__mpi_barrier(void) { return BMD_OK; }
 
-bmd_status bmd__mpi_send(int to, const void *buf, size_t n) {
+bmd_status bmd__mpi_send(int to, const void *buf, size_t n, int sync) {
     (void)to;
+    (void)sync;
     (void)buf;
     (void)n;
     return no_mpi();
 }
 
-bmd_status bmd__mpi_isend(int to, const void *buf, size_t n, bmd__req **req) {
+bmd_status bmd__mpi_isend(int to, const void *buf, size_t n, int sync, bmd__req **req) {
     (void)to;
+    (void)sync;
     (void)buf;
     (void)n;
+    *req = NULL;
+    return no_mpi();
+}
+
+bmd_status bmd__mpi_notice_send_all(int value) {
+    (void)value;
+    return BMD_OK; /* a world of one: nobody to tell */
+}
+
+bmd_status bmd__mpi_notice_irecv(int *value, bmd__req **req) {
+    (void)value;
+    *req = NULL;
+    return no_mpi();
+}
+
+bmd_status bmd__mpi_ctl_send(int to, int value) {
+    (void)to;
+    (void)value;
+    return no_mpi();
+}
+
+bmd_status bmd__mpi_ctl_irecv(int *value, bmd__req **req) {
+    (void)value;
     *req = NULL;
     return no_mpi();
 }

@@ -8,11 +8,25 @@
  * rhythm change nothing but speed. A pipeline rank (pipeline.c) runs the
  * same loop with its own sources, exits and exchange.
  *
- * Timers: t_step (stage steps, stress on exit), t_flow (sampler, append,
+ * Timers: t_step (stage steps, stress on exit; split into neighbor, force
+ * and integrate with the model's timers), t_flow (sampler, append,
  * compaction: the price of inflight batching), t_io (reading structures,
  * extracting and writing leaving ones). Scratch masks grow with the batch:
- * no allocation per step in steady state. */
+ * no allocation per step in steady state.
+ *
+ * Checkpoints (checkpoint.h): taken at a round boundary, right after
+ * evict and before refill, when every_s has elapsed or the stop flag is
+ * set. Every output is committed first (flushed, fsynced, its state
+ * recorded), and the file is written last, atomically: a kill at any
+ * moment leaves the previous checkpoint, whose committed lengths are
+ * prefixes of what the outputs hold then. State outside the batch that a
+ * system's numbers or outputs depend on: none (integrators, stage
+ * bookkeeping and hooks keep theirs in columns; random numbers are keyed by
+ * the system's own step; neighbor lists do not change forces); the stage's
+ * loop step (hooks with every > 1) and the run statistics are saved too. */
 #include "flow/runner_internal.h"
+
+#include "flow/checkpoint_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -155,10 +169,22 @@ static long live_atoms(const bmd__runner *r) {
     return live;
 }
 
-static void report(bmd__runner *r, double *t_report) {
+/* t_step's split (timers.h): the model's neighbor and force seconds since
+ * base (bmd_model_timers at the start of the loop), the rest integrate. */
+static void split_step(bmd__runner *r, const double base[2]) {
+    bmd_run_stats *s = r->stats;
+    bmd_model_timers(r->m, &s->t_neighbor, &s->t_force);
+    s->t_neighbor -= base[0];
+    s->t_force -= base[1];
+    double rest = s->t_step - s->t_neighbor - s->t_force;
+    s->t_integrate = rest > 0 ? rest : 0;
+}
+
+static void report(bmd__runner *r, double *t_report, const double base[2]) {
     bmd_run_stats *stats = r->stats;
     stats->live = r->b->n_systems;
     stats->seconds = bmd__now() - r->t_start;
+    split_step(r, base);
     if (!r->opt->progress || stats->seconds - (*t_report - r->t_start) < r->opt->progress_every_s) return;
     *t_report = bmd__now();
     memset(stats->live_in, 0, sizeof stats->live_in);
@@ -169,18 +195,197 @@ static void report(bmd__runner *r, double *t_report) {
     r->opt->progress(r->opt->progress_user, stats);
 }
 
+/* ------------------------------------------------------ checkpoints */
+
+static const char *const STAT_SECTION = "stats", *const BATCH_SECTION = "batch", *const STAGE_SECTION = "stage",
+                         *const SOURCE_SECTION = "source";
+
+/* The statistics that carry over a resume, field by field (the struct may
+ * grow: fields not listed here cover the resumed part only). */
+static void put_stats(bmd__buf *out, const bmd_run_stats *s, double seconds) {
+    const long v[] = {s->started, s->done, s->failed, s->loop_steps, s->refills, s->peak_atoms, s->peak_systems};
+    bmd__buf_u32(out, (uint32_t)(sizeof v / sizeof v[0]));
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) bmd__buf_i64(out, v[i]);
+    const double d[] = {s->atom_steps, seconds, s->t_step, s->t_flow, s->t_io, s->t_neighbor, s->t_force};
+    for (size_t i = 0; i < sizeof d / sizeof d[0]; i++) bmd__buf_f64(out, d[i]);
+    for (int i = 0; i < 32; i++) {
+        bmd__buf_i64(out, s->entered[i]);
+        bmd__buf_i64(out, s->converged[i]);
+        bmd__buf_i64(out, s->unconverged[i]);
+    }
+}
+
+static bmd_status get_stats(bmd__runner *r, const void *data, size_t n) {
+    bmd_run_stats *s = r->stats;
+    bmd__rd rd = {data, n, 0, 0};
+    long *v[] = {&s->started, &s->done, &s->failed, &s->loop_steps, &s->refills, &s->peak_atoms, &s->peak_systems};
+    if (bmd__rd_u32(&rd) != sizeof v / sizeof v[0]) rd.bad = 1;
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) *v[i] = (long)bmd__rd_i64(&rd);
+    double seconds = 0;
+    double *d[] = {&s->atom_steps, &seconds, &s->t_step, &s->t_flow, &s->t_io, &r->t_model0[0], &r->t_model0[1]};
+    for (size_t i = 0; i < sizeof d / sizeof d[0]; i++) *d[i] = bmd__rd_f64(&rd);
+    for (int i = 0; i < 32; i++) {
+        s->entered[i] = (long)bmd__rd_i64(&rd);
+        s->converged[i] = (long)bmd__rd_i64(&rd);
+        s->unconverged[i] = (long)bmd__rd_i64(&rd);
+    }
+    if (rd.bad || rd.off != rd.n) return bmd__fail(BMD_ERR_PARSE, "checkpoint: malformed statistics");
+    r->t_start = bmd__now() - seconds;
+    return BMD_OK;
+}
+
+/* An output of the run: name, commit, rewind, self. */
+typedef struct stream_ref {
+    const char *name;
+    bmd_checkpoint_commit_fn commit;
+    bmd_checkpoint_rewind_fn rewind;
+    void *self;
+} stream_ref;
+
+static bmd_status sink_commit(void *self, void **state, size_t *n) {
+    bmd_sink *s = self;
+    return s->ops->commit(s->self, state, n);
+}
+static bmd_status sink_rewind(void *self, const void *state, size_t n) {
+    bmd_sink *s = self;
+    return s->ops->rewind(s->self, state, n);
+}
+
+/* Every output of the run: final and failed (the NULL ones left out),
+ * then the checkpoint's streams; fails when one cannot be checkpointed. */
+static bmd_status streams(const bmd__runner *r, stream_ref *out, int *n) {
+    bmd_sink *own[2] = {r->final, r->failed};
+    const char *names[2] = {"final", "failed"};
+    *n = 0;
+    for (int i = 0; i < 2; i++) {
+        if (!own[i]) continue;
+        if (!own[i]->ops->commit || !own[i]->ops->rewind)
+            return bmd__fail(BMD_ERR_UNSUPPORTED, "checkpoints: output '%s' (a %s sink) cannot be checkpointed",
+                             names[i], own[i]->ops->type);
+        out[(*n)++] = (stream_ref){names[i], sink_commit, sink_rewind, own[i]};
+    }
+    for (int i = 0; i < bmd__ckpt_n_streams(r->ck); i++) {
+        const bmd__ckpt_stream *c = bmd__ckpt_stream_at(r->ck, i);
+        out[(*n)++] = (stream_ref){c->name, c->commit, c->rewind, c->self};
+    }
+    return BMD_OK;
+}
+
+static bmd_status checkpoint(bmd__runner *r, const bmd__runner_io *io) {
+    stream_ref refs[2 + 16];
+    int n = 0;
+    double t0 = bmd__now();
+    bmd_status rc = streams(r, refs, &n);
+    bmd__buf body = {0}, part = {0};
+    uint32_t sections = 0;
+    /* the outputs first: durable before the file that names their lengths */
+    for (int i = 0; !rc && i < n; i++) {
+        void *state = NULL;
+        size_t k = 0;
+        char name[80];
+        rc = refs[i].commit(refs[i].self, &state, &k);
+        snprintf(name, sizeof name, "stream:%s", refs[i].name);
+        if (!rc) bmd__buf_section(&body, name, state, k);
+        free(state);
+        sections++;
+    }
+    if (!rc && io->save && !(rc = io->save(io->self, r, &part))) {
+        bmd__buf_section(&body, SOURCE_SECTION, part.p, part.n);
+        sections++;
+    }
+    bmd__buf_free(&part);
+    if (!rc) {
+        bmd__ckpt_put_batch(&part, r->b);
+        bmd__buf_section(&body, BATCH_SECTION, part.p, part.n);
+        bmd__buf_free(&part);
+        bmd__buf_i64(&part, bmd_stage_loop_step(r->st));
+        bmd__buf_section(&body, STAGE_SECTION, part.p, part.n);
+        bmd__buf_free(&part);
+        put_stats(&part, r->stats, bmd__now() - r->t_start);
+        bmd__buf_section(&body, STAT_SECTION, part.p, part.n);
+        bmd__buf_free(&part);
+        sections += 3;
+    }
+    if (!rc) rc = bmd__ckpt_write(r->ck, &body, sections);
+    bmd__buf_free(&body);
+    r->stats->t_io += bmd__now() - t0;
+    return rc;
+}
+
+bmd_status bmd__runner_checkpoint(bmd__runner *r) { return checkpoint(r, r->io); }
+
+static const void *need(const bmd__runner *r, const char *name, size_t *n, bmd_status *rc) {
+    if (*rc) return NULL;
+    const void *p = bmd__ckpt_section(r->ck, name, n);
+    if (!p)
+        *rc = bmd__fail(BMD_ERR_INVALID, "%s: the checkpoint has no '%s' state; it was written for another set of "
+                                         "outputs: delete it to start again",
+                        bmd_checkpoint_path(r->ck), name);
+    return p;
+}
+
+/* Puts the run back where the loaded checkpoint was taken: outputs
+ * rewound, sampler, batch, stage clock and statistics restored. */
+static bmd_status restore(bmd__runner *r, const bmd__runner_io *io) {
+    stream_ref refs[2 + 16];
+    int n = 0;
+    size_t len = 0;
+    bmd_status rc = streams(r, refs, &n);
+    for (int i = 0; !rc && i < n; i++) {
+        char name[80];
+        snprintf(name, sizeof name, "stream:%s", refs[i].name);
+        const void *p = need(r, name, &len, &rc);
+        if (p) rc = refs[i].rewind(refs[i].self, p, len);
+    }
+    const void *p = io->restore ? need(r, SOURCE_SECTION, &len, &rc) : NULL;
+    if (p) rc = io->restore(io->self, r, p, len);
+    if ((p = need(r, BATCH_SECTION, &len, &rc))) {
+        bmd__rd rd = {p, len, 0, 0};
+        rc = bmd__ckpt_get_batch(&rd, r->b);
+        if (!rc && rd.off != rd.n) rc = bmd__fail(BMD_ERR_PARSE, "checkpoint: malformed batch section");
+    }
+    if ((p = need(r, STAGE_SECTION, &len, &rc))) {
+        bmd__rd rd = {p, len, 0, 0};
+        long step = (long)bmd__rd_i64(&rd);
+        if (rd.bad) rc = bmd__fail(BMD_ERR_PARSE, "checkpoint: malformed stage section");
+        else bmd_stage_set_loop_step(r->st, step);
+    }
+    if ((p = need(r, STAT_SECTION, &len, &rc))) rc = get_stats(r, p, len);
+    if (!rc) rc = bmd__runner_reserve(r);
+    bmd__runner_note_peak(r);
+    return rc;
+}
+
+static int stop_requested(const bmd__runner *r) { return r->opt->stop && *r->opt->stop; }
+
 static bmd_status loop(bmd__runner *r, const bmd__runner_io *io) {
     bmd_run_stats *stats = r->stats;
-    double t_report = r->t_start;
+    double t_report = r->t_start, base[2];
+    bmd_model_timers(r->m, &base[0], &base[1]);
+    base[0] -= r->t_model0[0]; /* a resumed run: the model's seconds before the checkpoint */
+    base[1] -= r->t_model0[1];
     bmd_status rc = BMD_OK;
     for (int round = 0;; round++) {
         if (io->begin_round && (rc = io->begin_round(io->self, r))) break;
         if ((rc = evict(r, io))) break;
-        if (round > 0) report(r, &t_report);
+        if (round > 0) report(r, &t_report, base);
+        if (stop_requested(r)) {
+            if (!r->ck) {
+                rc = bmd__fail(BMD_ERR_RUNTIME, "interrupted by a stop request; no checkpoint was written (none configured)");
+                break;
+            }
+            if (!(rc = checkpoint(r, io))) bmd__ckpt_set_stopped(r->ck, 1);
+            break;
+        }
+        if (r->ck && !io->exchange && bmd__ckpt_due(r->ck) && (rc = checkpoint(r, io))) break;
         int stop = 0;
         if (io->exchange && ((rc = io->exchange(io->self, r, &stop)) || stop)) break;
         if ((rc = io->refill(io->self, r))) break;
-        if (!io->exchange && r->b->n_systems == 0) break;
+        if (!io->exchange && r->b->n_systems == 0) {
+            /* the end: a last checkpoint, so that a resume finds nothing left to do */
+            if (r->ck) rc = checkpoint(r, io);
+            break;
+        }
         for (long i = 0; i < r->refill_every && !rc; i++) {
             long live = live_atoms(r);
             if (live > 0) {
@@ -190,7 +395,7 @@ static bmd_status loop(bmd__runner *r, const bmd__runner_io *io) {
                 stats->loop_steps++;
                 stats->atom_steps += (double)live;
             }
-            int end = live == 0;
+            int end = live == 0 || stop_requested(r);
             if (!rc && io->after_step) rc = io->after_step(io->self, r, live > 0, &end);
             if (end) break;
         }
@@ -198,6 +403,7 @@ static bmd_status loop(bmd__runner *r, const bmd__runner_io *io) {
     }
     stats->live = r->b->n_systems;
     stats->seconds = bmd__now() - r->t_start;
+    split_step(r, base);
     return rc;
 }
 
@@ -216,6 +422,7 @@ bmd_status bmd__runner_init(bmd__runner *r, bmd_stage *st, bmd_model *m, const b
     r->max_atoms = opt->max_atoms > 0 ? opt->max_atoms : 1L << 30;
     r->max_systems = opt->max_systems > 0 ? opt->max_systems : 1L << 30;
     r->refill_every = opt->refill_every > 0 ? opt->refill_every : 1;
+    r->ck = opt->checkpoint;
     r->names = names;
     r->n_names = n_names;
     r->name_offset = name_offset;
@@ -242,7 +449,17 @@ bmd_status bmd__runner_run(bmd__runner *r, const bmd__runner_io *io) {
         r->names = own;
         if (r->n_names > 32) r->n_names = 32;
     }
-    bmd_status rc = bmd_stage_open(r->st, r->b);
+    bmd_status rc = BMD_OK;
+    r->io = io;
+    if (r->ck) {
+        stream_ref refs[2 + 16];
+        int n = 0;
+        bmd__ckpt_set_stopped(r->ck, 0);
+        rc = streams(r, refs, &n); /* every output can be checkpointed */
+        if (!rc && bmd_checkpoint_loaded(r->ck)) rc = restore(r, io);
+        if (!rc) bmd__ckpt_start(r->ck);
+    }
+    if (!rc) rc = bmd_stage_open(r->st, r->b);
     if (!rc) rc = loop(r, io);
     bmd_status rc2 = bmd_stage_close(r->st);
     r->names = given;
@@ -275,6 +492,17 @@ static bmd_status inflight_refill(void *self, bmd__runner *r) {
     return bmd__runner_refill_sampler(r, f->smp, f->ds);
 }
 
+static bmd_status inflight_save(void *self, bmd__runner *r, bmd__buf *out) {
+    (void)r;
+    bmd__sampler_save(((inflight *)self)->smp, out);
+    return BMD_OK;
+}
+
+static bmd_status inflight_restore(void *self, bmd__runner *r, const void *data, size_t n) {
+    (void)r;
+    return bmd__sampler_restore(((inflight *)self)->smp, data, n);
+}
+
 bmd_status bmd_run_inflight(bmd_stage *st, bmd_model *m, const bmd_dataset *ds, const bmd_run_options *opt,
                             bmd_sink *final, bmd_sink *failed, bmd_run_stats *stats) {
     memset(stats, 0, sizeof *stats);
@@ -289,7 +517,7 @@ bmd_status bmd_run_inflight(bmd_stage *st, bmd_model *m, const bmd_dataset *ds, 
     bmd_status rc_init = bmd__runner_init(&r, st, m, opt, final, failed, stats, NULL, 0, 0);
     if (!rc) rc = rc_init;
     if (!rc) {
-        bmd__runner_io io = {.self = &f, .refill = inflight_refill};
+        bmd__runner_io io = {.self = &f, .refill = inflight_refill, .save = inflight_save, .restore = inflight_restore};
         rc = bmd__runner_run(&r, &io);
     }
     bmd_status rc3 = bmd__runner_fini(&r);

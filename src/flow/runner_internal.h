@@ -10,7 +10,11 @@
  *   exchange (may stop the loop); refill; up to refill_every steps, each
  *   followed by after_step (which may end the round early).
  * Without an exchange the loop stops when the batch is empty after refill
- * (bmd_run_inflight's rule). */
+ * (bmd_run_inflight's rule). With a checkpoint (opt->checkpoint), one is
+ * written after evict when due or when opt->stop is set (then the loop
+ * returns); a loaded one is restored before the first round. Pipeline ranks
+ * (with an exchange) decide when themselves (pipeline_run.c) and write with
+ * bmd__runner_checkpoint; opt->stop is theirs too. */
 #ifndef BATCHMD_FLOW_RUNNER_INTERNAL_H
 #define BATCHMD_FLOW_RUNNER_INTERNAL_H
 
@@ -31,6 +35,10 @@ typedef struct bmd__runner_io {
     /* After each of the round's steps (live: whether anything was stepped);
      * *end_round = 1 ends the round. NULL: the round ends when nothing is live. */
     bmd_status (*after_step)(void *self, bmd__runner *r, int live, int *end_round);
+    /* Checkpoints (NULL: the source has no state to keep): save appends the
+     * source's position (the sampler's) to out; restore puts it back. */
+    bmd_status (*save)(void *self, bmd__runner *r, struct bmd__buf *out);
+    bmd_status (*restore)(void *self, bmd__runner *r, const void *data, size_t n);
 } bmd__runner_io;
 
 struct bmd__runner {
@@ -51,6 +59,9 @@ struct bmd__runner {
     double *virial;
     size_t virial_cap;
     double t_start;
+    struct bmd_checkpoint *ck; /* opt->checkpoint */
+    double t_model0[2];        /* neighbor and force seconds before the checkpoint a run resumed from */
+    const struct bmd__runner_io *io; /* of the running loop */
 };
 
 /* Fills r (creates the batch, wraps final in an ordered sink when
@@ -60,6 +71,10 @@ bmd_status bmd__runner_init(bmd__runner *r, bmd_stage *st, bmd_model *m, const b
                             int n_names, int name_offset);
 /* Opens the stage's hooks, runs the loop, closes them. */
 bmd_status bmd__runner_run(bmd__runner *r, const bmd__runner_io *io);
+/* Writes a checkpoint now (outputs committed, io->save's source state, the
+ * batch, the stage clock, the statistics): a pipeline rank's, from its
+ * exchange, while bmd__runner_run runs. */
+bmd_status bmd__runner_checkpoint(bmd__runner *r);
 /* Releases the ordered wrapper (flushing it into final), the batch and scratch. */
 bmd_status bmd__runner_fini(bmd__runner *r);
 

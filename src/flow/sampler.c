@@ -5,6 +5,10 @@
  * structures from starving. */
 #include "flow/sampler.h"
 
+#include <string.h>
+
+#include "flow/checkpoint_internal.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -178,4 +182,38 @@ long bmd__sampler_next(bmd__sampler *s, long free_atoms, long free_systems) {
     long i = take_from(s, b);
     s->bypass += s->atoms[i];
     return i;
+}
+
+/* ------------------------------------------------------ checkpoints */
+
+void bmd__sampler_save(const bmd__sampler *s, bmd__buf *out) {
+    bmd__buf_i64(out, s->n);
+    bmd__buf_i64(out, s->bypass);
+    bmd__buf_put(out, s->taken, (size_t)s->n);
+}
+
+bmd_status bmd__sampler_restore(bmd__sampler *s, const void *data, size_t n) {
+    bmd__rd r = {data, n, 0, 0};
+    int64_t count = bmd__rd_i64(&r), bypass = bmd__rd_i64(&r);
+    const unsigned char *taken = count == s->n ? bmd__rd_ptr(&r, (size_t)s->n) : NULL;
+    if (count != s->n)
+        return bmd__fail(BMD_ERR_INVALID, "checkpoint: the sampler had %lld structures, the dataset has %ld",
+                         (long long)count, s->n);
+    if (!taken || r.off != r.n) return bmd__fail(BMD_ERR_PARSE, "checkpoint: malformed sampler section");
+    memcpy(s->taken, taken, (size_t)s->n);
+    s->bypass = bypass;
+    s->remaining = 0;
+    s->cursor = 0;
+    for (long i = 0; i < s->n; i++) s->remaining += !s->taken[i];
+    while (s->cursor < s->n && s->taken[s->cursor]) s->cursor++;
+    for (long b = 0; b < s->n_bins; b++) {
+        long k = b == 0 ? 0 : s->bin_end[b - 1];
+        while (k < s->bin_end[b] && s->taken[s->order[k]]) k++;
+        for (long j = k; j < s->bin_end[b]; j++)
+            if (s->taken[s->order[j]])
+                return bmd__fail(BMD_ERR_PARSE, "checkpoint: the sampler's admitted structures are not FIFO");
+        s->bin_head[b] = k;
+        s->down[b] = k == s->bin_end[b] ? b - 1 : b;
+    }
+    return BMD_OK;
 }

@@ -39,4 +39,12 @@ long bmd__sampler_remaining(const bmd__sampler *s);
 /* Atom count of structure i (as read at creation). */
 int bmd__sampler_atoms(const bmd__sampler *s, long i);
 
+/* Checkpoints: the position (which structures were admitted, and the
+ * atoms admitted past the head) as bytes appended to out; restore puts a
+ * sampler freshly created over the same dataset back there (every bin's
+ * admitted structures are a prefix of it: bins are FIFO). */
+struct bmd__buf;
+void bmd__sampler_save(const bmd__sampler *s, struct bmd__buf *out);
+bmd_status bmd__sampler_restore(bmd__sampler *s, const void *data, size_t n);
+
 #endif

@@ -1,7 +1,10 @@
 /* sink_chain.c — owns the priority chain of sinks: each system goes to the
  * first sink that is not full (e.g. a memory buffer, then a file), skip()
- * reaches every sink, and the chain is full only when all of them are. */
+ * reaches every sink, and the chain is full only when all of them are.
+ * A checkpoint commits and rewinds every sink of the chain. */
 #include "batchmd/flow.h"
+
+#include "flow/checkpoint_internal.h"
 
 #include <stdlib.h>
 
@@ -60,7 +63,50 @@ static void chain_destroy(void *self) {
     free(c);
 }
 
-static const bmd_sink_ops chain_ops = {.type = "chain",
+/* Checkpoints: the states of the sinks, each as u64 length + bytes. */
+static bmd_status chain_commit(void *self, void **state, size_t *n) {
+    chain_sink *c = self;
+    bmd__buf out = {0};
+    for (int i = 0; i < c->n; i++) {
+        bmd_sink *s = c->sinks[i];
+        void *st = NULL;
+        size_t k = 0;
+        bmd_status rc = s->ops->commit ? s->ops->commit(s->self, &st, &k)
+                                       : bmd__fail(BMD_ERR_UNSUPPORTED, "a %s sink cannot be checkpointed", s->ops->type);
+        if (!rc) bmd__buf_section(&out, s->ops->type, st, k);
+        free(st);
+        if (rc) {
+            bmd__buf_free(&out);
+            return rc;
+        }
+    }
+    if (out.oom) {
+        bmd__buf_free(&out);
+        return bmd__fail(BMD_ERR_NOMEM, "out of memory");
+    }
+    *state = out.p;
+    *n = out.n;
+    return BMD_OK;
+}
+
+static bmd_status chain_rewind(void *self, const void *state, size_t n) {
+    chain_sink *c = self;
+    bmd__rd r = {state, n, 0, 0};
+    for (int i = 0; i < c->n; i++) {
+        bmd_sink *s = c->sinks[i];
+        free(bmd__rd_str(&r));
+        uint64_t k = bmd__rd_u64(&r);
+        const void *p = bmd__rd_ptr(&r, (size_t)k);
+        if (r.bad || !s->ops->rewind) return bmd__fail(BMD_ERR_PARSE, "sink chain: malformed checkpoint state");
+        bmd_status rc = s->ops->rewind(s->self, p, (size_t)k);
+        if (rc) return rc;
+    }
+    return BMD_OK;
+}
+
+static const bmd_sink_ops chain_ops = {.commit = chain_commit,
+                                       .rewind = chain_rewind,
+                                       .type = "chain",
                                        .write = chain_write,
                                        .close = chain_close,
                                        .destroy = chain_destroy,

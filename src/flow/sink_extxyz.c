@@ -1,5 +1,8 @@
 /* sink_extxyz.c — owns the extended XYZ file sink: whole frames appended
- * with round-trip precision, flushed on close. */
+ * with round-trip precision, flushed on close. For checkpoints: commit
+ * flushes, fsyncs and records the file's length; a sink reopened for a
+ * resume is rewound (truncated) to that length, which also removes a torn
+ * last frame left by a kill. */
 #include "batchmd/flow.h"
 
 #include <errno.h>
@@ -7,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "batchmd/extxyz.h"
 
@@ -57,9 +61,47 @@ static void xyz_destroy(void *self) {
     free(s);
 }
 
-static const bmd_sink_ops xyz_ops = {.type = "extxyz", .write = xyz_write, .close = xyz_close, .destroy = xyz_destroy};
+static bmd_status xyz_commit(void *self, void **state, size_t *n) {
+    xyz_sink *s = self;
+    *state = NULL;
+    *n = 0;
+    if (!s->f) return bmd__fail(BMD_ERR_IO, "%s: committed after close", s->path);
+    long len;
+    if (fflush(s->f) != 0 || fsync(fileno(s->f)) != 0 || (len = ftell(s->f)) < 0)
+        return bmd__fail(BMD_ERR_IO, "%s: cannot flush to disk: %s", s->path, strerror(errno));
+    int64_t *v = malloc(sizeof *v);
+    if (!v) return bmd__fail(BMD_ERR_NOMEM, "out of memory");
+    *v = len;
+    *state = v;
+    *n = sizeof *v;
+    return BMD_OK;
+}
 
-bmd_status bmd_sink_extxyz_create(const char *path, bmd_units_kind units, bmd_sink **out) {
+static bmd_status xyz_rewind(void *self, const void *state, size_t n) {
+    xyz_sink *s = self;
+    int64_t len;
+    if (n != sizeof len) return bmd__fail(BMD_ERR_PARSE, "%s: malformed checkpoint state", s->path);
+    memcpy(&len, state, sizeof len);
+    if (!s->f || fflush(s->f) != 0) return bmd__fail(BMD_ERR_IO, "%s: cannot rewind", s->path);
+    struct stat st;
+    if (fstat(fileno(s->f), &st) != 0) return bmd__fail(BMD_ERR_IO, "%s: %s", s->path, strerror(errno));
+    if (st.st_size < len)
+        return bmd__fail(BMD_ERR_IO, "%s: %lld bytes, shorter than the %lld the checkpoint committed: the file was "
+                                     "changed since; cannot resume",
+                         s->path, (long long)st.st_size, (long long)len);
+    if (ftruncate(fileno(s->f), (off_t)len) != 0 || fseek(s->f, (long)len, SEEK_SET) != 0)
+        return bmd__fail(BMD_ERR_IO, "%s: cannot truncate: %s", s->path, strerror(errno));
+    return BMD_OK;
+}
+
+static const bmd_sink_ops xyz_ops = {.type = "extxyz",
+                                     .write = xyz_write,
+                                     .close = xyz_close,
+                                     .destroy = xyz_destroy,
+                                     .commit = xyz_commit,
+                                     .rewind = xyz_rewind};
+
+static bmd_status open_sink(const char *path, bmd_units_kind units, int keep, bmd_sink **out) {
     xyz_sink *s = calloc(1, sizeof *s);
     bmd_sink *k = calloc(1, sizeof *k);
     if (!s || !k || !(s->path = malloc(strlen(path) + 1))) {
@@ -71,7 +113,8 @@ bmd_status bmd_sink_extxyz_create(const char *path, bmd_units_kind units, bmd_si
     strcpy(s->path, path);
     s->units = units;
     make_parents(path);
-    if (!(s->f = fopen(path, "w"))) {
+    if (keep && (s->f = fopen(path, "r+"))) fseek(s->f, 0, SEEK_END); /* kept: appended to */
+    else if (!(s->f = fopen(path, "w"))) {
         bmd_status st = bmd__fail(BMD_ERR_IO, "%s: cannot create: %s", path, strerror(errno));
         xyz_destroy(s);
         free(k);
@@ -81,4 +124,12 @@ bmd_status bmd_sink_extxyz_create(const char *path, bmd_units_kind units, bmd_si
     k->self = s;
     *out = k;
     return BMD_OK;
+}
+
+bmd_status bmd_sink_extxyz_create(const char *path, bmd_units_kind units, bmd_sink **out) {
+    return open_sink(path, units, 0, out);
+}
+
+bmd_status bmd_sink_extxyz_reopen(const char *path, bmd_units_kind units, bmd_sink **out) {
+    return open_sink(path, units, 1, out);
 }

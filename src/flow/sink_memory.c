@@ -53,7 +53,37 @@ static void mem_destroy(void *self) {
     free(m);
 }
 
-static const bmd_sink_ops mem_ops = {.type = "memory", .write = mem_write, .destroy = mem_destroy, .full = mem_full};
+/* Checkpoints: the count held is committed; rewind drops what came after
+ * (a memory sink does not outlive its process: this serves resuming within
+ * one, e.g. in tests). */
+static bmd_status mem_commit(void *self, void **state, size_t *n) {
+    mem_sink *m = self;
+    int64_t *v = malloc(sizeof *v);
+    if (!v) return bmd__fail(BMD_ERR_NOMEM, "out of memory");
+    *v = m->count;
+    *state = v;
+    *n = sizeof *v;
+    return BMD_OK;
+}
+
+static bmd_status mem_rewind(void *self, const void *state, size_t n) {
+    mem_sink *m = self;
+    int64_t count;
+    if (n != sizeof count) return bmd__fail(BMD_ERR_PARSE, "memory sink: malformed checkpoint state");
+    memcpy(&count, state, sizeof count);
+    if (count < 0 || count > m->count)
+        return bmd__fail(BMD_ERR_INVALID, "memory sink: holds %ld systems, fewer than the %lld committed", m->count,
+                         (long long)count);
+    while (m->count > count) bmd_system_free(&m->items[m->head + --m->count]);
+    return BMD_OK;
+}
+
+static const bmd_sink_ops mem_ops = {.type = "memory",
+                                     .write = mem_write,
+                                     .destroy = mem_destroy,
+                                     .full = mem_full,
+                                     .commit = mem_commit,
+                                     .rewind = mem_rewind};
 
 bmd_status bmd_sink_memory_create(long capacity, bmd_sink **out) {
     mem_sink *m = calloc(1, sizeof *m);

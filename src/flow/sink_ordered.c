@@ -2,8 +2,11 @@
  * on by increasing system_id. Early arrivals are deep-copied into a min-heap
  * keyed by system_id (so are skipped ids, without a system) and released as
  * soon as the run of ids from the next expected one is contiguous. Memory is
- * not bounded: at worst it holds every system but the slowest one. */
+ * not bounded: at worst it holds every system but the slowest one. A
+ * checkpoint keeps the held systems (and the inner sink's state). */
 #include "batchmd/flow.h"
+
+#include "flow/checkpoint_internal.h"
 
 #include <stdlib.h>
 
@@ -164,7 +167,68 @@ static void ord_destroy(void *self) {
     free(o);
 }
 
-static const bmd_sink_ops ord_ops = {.type = "ordered",
+/* Checkpoints: the next id, every held entry (id, and its system if any),
+ * then the inner sink's own state. Rewind replaces what is held. */
+static bmd_status ord_commit(void *self, void **state, size_t *n) {
+    ordered_sink *o = self;
+    if (!o->inner->ops->commit)
+        return bmd__fail(BMD_ERR_UNSUPPORTED, "a %s sink cannot be checkpointed", o->inner->ops->type);
+    void *inner = NULL;
+    size_t k = 0;
+    bmd_status rc = o->inner->ops->commit(o->inner->self, &inner, &k);
+    if (rc) return rc;
+    bmd__buf out = {0};
+    bmd__buf_i64(&out, o->next);
+    bmd__buf_u64(&out, (uint64_t)o->n);
+    for (long i = 0; i < o->n; i++) {
+        bmd__buf_i64(&out, o->heap[i].id);
+        bmd__buf_u32(&out, o->heap[i].sys != NULL);
+        if (o->heap[i].sys) bmd__ckpt_put_system(&out, o->heap[i].sys);
+    }
+    bmd__buf_u64(&out, (uint64_t)k);
+    bmd__buf_put(&out, inner, k);
+    free(inner);
+    if (out.oom) {
+        bmd__buf_free(&out);
+        return bmd__fail(BMD_ERR_NOMEM, "out of memory");
+    }
+    *state = out.p;
+    *n = out.n;
+    return BMD_OK;
+}
+
+static bmd_status ord_rewind(void *self, const void *state, size_t n) {
+    ordered_sink *o = self;
+    bmd__rd r = {state, n, 0, 0};
+    while (o->n > 0) free_held(pop(o));
+    o->next = bmd__rd_i64(&r);
+    uint64_t count = bmd__rd_u64(&r);
+    bmd_status rc = BMD_OK;
+    for (uint64_t i = 0; !rc && i < count && !r.bad; i++) {
+        int64_t id = bmd__rd_i64(&r);
+        bmd_system *sys = NULL;
+        if (bmd__rd_u32(&r)) {
+            if (!(sys = calloc(1, sizeof *sys))) rc = bmd__fail(BMD_ERR_NOMEM, "out of memory");
+            else if ((rc = bmd__ckpt_get_system(&r, sys))) {
+                free(sys);
+                sys = NULL;
+            }
+        }
+        if (!rc && (rc = push(o, id, sys)) && sys) {
+            bmd_system_free(sys);
+            free(sys);
+        }
+    }
+    uint64_t k = rc ? 0 : bmd__rd_u64(&r);
+    const void *inner = rc ? NULL : bmd__rd_ptr(&r, (size_t)k);
+    if (!rc && (r.bad || !o->inner->ops->rewind)) rc = bmd__fail(BMD_ERR_PARSE, "ordered sink: malformed checkpoint state");
+    if (!rc) rc = o->inner->ops->rewind(o->inner->self, inner, (size_t)k);
+    return rc;
+}
+
+static const bmd_sink_ops ord_ops = {.commit = ord_commit,
+                                     .rewind = ord_rewind,
+                                     .type = "ordered",
                                      .write = ord_write,
                                      .close = ord_close,
                                      .destroy = ord_destroy,

@@ -2,7 +2,10 @@
  * its sub-stage is a multiple of `every` (after the step), plus a row at
  * entry (step 0) and a last row when a system leaves a sub-stage at a step
  * not already logged. Columns: system_id, stage, step, energy, fmax,
- * temperature, with units in the header (metal: eV, eV/Å, K; lj: ε, ε/σ, ε/k_B). */
+ * temperature, with units in the header (metal: eV, eV/Å, K; lj: ε, ε/σ, ε/k_B).
+ * For checkpoints (bmd_checkpoint_add_log_hook): commit flushes, fsyncs and
+ * records the length; after a rewind, open keeps the file, truncated to
+ * that length (rows of a torn last line included), instead of a new one. */
 #include "hooks/hooks_internal.h"
 
 #include <errno.h>
@@ -10,11 +13,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include "batchmd/checkpoint.h"
 
 typedef struct log_hook {
     char *path;
     FILE *f;
     long every;
+    long long resume_len; /* >= 0: open keeps the file, truncated to it */
 } log_hook;
 
 /* Creates the parent folders of path (mkdir -p of its dirname). */
@@ -36,6 +43,18 @@ static bmd_status log_open(void *self, const bmd_stage *stage, bmd_batch *b) {
     log_hook *h = self;
     if (h->f) fclose(h->f);
     make_parents(h->path);
+    if (h->resume_len >= 0) {
+        struct stat st;
+        h->f = fopen(h->path, "r+");
+        if (!h->f) return bmd__fail(BMD_ERR_IO, "%s: cannot reopen the log (%s)", h->path, strerror(errno));
+        if (fstat(fileno(h->f), &st) != 0 || st.st_size < h->resume_len)
+            return bmd__fail(BMD_ERR_IO, "%s: shorter than the %lld bytes the checkpoint committed: cannot resume",
+                             h->path, h->resume_len);
+        if (ftruncate(fileno(h->f), (off_t)h->resume_len) != 0 || fseek(h->f, (long)h->resume_len, SEEK_SET) != 0)
+            return bmd__fail(BMD_ERR_IO, "%s: cannot truncate the log (%s)", h->path, strerror(errno));
+        h->resume_len = -1;
+        return BMD_OK;
+    }
     h->f = fopen(h->path, "w");
     if (!h->f) return bmd__fail(BMD_ERR_IO, "%s: cannot open the log for writing (%s)", h->path, strerror(errno));
     if (bmd_stage_units(stage)->kind == BMD_UNITS_LJ)
@@ -102,5 +121,38 @@ bmd_status bmd_hook_log_create(const char *path, long every, bmd_hook **out) {
     strcpy(p, path);
     h->path = p;
     h->every = every >= 1 ? every : 1;
+    h->resume_len = -1;
     return bmd__hook_wrap(&log_ops, h, BMD_HOOK_BEFORE_STEP | BMD_HOOK_AFTER_STEP | BMD_HOOK_ON_CONVERGE, 1, out);
+}
+
+/* ------------------------------------------------------ checkpoints */
+
+static bmd_status log_commit(void *self, void **state, size_t *n) {
+    log_hook *h = ((bmd_hook *)self)->self;
+    long long len = 0;
+    if (h->f) {
+        long pos;
+        if (fflush(h->f) != 0 || fsync(fileno(h->f)) != 0 || (pos = ftell(h->f)) < 0)
+            return bmd__fail(BMD_ERR_IO, "%s: cannot flush the log to disk (%s)", h->path, strerror(errno));
+        len = pos;
+    }
+    long long *v = malloc(sizeof *v);
+    if (!v) return bmd__fail(BMD_ERR_NOMEM, "out of memory");
+    *v = len;
+    *state = v;
+    *n = sizeof *v;
+    return BMD_OK;
+}
+
+static bmd_status log_rewind(void *self, const void *state, size_t n) {
+    log_hook *h = ((bmd_hook *)self)->self;
+    if (n != sizeof h->resume_len) return bmd__fail(BMD_ERR_PARSE, "%s: malformed checkpoint state", h->path);
+    if (h->f) return bmd__fail(BMD_ERR_INVALID, "%s: the log is rewound after it was opened", h->path);
+    memcpy(&h->resume_len, state, sizeof h->resume_len);
+    return BMD_OK;
+}
+
+bmd_status bmd_checkpoint_add_log_hook(bmd_checkpoint *ck, const char *name, bmd_hook *h) {
+    if (!h || h->ops != &log_ops) return bmd__fail(BMD_ERR_INVALID, "bmd_checkpoint_add_log_hook: not a log hook");
+    return bmd_checkpoint_add_stream(ck, name, log_commit, log_rewind, h);
 }

@@ -18,6 +18,17 @@ static char *dup_str(const char *s) {
     return d;
 }
 
+/* A stage parameter outside what its dynamics accepts is an error at the
+ * value's place (dt: 0, temperature: -3), not a run that quarantines every
+ * system; the ranges are those of the per-structure overrides. */
+static bmd_status check_range(const bmd_yread *r, const bmd_ynode *node, const char *where, const char *type,
+                              const char *name, double x) {
+    const char *expected = bmd__campaign_param_out_of_range(type, name, x);
+    if (!expected) return BMD_OK;
+    const bmd_ynode *at = bmd_yaml_get(node, name, NULL);
+    return bmd_yerr(r, at ? at : node, "%s.%s: %.17g is out of range (expected %s)", where, name, x, expected);
+}
+
 static bmd_status read_stage(const bmd_yread *r, const char *name, const bmd_ynode *node, bmd_campaign *c) {
     char where[128];
     snprintf(where, sizeof where, "stages.%s", name);
@@ -66,6 +77,7 @@ static bmd_status read_stage(const bmd_yread *r, const char *name, const bmd_yno
     for (int i = 0; i < t->n_params; i++) {
         s->values[i] = t->params[i].def;
         if ((st = bmd_yget_number(r, node, t->params[i].name, where, &s->values[i], &present))) return st;
+        if (present && (st = check_range(r, node, where, type, t->params[i].name, s->values[i]))) return st;
         if (!present && isnan(t->params[i].def) && strcmp(t->params[i].name, "init_temperature") != 0)
             return bmd_yerr(r, node, "%s: missing '%s' (%s%s%s)", where, t->params[i].name, t->params[i].doc,
                             t->params[i].unit[0] ? ", " : "", t->params[i].unit);
@@ -76,7 +88,9 @@ static bmd_status read_stage(const bmd_yread *r, const char *name, const bmd_yno
         s->conv.fmax = 0.05;
         s->conv.max_steps = 1000;
         if ((st = bmd_yget_number(r, node, "fmax", where, &s->conv.fmax, NULL))) return st;
+        if ((st = check_range(r, node, where, type, "fmax", s->conv.fmax))) return st;
         if ((st = bmd_yget_number(r, node, "etol", where, &s->conv.etol, NULL))) return st;
+        if ((st = check_range(r, node, where, type, "etol", s->conv.etol))) return st;
         if ((st = bmd_yget_long(r, node, "max_steps", where, 0, &s->conv.max_steps, NULL))) return st;
     } else {
         if ((st = bmd_yget_long(r, node, "steps", where, 0, &s->conv.max_steps, &present))) return st;
@@ -224,6 +238,7 @@ static bmd_status set_defaults(bmd_campaign *c) {
     c->units = BMD_UNITS_METAL;
     c->seed = 0;
     c->threads = 0;
+    strcpy(c->device, "cpu");
     c->batch.max_atoms = 50000;
     c->batch.max_systems = 1024;
     c->batch.refill_every = 5;
@@ -239,7 +254,7 @@ static bmd_status set_defaults(bmd_campaign *c) {
 }
 
 static bmd_status load_tree(const bmd_yread *r, const bmd_ynode *root, bmd_campaign *c) {
-    static const char *const keys[] = {"units", "seed", "threads", "model", "input", "stages",
+    static const char *const keys[] = {"units", "seed", "threads", "device", "model", "input", "stages",
                                        "pipeline", "batch", "output", "quarantine", NULL};
     bmd_status st = bmd_ycheck_keys(r, root, "campaign", keys);
     if (st) return st;
@@ -255,6 +270,16 @@ static bmd_status load_tree(const bmd_yread *r, const bmd_ynode *root, bmd_campa
     if ((st = bmd_yget_long(r, root, "threads", "campaign", 0, &threads, NULL))) return st;
     c->seed = (uint64_t)seed;
     c->threads = (int)(threads > 4096 ? 4096 : threads);
+    const char *device = NULL; /* cpu | cuda: the GPU backend (its absence is the command's error) */
+    if ((st = bmd_yget_string(r, root, "device", "campaign", &device, NULL))) return st;
+    if (device) {
+        const bmd_ynode *dn = bmd_yaml_get(root, "device", NULL);
+        if (strcmp(device, "cpu") && strcmp(device, "cuda"))
+            return bmd_yerr(r, dn, "device: unknown device '%s' (expected cpu or cuda)", device);
+        strcpy(c->device, device);
+        c->device_line = dn->line;
+        c->device_col = dn->col;
+    }
 
     const bmd_ynode *n = bmd_yaml_get(root, "model", NULL);
     if (!n) return bmd_yerr(r, root, "missing 'model' (e.g. model: {type: lj, epsilon: ..., sigma: ..., cutoff: ...})");

@@ -1,11 +1,14 @@
 /* campaign_input.c — owns resolving the campaign's `input:` (a file, a
  * directory of extxyz files, a glob, or a list of these) into an ordered
- * list of readable files, and the path helper. */
+ * list of readable files, the path helper, and the check of an input
+ * structure's per-structure overrides (info keys naming a stage parameter)
+ * against the ranges the stages accept. */
 #include "io/campaign_internal.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <glob.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -155,4 +158,80 @@ bmd_status bmd__campaign_read_input(const bmd_yread *r, const bmd_ynode *node, b
         return BMD_OK;
     }
     return add_one(r, node, c);
+}
+
+/* ---------------------------------------------- per-structure overrides */
+
+/* The range of a stage parameter: the values the dynamics accept (outside
+ * it they take the system out as invalid_param_<name>) and that
+ * bmd_campaign_check_overrides holds an input's info line to. */
+typedef struct param_range {
+    const char *type; /* dynamics type, NULL: any */
+    const char *name;
+    double lo, hi;
+    int lo_open, whole;
+    const char *expected;
+} param_range;
+
+static const param_range RANGES[] = {
+    {NULL, "dt", 0, INFINITY, 1, 0, "a time step > 0"},
+    {NULL, "steps", 0, INFINITY, 0, 1, "a whole number of steps >= 0"},
+    {NULL, "max_steps", 0, INFINITY, 0, 1, "a whole number of steps >= 0"},
+    {"nvt_nose_hoover", "temperature", 0, INFINITY, 1, 0, "a temperature > 0 K"},
+    {NULL, "temperature", 0, INFINITY, 0, 0, "a temperature >= 0 K"},
+    {NULL, "init_temperature", 0, INFINITY, 0, 0, "a temperature >= 0 K"},
+    {NULL, "friction", 0, INFINITY, 0, 0, "a friction >= 0 1/fs"},
+    {NULL, "tdamp", 0, INFINITY, 0, 0, "a damping time >= 0 fs (0: 100 dt)"},
+    {NULL, "chain", 1, 10, 0, 1, "a whole number from 1 to 10"},
+    {NULL, "maxstep", 0, INFINITY, 1, 0, "a length > 0 Å"},
+    {NULL, "fmax", 0, INFINITY, 0, 0, "a force >= 0 eV/Å"},
+    {NULL, "etol", 0, INFINITY, 0, 0, "an energy >= 0 eV"},
+};
+
+static const param_range *range_of(const char *type, const char *name) {
+    for (size_t i = 0; i < sizeof RANGES / sizeof *RANGES; i++)
+        if (strcmp(RANGES[i].name, name) == 0 && (!RANGES[i].type || strcmp(RANGES[i].type, type) == 0))
+            return &RANGES[i];
+    return NULL;
+}
+
+const char *bmd__campaign_param_out_of_range(const char *type, const char *name, double x) {
+    const param_range *pr = range_of(type, name);
+    if (!isfinite(x)) return pr ? pr->expected : "a finite number";
+    if (!pr) return NULL;
+    int ok = (pr->lo_open ? x > pr->lo : x >= pr->lo) && x <= pr->hi && (!pr->whole || x == floor(x));
+    return ok ? NULL : pr->expected;
+}
+
+/* Checks info key `name` of sys, if present, for stage s. */
+static bmd_status check_key(const bmd_campaign_stage *s, const bmd_system *sys, long index, const char *name) {
+    const char *v = bmd_info_get(&sys->info, name);
+    if (!v) return BMD_OK;
+    char *end;
+    errno = 0;
+    double x = strtod(v, &end);
+    while (*end == ' ' || *end == '\t') end++;
+    const param_range *pr = range_of(s->type->type, name);
+    int ok = end != v && *end == '\0' && errno != ERANGE && isfinite(x);
+    if (ok && pr)
+        ok = (pr->lo_open ? x > pr->lo : x >= pr->lo) && x <= pr->hi && (!pr->whole || x == floor(x));
+    if (ok) return BMD_OK;
+    return bmd__fail(BMD_ERR_PARSE, "%s:%ld: structure %ld: %s=%s overrides stages.%s.%s and is out of range "
+                     "(expected %s)", sys->source ? sys->source : "?", sys->line > 0 ? sys->line + 1 : 0, index,
+                     name, v, s->name, name, pr ? pr->expected : "a finite number");
+}
+
+bmd_status bmd_campaign_check_overrides(const bmd_campaign *c, const bmd_system *sys, long index) {
+    if (!c || !sys) return bmd__fail(BMD_ERR_INVALID, "bmd_campaign_check_overrides: missing campaign or system");
+    for (int i = 0; i < c->n_stages; i++) {
+        const bmd_campaign_stage *s = &c->stages[i];
+        bmd_status st = BMD_OK;
+        for (int k = 0; !st && k < s->type->n_params; k++) st = check_key(s, sys, index, s->type->params[k].name);
+        static const char *const opt[] = {"fmax", "etol", "max_steps"}, *const md[] = {"steps", "max_steps"};
+        const char *const *conv = s->type->is_optimizer ? opt : md;
+        int n_conv = s->type->is_optimizer ? 3 : 2;
+        for (int k = 0; !st && k < n_conv; k++) st = check_key(s, sys, index, conv[k]);
+        if (st) return st;
+    }
+    return BMD_OK;
 }

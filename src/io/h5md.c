@@ -36,6 +36,18 @@
  * any time. It is flushed at least every FLUSH_EVERY_S seconds of writing,
  * and on close.
  *
+ * Checkpoints (checkpoint.h): commit counts every system's frames, then
+ * closes the file (complete on disk) and fsyncs it; the next write reopens
+ * it. A sink reopened for a resume (bmd_sink_h5md_reopen) is rewound to
+ * those counts: every time-dependent dataset of a system shrinks back to
+ * its committed frame count (H5Dset_extent), systems created after the
+ * checkpoint are unlinked. HDF5 files are NOT crash-safe between commits:
+ * a SIGKILL while the file is open for writing can leave it unreadable (or
+ * flagged as still open by HDF5's superblock status flags); the resume
+ * then stops with a clear error naming the file ("cannot reopen the H5MD
+ * file ... not crash-safe ..."), and the trajectory must be given up
+ * (delete it and the checkpoint, or move it away and run again).
+ *
  * HDF5 never prints: around every call into it, its automatic error
  * handler is replaced by one that keeps the innermost message of the first
  * failure, which goes into batchmd's error message, with the path. */
@@ -48,8 +60,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "batchmd/batchmd.h"
 
@@ -68,6 +82,7 @@ typedef struct h5_sink {
     bmd_units_kind units;
     hid_t file; /* < 0 when closed */
     double last_flush;
+    int resuming; /* reopened for a resume, not rewound yet */
 } h5_sink;
 
 /* Unit strings of each quantity, per unit system. */
@@ -351,6 +366,15 @@ static bmd_status file_open(h5_sink *s, int truncate) {
         s->file = H5Fcreate(s->path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
     } else {
         s->file = H5Fopen(s->path, H5F_ACC_RDWR, fapl);
+        if (s->file < 0 && s->resuming && fapl >= 0) {
+            /* A kill left the superblock's "open for writing" flags set: clear
+             * them as h5clear does (the property h5clear sets, through the
+             * public generic-property call), then the rewind decides whether
+             * what the last commit closed is intact. */
+            hbool_t clear = 1;
+            if (H5Pexist(fapl, "clear_status_flags") > 0 && H5Pset(fapl, "clear_status_flags", &clear) >= 0)
+                s->file = H5Fopen(s->path, H5F_ACC_RDWR, fapl);
+        }
     }
     h5close(fapl);
     if (s->file < 0) return h5fail(s, truncate ? "cannot create the H5MD file" : "cannot reopen the H5MD file", NULL);
@@ -544,9 +568,201 @@ static void h5_destroy(void *self) {
     free(s);
 }
 
-static const bmd_sink_ops h5_ops = {.type = "h5md", .write = h5_write, .close = h5_close, .destroy = h5_destroy};
+/* ------------------------------------------------------ checkpoints */
 
-bmd_status bmd_sink_h5md_create(const char *path, bmd_units_kind units, bmd_sink **out) {
+/* The committed state: u64 count, then (i64 system_id, i64 frames) each. */
+typedef struct count_ctx {
+    const h5_sink *s;
+    hid_t parts;
+    unsigned char *buf;
+    size_t n, cap;
+    int bad;
+} count_ctx;
+
+static herr_t count_one(hid_t g, const char *name, const H5L_info_t *info, void *data) {
+    (void)info;
+    count_ctx *c = data;
+    long long id;
+    char *end;
+    if (strncmp(name, "system_", 7) != 0) return 0;
+    id = strtoll(name + 7, &end, 10);
+    if (*end) return 0;
+    char path[80];
+    snprintf(path, sizeof path, "%s/position/step", name);
+    long long n = frames_count(g, path);
+    if (n < 0) {
+        c->bad = 1;
+        return -1;
+    }
+    if (c->n + 16 > c->cap) {
+        size_t cap = c->cap ? 2 * c->cap : 1024;
+        unsigned char *p = realloc(c->buf, cap);
+        if (!p) {
+            c->bad = 1;
+            return -1;
+        }
+        c->buf = p;
+        c->cap = cap;
+    }
+    int64_t v[2] = {id, n};
+    memcpy(c->buf + c->n, v, sizeof v);
+    c->n += sizeof v;
+    return 0;
+}
+
+static bmd_status commit_locked(h5_sink *s, void **state, size_t *n) {
+    count_ctx c = {s, -1, NULL, 8, 0, 0};
+    if (!(c.buf = calloc(1, 1024))) return bmd__fail(BMD_ERR_NOMEM, "out of memory");
+    c.cap = 1024;
+    bmd_status rc = s->file < 0 ? file_open(s, 0) : BMD_OK;
+    hid_t parts = rc ? -1 : H5Gopen2(s->file, "particles", H5P_DEFAULT);
+    if (!rc && (parts < 0 || H5Literate(parts, H5_INDEX_NAME, H5_ITER_NATIVE, NULL, count_one, &c) < 0 || c.bad))
+        rc = h5fail(s, "cannot count the frames of the systems", NULL);
+    h5close(parts);
+    bmd_status rc2 = file_close(s);
+    if (!rc) rc = rc2;
+    int fd = rc ? -1 : open(s->path, O_RDONLY);
+    if (!rc && (fd < 0 || fsync(fd) != 0)) rc = bmd__fail(BMD_ERR_IO, "%s: cannot sync to disk (%s)", s->path, strerror(errno));
+    if (fd >= 0) close(fd);
+    if (rc) {
+        free(c.buf);
+        return rc;
+    }
+    uint64_t count = (c.n - 8) / 16;
+    memcpy(c.buf, &count, 8);
+    *state = c.buf;
+    *n = c.n;
+    return BMD_OK;
+}
+
+static bmd_status h5_commit(void *self, void **state, size_t *n) {
+    quiet q = quiet_begin();
+    bmd_status rc = commit_locked(self, state, n);
+    quiet_end(q);
+    return rc;
+}
+
+/* Shrinks dataset `name` of loc (if it exists) to `frames` rows. */
+static int shrink(hid_t loc, const char *name, hsize_t frames) {
+    if (H5Lexists(loc, name, H5P_DEFAULT) <= 0) return 0;
+    hid_t d = H5Dopen2(loc, name, H5P_DEFAULT);
+    hid_t fs = d < 0 ? -1 : H5Dget_space(d);
+    hsize_t dims[3];
+    int rank = fs < 0 ? -1 : H5Sget_simple_extent_dims(fs, dims, NULL);
+    int rc = rank < 1 ? -1 : 0;
+    if (!rc && dims[0] > frames) {
+        dims[0] = frames;
+        rc = H5Dset_extent(d, dims) < 0 ? -1 : 0;
+    }
+    h5close(fs);
+    h5close(d);
+    return rc;
+}
+
+static const char *const PART_SETS[] = {"position/value", "position/step", "position/time", "box/edges/value",
+                                        "velocity/value", "force/value"};
+static const char *const OBS_SETS[] = {"potential_energy/value", "temperature/value"};
+
+typedef struct rewind_ctx {
+    const int64_t *pairs; /* (id, frames) */
+    uint64_t n;
+    char (*drop)[40];
+    size_t n_drop, cap_drop;
+    hid_t obs;
+    int bad;
+    const char *why;
+} rewind_ctx;
+
+static herr_t rewind_one(hid_t g, const char *name, const H5L_info_t *info, void *data) {
+    (void)info;
+    rewind_ctx *c = data;
+    long long id;
+    char *end;
+    if (strncmp(name, "system_", 7) != 0) return 0;
+    id = strtoll(name + 7, &end, 10);
+    if (*end) return 0;
+    long long frames = -1;
+    for (uint64_t i = 0; i < c->n; i++)
+        if (c->pairs[2 * i] == id) frames = c->pairs[2 * i + 1];
+    if (frames < 0) { /* created after the checkpoint: unlinked after the walk */
+        if (c->n_drop == c->cap_drop) {
+            size_t cap = c->cap_drop ? 2 * c->cap_drop : 64;
+            void *p = realloc(c->drop, cap * sizeof *c->drop);
+            if (!p) return -1;
+            c->drop = p;
+            c->cap_drop = cap;
+        }
+        snprintf(c->drop[c->n_drop++], 40, "%s", name);
+        return 0;
+    }
+    hid_t pg = H5Gopen2(g, name, H5P_DEFAULT), og = H5Gopen2(c->obs, name, H5P_DEFAULT);
+    char path[80];
+    snprintf(path, sizeof path, "position/step");
+    long long have = pg < 0 ? -1 : frames_count(pg, path);
+    int bad = pg < 0 || og < 0 || have < 0;
+    if (!bad && have < frames) {
+        c->why = "has fewer frames than the checkpoint committed";
+        bad = 1;
+    }
+    for (size_t i = 0; !bad && i < sizeof PART_SETS / sizeof *PART_SETS; i++)
+        bad = shrink(pg, PART_SETS[i], (hsize_t)frames) < 0;
+    for (size_t i = 0; !bad && i < sizeof OBS_SETS / sizeof *OBS_SETS; i++)
+        bad = shrink(og, OBS_SETS[i], (hsize_t)frames) < 0;
+    h5close(og);
+    h5close(pg);
+    if (bad) c->bad = 1;
+    return bad ? -1 : 0;
+}
+
+static bmd_status rewind_locked(h5_sink *s, const void *state, size_t n) {
+    uint64_t count = 0;
+    if (n < 8 || (memcpy(&count, state, 8), n != 8 + 16 * count))
+        return bmd__fail(BMD_ERR_PARSE, "%s: malformed checkpoint state", s->path);
+    int64_t *pairs = malloc(16 * (size_t)(count ? count : 1));
+    if (!pairs) return bmd__fail(BMD_ERR_NOMEM, "out of memory");
+    memcpy(pairs, (const unsigned char *)state + 8, 16 * count);
+    rewind_ctx c = {pairs, count, NULL, 0, 0, -1, 0, NULL};
+    bmd_status rc = s->file < 0 ? file_open(s, 0) : BMD_OK;
+    hid_t parts = rc ? -1 : H5Gopen2(s->file, "particles", H5P_DEFAULT);
+    c.obs = parts < 0 ? -1 : H5Gopen2(s->file, OBS_GROUP, H5P_DEFAULT);
+    if (!rc && (c.obs < 0 || H5Literate(parts, H5_INDEX_NAME, H5_ITER_NATIVE, NULL, rewind_one, &c) < 0 || c.bad))
+        rc = c.why ? bmd__fail(BMD_ERR_IO, "%s: a system %s: cannot resume", s->path, c.why)
+                   : h5fail(s, "cannot rewind the trajectory to the checkpoint", NULL);
+    for (size_t i = 0; !rc && i < c.n_drop; i++)
+        if (H5Ldelete(parts, c.drop[i], H5P_DEFAULT) < 0 ||
+            (H5Lexists(c.obs, c.drop[i], H5P_DEFAULT) > 0 && H5Ldelete(c.obs, c.drop[i], H5P_DEFAULT) < 0))
+            rc = h5fail(s, "cannot remove", c.drop[i]);
+    /* every system of the checkpoint must still be there */
+    for (uint64_t i = 0; !rc && i < count; i++) {
+        char name[40];
+        snprintf(name, sizeof name, "system_%lld", (long long)pairs[2 * i]);
+        if (H5Lexists(parts, name, H5P_DEFAULT) <= 0)
+            rc = bmd__fail(BMD_ERR_IO, "%s: %s is missing, the checkpoint committed frames of it: cannot resume",
+                           s->path, name);
+    }
+    h5close(c.obs);
+    h5close(parts);
+    free(c.drop);
+    free(pairs);
+    s->resuming = 0;
+    return rc;
+}
+
+static bmd_status h5_rewind(void *self, const void *state, size_t n) {
+    quiet q = quiet_begin();
+    bmd_status rc = rewind_locked(self, state, n);
+    quiet_end(q);
+    return rc;
+}
+
+static const bmd_sink_ops h5_ops = {.type = "h5md",
+                                    .write = h5_write,
+                                    .close = h5_close,
+                                    .destroy = h5_destroy,
+                                    .commit = h5_commit,
+                                    .rewind = h5_rewind};
+
+static bmd_status open_sink(const char *path, bmd_units_kind units, int keep, bmd_sink **out) {
     if (!path || !*path || !out) return bmd__fail(BMD_ERR_INVALID, "H5MD sink: empty path");
     h5_sink *s = calloc(1, sizeof *s);
     bmd_sink *k = calloc(1, sizeof *k);
@@ -559,7 +775,17 @@ bmd_status bmd_sink_h5md_create(const char *path, bmd_units_kind units, bmd_sink
     s->units = units;
     s->file = -1;
     quiet q = quiet_begin();
-    bmd_status rc = file_open(s, 1);
+    struct stat st;
+    int reopen = keep && stat(path, &st) == 0;
+    s->resuming = reopen;
+    bmd_status rc = file_open(s, !reopen);
+    if (rc && reopen) {
+        char msg[512];
+        snprintf(msg, sizeof msg, "%s", bmd_last_error());
+        rc = bmd__fail(rc, "%s (HDF5 files are not crash-safe between checkpoints: a kill while it was being "
+                           "written leaves it unusable; move it away, or delete it and the checkpoint and run again)",
+                       msg);
+    }
     if (rc) {
         char msg[512];
         snprintf(msg, sizeof msg, "%s", bmd_last_error());
@@ -577,6 +803,14 @@ bmd_status bmd_sink_h5md_create(const char *path, bmd_units_kind units, bmd_sink
     k->self = s;
     *out = k;
     return BMD_OK;
+}
+
+bmd_status bmd_sink_h5md_create(const char *path, bmd_units_kind units, bmd_sink **out) {
+    return open_sink(path, units, 0, out);
+}
+
+bmd_status bmd_sink_h5md_reopen(const char *path, bmd_units_kind units, bmd_sink **out) {
+    return open_sink(path, units, 1, out);
 }
 
 int bmd_h5md_available(void) { return 1; }

@@ -72,7 +72,7 @@ static EAM_INLINE int cell_of(double pm, int lo, int hi, double *p) {
 #define EAM_DELTA(part)                                                                              \
     do {                                                                                             \
         if (part) {                                                                                  \
-            const double *restrict s_ = sv + 3 * sl[k];                                              \
+            const double *restrict s_ = sv + 3 * sl[k + so];                                         \
             dx = (x[3 * j] + s_[0]) - xi;                                                            \
             dy = (x[3 * j + 1] + s_[1]) - yi;                                                        \
             dz = (x[3 * j + 2] + s_[2]) - zi;                                                        \
@@ -107,6 +107,7 @@ static EAM_INLINE void eam_loop(const bmd__eam_model *em, eam_job *job, const in
     for (int i = 0; i < n; i++) {
         const double xi = x[3 * i], yi = x[3 * i + 1], zi = x[3 * i + 2];
         const int ti = type[i];
+        const int so = job->nl->soff[i]; /* imaged entry k: image sl[k + so] */
         double rhoi = 0.0;
         for (int part = 0; part < 2; part++) {
             const int k0 = part ? mid[i] : start[i], k1 = part ? start[i + 1] : mid[i];
@@ -125,7 +126,7 @@ static EAM_INLINE void eam_loop(const bmd__eam_model *em, eam_job *job, const in
                     c = dens[tj * T + ti] + NC * m;
                     rho[j] += ((c[3] * p + c[4]) * p + c[5]) * p + c[6];
                     pj[np] = j;
-                    ps[np] = part ? sl[k] : -1;
+                    ps[np] = part ? sl[k + so] : -1;
                     pr[np] = r;
                     np++;
                 }
@@ -231,8 +232,10 @@ static int compute_one(bmd__eam_model *em, bmd__eam_ws *ws, const bmd_batch *b, 
     bmd__nlist *nl = em->lists.list[s];
     if (!nl) return BMD__NL_NOMEM;
     int rb = 0;
+    double t_nl = bmd__neighbor_tic(n); /* timers.h: the calling thread's share, sampled */
     bmd__nl_result r = bmd__nlist_update(nl, &ws->nl, n, pos, b->cell + 9 * (size_t)s, b->pbc + 3 * (size_t)s,
                                          em->tab.cut, em->skin, &rb);
+    bmd__neighbor_toc(t_nl, n);
     *rebuilt = (unsigned char)rb;
     if (r == BMD__NL_BAD_POS) {
         bmd__compute_write_nan(b, s, req);

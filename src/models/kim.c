@@ -343,8 +343,10 @@ static int compute_one(kim_model *km, kim_thread *t, const bmd_batch *b, int s, 
     const double *pos = b->pos + 3 * (size_t)a0;
     bmd__padded *p = km->cache.obj[s];
     int rb = 0;
+    double t_nl = bmd__neighbor_tic(n); /* timers.h: the calling thread's share, sampled */
     bmd__nl_result r = bmd__padded_update(p, &t->scr, n, pos, b->cell + 9 * (size_t)s, b->pbc + 3 * (size_t)s,
                                           &km->spec, &rb);
+    bmd__neighbor_toc(t_nl, n);
     if (rb) {
 #ifdef _OPENMP
 #pragma omp atomic

@@ -1,5 +1,6 @@
 /* model.c — owns the model-independent wrappers of model.h: argument checks,
- * dispatch through the ops table, and destruction of the heap bmd_model. */
+ * dispatch through the ops table (timed: bmd_model_timers), and destruction
+ * of the heap bmd_model. */
 #include <math.h>
 
 #include "batchmd/model.h"
@@ -10,7 +11,21 @@
 bmd_status bmd_model_compute(bmd_model *m, const bmd_batch *b, const bmd_compute_request *req) {
     if (!m || !m->ops || !m->ops->compute) return bmd__fail(BMD_ERR_INVALID, "compute: no model");
     if (!b || !req) return bmd__fail(BMD_ERR_INVALID, "%s model: compute needs a batch and a request", m->ops->type);
-    return m->ops->compute(m->self, b, req);
+    double *outer = bmd__neighbor.sink; /* a model may evaluate another one */
+    bmd__neighbor_calibrate();
+    bmd__neighbor.sink = &m->t_neighbor;
+    double t0 = bmd_clock();
+    bmd_status rc = m->ops->compute(m->self, b, req);
+    m->t_compute += bmd_clock() - t0;
+    bmd__neighbor.sink = outer;
+    return rc;
+}
+
+void bmd_model_timers(const bmd_model *m, double *neighbor_s, double *force_s) {
+    double all = m ? m->t_compute : 0, nb = m ? m->t_neighbor : 0;
+    if (nb > all) nb = all; /* a sampled estimate (model_internal.h) may overshoot */
+    if (neighbor_s) *neighbor_s = nb;
+    if (force_s) *force_s = all > nb ? all - nb : 0;
 }
 
 bmd_status bmd_model_check_system(bmd_model *m, const bmd_system *sys) {

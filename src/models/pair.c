@@ -248,8 +248,10 @@ static int prepare(pair_model *pm, pair_ws *ws, const bmd_batch *b, int s, const
     *skip = 1;
     if (!nl) return BMD__NL_NOMEM;
     int rb = 0;
+    double t_nl = bmd__neighbor_tic(n); /* timers.h: the calling thread's share, sampled */
     bmd__nl_result r = bmd__nlist_update(nl, &ws->nl, n, pos, b->cell + 9 * (size_t)s,
                                          b->pbc + 3 * (size_t)s, pm->max_cutoff, pm->skin, &rb);
+    bmd__neighbor_toc(t_nl, n);
     *rebuilt = (unsigned char)rb;
     if (r == BMD__NL_BAD_POS) {
         bmd__compute_write_nan(b, s, req);
@@ -339,7 +341,7 @@ static int compute_split(pair_model *pm, int nt, const bmd_batch *b, int s, cons
         pm->def->kernel(my, full);
 #ifdef _OPENMP
 #pragma omp barrier
-#pragma omp for schedule(static)
+#pragma omp for schedule(static) nowait /* the region's end is the barrier */
 #endif
         for (int a = 0; a < n; a++) {
             for (int u = 1; u < nt; u++) {

@@ -94,6 +94,7 @@ static BMD__INLINE void bmd__pair_rows(bmd__pair_job *job, int i0, int i1, const
     const int *restrict type = job->type;
     const int *restrict start = job->nl->start;
     const int *restrict mid = job->nl->mid;
+    const int *restrict soff = job->nl->soff;
     const int *restrict jl = job->nl->j;
     const int *restrict sl = job->nl->shift;
     const double *restrict sv = job->nl->shift_vec;
@@ -117,9 +118,10 @@ static BMD__INLINE void bmd__pair_rows(bmd__pair_job *job, int i0, int i1, const
                 const int ke = k1 - kb > BMD__PAIR_CHUNK ? kb + BMD__PAIR_CHUNK : k1;
                 int na = 0;
                 if (part) {
+                    const int so = soff[i];
                     for (int k = kb; k < ke; k++) {
                         const int j = jl[k];
-                        const double *restrict s = sv + 3 * sl[k];
+                        const double *restrict s = sv + 3 * sl[k + so];
                         const double dx = (x[3 * j] + s[0]) - xi;
                         const double dy = (x[3 * j + 1] + s[1]) - yi;
                         const double dz = (x[3 * j + 2] + s[2]) - zi;

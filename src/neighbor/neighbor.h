@@ -11,9 +11,11 @@
  *       for k in start[i] .. mid[i]-1:        (partners in the same image, N = 0)
  *         j = j[k];  r_ij = pos_j - pos_i
  *       for k in mid[i] .. start[i+1]-1:      (partners in another image)
- *         j = j[k];  S = shift_vec + 3*shift[k];
+ *         j = j[k];  S = shift_vec + 3*shift[k + soff[i]];
  *         r_ij = (pos_j + S) - pos_i
- *     (pos: the batch's UNWRAPPED positions; shift[k] is valid in both parts)
+ *     (pos: the batch's UNWRAPPED positions; shift[] holds the images of the
+ *     imaged entries only, row after row: 4 bytes per entry saved on the
+ *     image-0 ones, most of a big system's list)
  *
  * S = n1 a + n2 b + n3 c is the physical lattice image (n1,n2,n3) of the
  * pair, computed from the integer triple and the cell (same bits whenever
@@ -51,9 +53,11 @@ typedef struct bmd__nlist {
     int built;         /* 0: must be (re)built before use */
     int *start;        /* [n_atoms + 1] CSR offsets */
     int *mid;          /* [n_atoms] first entry of atom i with N != 0 */
+    int *soff;         /* [n_atoms] entry k >= mid[i] of row i has image shift[k + soff[i]] */
     int *j;            /* [nnz] partner, local index */
-    int *shift;        /* [nnz] index into shift_n / shift_vec */
+    int *shift;        /* [n_img] index into shift_n / shift_vec, of the imaged entries in row order */
     int nnz, cap_nnz, cap_atoms;
+    int n_img, cap_img;
     int n_shifts, cap_shifts;
     int *shift_n;      /* [3 n_shifts] lattice image triples, sorted lexicographically */
     double *shift_vec; /* [3 n_shifts] n1 a + n2 b + n3 c, Å */
@@ -69,35 +73,62 @@ typedef struct bmd__nl_keyid {
     int id;
 } bmd__nl_keyid;
 
-/* Per-thread workspace of the build (binning, image keys, ordering). Grows
- * geometrically and is reused; zero-initialise, free with _scratch_free. */
-typedef struct bmd__nl_scratch {
-    int cap_atoms;
-    double *frac;   /* [3n] wrapped fractional coordinates of the binning basis */
-    int *wrap;      /* [3n] integer lattice image removed by wrapping */
-    int *bin;       /* [3n] bin triple of each atom */
-    int *bin_atoms; /* [n] atoms in bin order */
-    double *bx;     /* [3n] wrapped Cartesian positions, in bin order */
-    int *bw;        /* [3n] wraps, in bin order */
-    int *count;     /* [n + 1] counting-sort counters */
-    int cap_bins;
-    int *bin_start; /* [n_bins + 1] */
-    int cap_stencil;  /* stencil of one bin: runs of consecutive bins */
+/* One thread's part of a build: the rows [row0, row1) it scans, its stencil,
+ * its found entries (written into its region of the list's own arrays on a
+ * rebuild; into out_j for threads > 0 when a region overflowed), and the
+ * image keys it met (open-addressing hash key -> local id). */
+typedef struct bmd__nl_thread {
+    int cap_col;
+    int *col;         /* [7 k] columns (d0, d1) of one bin's stencil (build.c) */
+    double *colv;     /* [3 k] their image vectors */
+    int cap_stencil;  /* stencil of one atom: runs of consecutive bins */
     int *st_t0, *st_t1; /* [k] its atoms: bin-order slots [t0, t1) */
     int *st_img;      /* [3k] their lattice image */
     double *st_vec;   /* [3k] its image vector */
-    int *accept;      /* [n] slots found within range of one atom */
-    /* image keys seen during one build: open-addressing hash key -> id */
+    int *st_pos;      /* [k] its image is lexicographically positive */
+    int cap_row;      /* one row's found entries */
+    int *acc;         /* [cap_row] slots found within range */
+    int *r0;          /* [cap_row] partners in image 0 */
+    int *r1;          /* [cap_row] partners in other images ... */
+    int64_t *r1key;   /* [cap_row] ... and their image keys */
     int hcap;
     int64_t *hkey;
     int *hval;
     int n_keys, cap_keys;
-    int64_t *keys;  /* [n_keys] distinct keys, in first-seen order */
+    int64_t *keys;    /* [n_keys] distinct keys, local ids in first-seen order */
+    int cap_remap;
+    int *remap;       /* [n_keys] local id -> sorted (global) id */
+    long cap_out, n_out; /* found entries (out_j: threads > 0, without regions) */
+    long cap_img, n_img; /* ... of which imaged */
+    int *out_j, *out_s;
+    int result;       /* a bmd__nl_result */
+} bmd__nl_thread;
+
+/* Workspace of the build (binning, ordering, per-thread parts). Grows
+ * geometrically and is reused; zero-initialise, free with _scratch_free. */
+typedef struct bmd__nl_scratch {
+    int cap_atoms;
+    int *wrap;      /* [3n] integer lattice image removed by wrapping */
+    int *bin;       /* [n] flat bin of each atom */
+    int *bin_atoms; /* [n] atoms in bin order */
+    int *slot;      /* [n] bin-order slot of each atom */
+    double *bx;     /* [3n] wrapped Cartesian positions in bin order, by axis (x... y... z...) */
+    int cap_bins;
+    int *bin_start; /* [n_bins + 1] */
+    int *bin_max;   /* [n_bins] largest atom index of each bin, -1 if empty; then
+                       [nb0 nb1] the same per column of bins along axis 2, then
+                       [nb0 nb1] the smallest index per column */
+    int n_thr;
+    bmd__nl_thread *thr; /* [n_thr] */
+    /* merge of the threads' image keys: hash key -> sorted id */
+    int hcap;
+    int64_t *hkey;
+    int *hval;
+    int n_keys, cap_keys;
+    int64_t *keys;
     int cap_order;
-    int *remap;     /* [n_keys] first-seen id -> sorted id */
-    bmd__nl_keyid *order; /* [n_keys] keys with their ids, to sort */
-    int cap_pairs;  /* found pairs (owner, partner, shift id), twice: found order and by partner */
-    int *p_own, *p_par, *p_sid, *q_own, *q_par, *q_sid;
+    bmd__nl_keyid *order; /* [n_keys] keys with their merge ids, sorted by key */
+    int *rank;            /* [n_keys] merge id -> sorted id */
 } bmd__nl_scratch;
 
 void bmd__nlist_init(bmd__nlist *nl);

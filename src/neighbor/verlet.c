@@ -1,6 +1,7 @@
 /* verlet.c — owns the per-system Verlet list's lifecycle: init/free, the
  * staleness test (the two largest displacements since the last build add up
- * to more than the skin, or the cell, pbc, atom count or range changed),
+ * to more than the skin, or the cell, pbc, atom count or range changed;
+ * split over threads for big systems, same answer for any split),
  * update (rebuild when stale), and the build workspace's release. The build
  * itself is in build.c. */
 #include "neighbor/neighbor.h"
@@ -8,6 +9,13 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+/* systems of at least this many atoms check their displacements on all
+ * threads (~1 ns per atom: a fork/join pays off only for very big systems) */
+#define STALE_SPLIT_MIN 131072
 
 void bmd__nlist_init(bmd__nlist *nl) { memset(nl, 0, sizeof *nl); }
 
@@ -15,6 +23,7 @@ void bmd__nlist_free(bmd__nlist *nl) {
     if (!nl) return;
     free(nl->start);
     free(nl->mid);
+    free(nl->soff);
     free(nl->j);
     free(nl->shift);
     free(nl->shift_n);
@@ -25,30 +34,39 @@ void bmd__nlist_free(bmd__nlist *nl) {
 
 void bmd__nl_scratch_free(bmd__nl_scratch *s) {
     if (!s) return;
-    free(s->frac);
     free(s->wrap);
     free(s->bin);
     free(s->bin_atoms);
+    free(s->slot);
+    free(s->bx);
     free(s->bin_start);
+    free(s->bin_max);
+    for (int t = 0; t < s->n_thr; t++) {
+        bmd__nl_thread *h = &s->thr[t];
+        free(h->col);
+        free(h->colv);
+        free(h->st_t0);
+        free(h->st_t1);
+        free(h->st_img);
+        free(h->st_vec);
+        free(h->st_pos);
+        free(h->acc);
+        free(h->r0);
+        free(h->r1);
+        free(h->r1key);
+        free(h->hkey);
+        free(h->hval);
+        free(h->keys);
+        free(h->remap);
+        free(h->out_j);
+        free(h->out_s);
+    }
+    free(s->thr);
     free(s->hkey);
     free(s->hval);
     free(s->keys);
-    free(s->remap);
     free(s->order);
-    free(s->bx);
-    free(s->bw);
-    free(s->count);
-    free(s->st_t0);
-    free(s->st_t1);
-    free(s->accept);
-    free(s->st_img);
-    free(s->st_vec);
-    free(s->p_own);
-    free(s->p_par);
-    free(s->p_sid);
-    free(s->q_own);
-    free(s->q_par);
-    free(s->q_sid);
+    free(s->rank);
     memset(s, 0, sizeof *s);
 }
 
@@ -64,21 +82,49 @@ int bmd__nlist_stale(const bmd__nlist *nl, int n, const double *pos, const doubl
      * test (any d > skin/2) is the special case d_i = d_j; this one rebuilds
      * less often. Images of one atom keep their distance (same cell). */
     const double skin2 = skin * skin;
-    double m1 = 0.0, m2 = 0.0; /* the two largest d² */
+    double m1 = 0.0, m2 = 0.0; /* the two largest d² (max is exact: any split gives them) */
+    int far = 0;
     const double *r = nl->ref_pos;
-    for (int i = 0; i < 3 * n; i += 3) {
-        double dx = pos[i] - r[i], dy = pos[i + 1] - r[i + 1], dz = pos[i + 2] - r[i + 2];
-        double d2 = dx * dx + dy * dy + dz * dz;
-        if (!(d2 <= skin2)) return 1; /* also catches NaN */
-        if (d2 > m2) {
-            if (d2 > m1) {
-                m2 = m1;
-                m1 = d2;
-            } else {
-                m2 = d2;
+#ifdef _OPENMP
+#pragma omp parallel if (n >= STALE_SPLIT_MIN && !omp_in_parallel()) reduction(| : far)
+#endif
+    {
+        double a1 = 0.0, a2 = 0.0;
+#ifdef _OPENMP
+#pragma omp for schedule(static) nowait
+#endif
+        for (int i = 0; i < n; i++) {
+            double dx = pos[3 * i] - r[3 * i], dy = pos[3 * i + 1] - r[3 * i + 1], dz = pos[3 * i + 2] - r[3 * i + 2];
+            double d2 = dx * dx + dy * dy + dz * dz;
+            far |= !(d2 <= skin2); /* also catches NaN */
+            if (d2 > a2) {
+                if (d2 > a1) {
+                    a2 = a1;
+                    a1 = d2;
+                } else {
+                    a2 = d2;
+                }
+            }
+        }
+#ifdef _OPENMP
+#pragma omp critical(bmd__nl_stale)
+#endif
+        {
+            double v[2] = {a1, a2};
+            for (int k = 0; k < 2; k++) {
+                double d2 = v[k];
+                if (d2 > m2) {
+                    if (d2 > m1) {
+                        m2 = m1;
+                        m1 = d2;
+                    } else {
+                        m2 = d2;
+                    }
+                }
             }
         }
     }
+    if (far) return 1;
     if (sqrt(m1) + sqrt(m2) > skin) return 1;
     return 0;
 }

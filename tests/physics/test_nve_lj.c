@@ -7,7 +7,8 @@
  * - Batch independence: a fused stage fire → nve → nvt_langevin on 6 systems
  *   of different sizes (periodic liquids and clusters) gives bitwise the same
  *   positions, velocities, energies and step counts whether the systems run
- *   alone, all in one batch, or in batches of 2 and 3 in another order. */
+ *   alone, all in one batch, or in batches of 2 and 3 in another order, with 1
+ *   and 2 OpenMP threads (and the same bits with both). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -167,10 +168,14 @@ static void run_group(int k, const int *ids, result *out) {
     bmd_model_destroy(m);
 }
 
-static void test_batch_independence(void **state) {
-    (void)state;
-    static result all[NSYS], other[NSYS];
-    memset(all, 0, sizeof all);
+static void batch_independence(int threads, result *all) {
+#ifdef _OPENMP
+    omp_set_num_threads(threads);
+#else
+    (void)threads;
+#endif
+    static result other[NSYS];
+    memset(all, 0, NSYS * sizeof *all);
     memset(other, 0, sizeof other);
     const int ids[NSYS] = {0, 1, 2, 3, 4, 5};
     run_group(NSYS, ids, all);
@@ -180,13 +185,26 @@ static void test_batch_independence(void **state) {
         assert_true(all[i].steps[1] == 50 && all[i].steps[2] == 50);
     }
     for (int i = 0; i < NSYS; i++) run_group(1, &ids[i], other);
-    assert_memory_equal(all, other, sizeof all);
+    assert_memory_equal(all, other, sizeof other);
     memset(other, 0, sizeof other);
     const int g1[2] = {5, 2}, g2[3] = {4, 0, 3}, g3[1] = {1};
     run_group(2, g1, other);
     run_group(3, g2, other);
     run_group(1, g3, other);
-    assert_memory_equal(all, other, sizeof all);
+    assert_memory_equal(all, other, sizeof other);
+}
+
+/* with 1 and 2 OpenMP threads; small systems are each done by one thread in
+ * a fixed order, so the two thread counts also agree bit for bit */
+static void test_batch_independence(void **state) {
+    (void)state;
+    static result one[NSYS], two[NSYS];
+    batch_independence(1, one);
+    batch_independence(2, two);
+    assert_memory_equal(one, two, sizeof one);
+#ifdef _OPENMP
+    omp_set_num_threads(1);
+#endif
 }
 
 int main(void) {

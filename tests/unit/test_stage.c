@@ -41,7 +41,7 @@ static bmd_status logging_compute(void *self, const bmd_batch *b, const bmd_comp
 }
 static void logging_destroy(void *self) { (void)self; }
 static const bmd_model_ops logging_ops = {"logging", logging_compute, NULL, NULL, logging_destroy};
-static bmd_model logging_model = {&logging_ops, NULL};
+static bmd_model logging_model = {.ops = &logging_ops};
 
 /* A probe dynamics: logs E<i>/P<i>/Q<i>, checks that forces are valid and
  * current at every update, and moves x += 0.01 F. */

@@ -1,0 +1,255 @@
+/* run_checkpoint.c — owns checkpoints and --resume in `batchmd run` on one
+ * process (run_checkpoint.h): opening or refusing the checkpoint, the log
+ * and trajectory outputs it commits, the stop flag set by SIGTERM, SIGINT
+ * and SIGUSR1, and BATCHMD_TEST_KILL, a test-only switch that kills the
+ * process with SIGKILL at a chosen point (tests/cli/resume_test.py). */
+#include "run_checkpoint.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int app_ckpt_open(const app_campaign *a, int resume, int quiet, bmd_checkpoint **ck, int *resuming) {
+    *ck = NULL;
+    *resuming = 0;
+    if (!a->c.output.checkpoint) {
+        if (!resume) return APP_OK;
+        fprintf(stderr, "batchmd: %s: --resume needs output.checkpoint in the campaign (none is written without it)\n",
+                a->c.path);
+        return APP_INVALID;
+    }
+    if (bmd_checkpoint_create(a->c.output.checkpoint, a->c.output.checkpoint_every_s, a->c.path,
+                              (const char *const *)a->c.inputs, a->c.n_inputs, ck)) {
+        app_error(NULL);
+        return APP_INVALID;
+    }
+    int found = 0;
+    if (resume && bmd_checkpoint_load(*ck, &found)) {
+        app_error("cannot resume");
+        bmd_checkpoint_destroy(*ck);
+        *ck = NULL;
+        return APP_INVALID;
+    }
+    if (resume && !found && !quiet)
+        fprintf(stderr, "batchmd: no checkpoint %s yet: starting the campaign from the beginning\n",
+                a->c.output.checkpoint);
+    if (!found && bmd_checkpoint_remove(*ck)) {
+        app_error(NULL);
+        bmd_checkpoint_destroy(*ck);
+        *ck = NULL;
+        return APP_RUN_FAILED;
+    }
+    *resuming = found;
+    return APP_OK;
+}
+
+/* The trajectory as run_stage.c adds it, with the sink registered. */
+static bmd_status add_trajectory(const app_campaign *a, bmd_checkpoint *ck, int resuming, bmd_stage *st, int group,
+                                 const char *file) {
+    bmd_sink *traj = NULL;
+    bmd_hook *snap = NULL;
+    bmd_status rc = resuming ? bmd_sink_h5md_reopen(file, a->c.units, &traj) : bmd_sink_h5md_create(file, a->c.units, &traj);
+    if (rc) return rc;
+    if ((rc = bmd_checkpoint_add_sink(ck, "trajectory", traj))) {
+        bmd_sink_destroy(traj);
+        return rc;
+    }
+    rc = bmd_hook_snapshot_create(traj, a->c.output.trajectory.every, NULL, 0, &snap); /* owns traj */
+    for (int i = 0; !rc && i < a->c.group_size[group]; i++) {
+        const bmd_campaign_stage *s = &a->c.stages[a->c.group_stage[group][i]];
+        if (s->type->is_optimizer) continue;
+        for (int k = 0; k < s->type->n_params; k++)
+            if (strcmp(s->type->params[k].name, "dt") == 0) rc = bmd_hook_snapshot_set_dt(snap, s->name, s->values[k]);
+    }
+    if (rc) {
+        bmd_hook_destroy(snap);
+        return rc;
+    }
+    return bmd_stage_add_hook(st, snap);
+}
+
+int app_ckpt_outputs(const app_campaign *a, bmd_checkpoint *ck, int resuming, bmd_stage *st) {
+    return app_ckpt_outputs_rank(a, ck, resuming, st, 0, NULL);
+}
+
+int app_ckpt_outputs_rank(const app_campaign *a, bmd_checkpoint *ck, int resuming, bmd_stage *st, int group,
+                          const char *suffix) {
+    bmd_status rc = BMD_OK;
+    char *log = NULL, *traj = NULL;
+    if (a->c.output.log.file && !(log = app_rank_path(a->c.output.log.file, suffix)))
+        rc = bmd__fail(BMD_ERR_NOMEM, "out of memory");
+    if (!rc && a->c.output.trajectory.file && !(traj = app_rank_path(a->c.output.trajectory.file, suffix)))
+        rc = bmd__fail(BMD_ERR_NOMEM, "out of memory");
+    if (!rc && log) {
+        bmd_hook *h = NULL;
+        rc = bmd_hook_log_create(log, a->c.output.log.every, &h);
+        if (!rc && (rc = bmd_checkpoint_add_log_hook(ck, "log", h))) bmd_hook_destroy(h);
+        else if (!rc) rc = bmd_stage_add_hook(st, h);
+    }
+    if (!rc && traj) rc = add_trajectory(a, ck, resuming, st, group, traj);
+    free(log);
+    free(traj);
+    if (rc) {
+        app_error(NULL);
+        return APP_RUN_FAILED;
+    }
+    return APP_OK;
+}
+
+/* ------------------------------------------------------------ signals */
+
+static volatile sig_atomic_t stop_flag;
+
+static void on_signal(int sig) {
+    (void)sig;
+    stop_flag = 1;
+}
+
+volatile sig_atomic_t *app_ckpt_stop_flag(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sa.sa_flags = SA_RESETHAND; /* a second signal of the same kind ends the process at once */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGUSR1, &sa, NULL);
+    return &stop_flag;
+}
+
+/* -------------------------------------------------- test-only kills */
+
+static long kill_at;
+
+static void kill_now(void) {
+    fflush(NULL);
+    raise(SIGKILL);
+}
+
+static void kill_in_checkpoint(void *user, long index) {
+    (void)user;
+    if (index == kill_at) kill_now();
+}
+
+static bmd_status kill_step_call(void *self, const bmd_hook_ctx *ctx) {
+    (void)self;
+    if (ctx->step == kill_at) kill_now();
+    return BMD_OK;
+}
+static void kill_step_destroy(void *self) { (void)self; }
+static const bmd_hook_ops kill_step_ops = {"test_kill", NULL, kill_step_call, NULL, kill_step_destroy};
+
+/* A sink around final that, at its kill_at-th frame, flushes what came
+ * before, appends half of the frame's bytes and kills the process: a torn
+ * last frame, as a kill in the middle of an append leaves. */
+typedef struct kill_sink {
+    bmd_sink *inner;
+    bmd_units_kind units;
+    const char *path;
+    long writes;
+} kill_sink;
+
+static bmd_status ks_write(void *self, const bmd_system *sys) {
+    kill_sink *k = self;
+    if (++k->writes == kill_at) {
+        void *state = NULL;
+        size_t n = 0;
+        k->inner->ops->commit(k->inner->self, &state, &n); /* flushes what came before */
+        free(state);
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *mem = open_memstream(&buf, &len);
+        bmd_extxyz_write_opts o = {.forces = 1, .momenta = 1, .energy = 1, .stress = 1, .system_id = 1, .info = 1};
+        if (mem) {
+            bmd_extxyz_write_frame(mem, sys, k->units, &o);
+            fclose(mem);
+        }
+        FILE *f = fopen(k->path, "a");
+        if (f && buf) {
+            fwrite(buf, 1, len / 2, f);
+            fflush(f);
+            fsync(fileno(f));
+        }
+        kill_now();
+    }
+    return bmd_sink_write(k->inner, sys);
+}
+static bmd_status ks_close(void *self) {
+    kill_sink *k = self;
+    return k->inner->ops->close ? k->inner->ops->close(k->inner->self) : BMD_OK;
+}
+static void ks_destroy(void *self) {
+    kill_sink *k = self;
+    if (k->inner->ops->destroy) k->inner->ops->destroy(k->inner->self);
+    free(k->inner);
+    free(k);
+}
+static bmd_status ks_commit(void *self, void **state, size_t *n) {
+    kill_sink *k = self;
+    return k->inner->ops->commit(k->inner->self, state, n);
+}
+static bmd_status ks_rewind(void *self, const void *state, size_t n) {
+    kill_sink *k = self;
+    return k->inner->ops->rewind(k->inner->self, state, n);
+}
+static const bmd_sink_ops kill_sink_ops = {.type = "extxyz",
+                                           .write = ks_write,
+                                           .close = ks_close,
+                                           .destroy = ks_destroy,
+                                           .commit = ks_commit,
+                                           .rewind = ks_rewind};
+
+int app_ckpt_test_kill(bmd_checkpoint *ck, bmd_stage *st, bmd_units_kind units, const char *final_path,
+                       bmd_sink **final) {
+    return app_ckpt_test_kill_rank(ck, st, units, final_path, final, -1);
+}
+
+int app_ckpt_test_kill_rank(bmd_checkpoint *ck, bmd_stage *st, bmd_units_kind units, const char *final_path,
+                            bmd_sink **final, int rank) {
+    const char *spec = getenv("BATCHMD_TEST_KILL");
+    if (!spec || !*spec) return APP_OK;
+    const char *all = spec;
+    if (!strncmp(spec, "rank", 4)) { /* rankR:WHAT:N: only on rank R */
+        char *end = NULL;
+        long want = strtol(spec + 4, &end, 10);
+        if (end == spec + 4 || *end != ':') {
+            fprintf(stderr, "batchmd: BATCHMD_TEST_KILL='%s': expected [rankR:]checkpoint:N, append:N or step:N\n",
+                    all);
+            return APP_INVALID;
+        }
+        if (want != rank) return APP_OK;
+        spec = end + 1;
+    }
+    const char *colon = strchr(spec, ':');
+    kill_at = colon ? strtol(colon + 1, NULL, 10) : 0;
+    size_t n = colon ? (size_t)(colon - spec) : strlen(spec);
+    if (kill_at < 1) goto bad;
+    if (n == 10 && !strncmp(spec, "checkpoint", n)) {
+        if (ck) bmd_checkpoint_set_test_hook(ck, kill_in_checkpoint, NULL);
+    } else if (n == 4 && !strncmp(spec, "step", n)) {
+        bmd_hook *h = calloc(1, sizeof *h);
+        if (!h) return APP_RUN_FAILED;
+        *h = (bmd_hook){&kill_step_ops, NULL, BMD_HOOK_AFTER_STEP, 1};
+        if (bmd_stage_add_hook(st, h)) return APP_RUN_FAILED;
+    } else if (n == 6 && !strncmp(spec, "append", n)) {
+        if (!*final) return APP_OK; /* a rank that writes no final */
+        kill_sink *k = calloc(1, sizeof *k);
+        bmd_sink *w = calloc(1, sizeof *w);
+        if (!k || !w) {
+            free(k);
+            free(w);
+            return APP_RUN_FAILED;
+        }
+        *k = (kill_sink){*final, units, final_path, 0};
+        *w = (bmd_sink){&kill_sink_ops, k};
+        *final = w;
+    } else {
+        goto bad;
+    }
+    return APP_OK;
+bad:
+    fprintf(stderr, "batchmd: BATCHMD_TEST_KILL='%s': expected checkpoint:N, append:N or step:N (N >= 1)\n", spec);
+    return APP_INVALID;
+}
