@@ -28,9 +28,10 @@ static void help(void) {
            "With output.checkpoint, a checkpoint is written every every_s seconds and\n"
            "on SIGTERM, SIGINT or SIGUSR1 (then the run stops with status 1; a second\n"
            "such signal ends it at once). With Slurm: #SBATCH --signal=USR1@120.\n"
-           "Env BATCHMD_TEST_KILL=checkpoint:N|append:N|step:N (tests only) kills the\n"
-           "process with SIGKILL halfway through the N-th checkpoint, halfway through\n"
-           "the N-th frame of final, or after the N-th batch step.\n");
+           "Env BATCHMD_TEST_KILL=[rankR:]checkpoint:N|append:N|step:N|fail:N (tests only)\n"
+           "kills the process (on MPI rank R only) with SIGKILL halfway through the N-th\n"
+           "checkpoint, halfway through the N-th frame of final, or after the N-th batch\n"
+           "step; fail:N makes the N-th batch step fail with an error.\n");
 }
 
 /* Settings this version cannot honour yet: refuse clearly rather than ignore. */

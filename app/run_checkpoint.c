@@ -141,6 +141,14 @@ static bmd_status kill_step_call(void *self, const bmd_hook_ctx *ctx) {
 static void kill_step_destroy(void *self) { (void)self; }
 static const bmd_hook_ops kill_step_ops = {"test_kill", NULL, kill_step_call, NULL, kill_step_destroy};
 
+static bmd_status fail_step_call(void *self, const bmd_hook_ctx *ctx) {
+    (void)self;
+    if (ctx->step == kill_at)
+        return bmd__fail(BMD_ERR_RUNTIME, "test failure at step %ld (BATCHMD_TEST_KILL)", (long)ctx->step);
+    return BMD_OK;
+}
+static const bmd_hook_ops fail_step_ops = {"test_fail", NULL, fail_step_call, NULL, kill_step_destroy};
+
 /* A sink around final that, at its kill_at-th frame, flushes what came
  * before, appends half of the frame's bytes and kills the process: a torn
  * last frame, as a kill in the middle of an append leaves. */
@@ -228,10 +236,10 @@ int app_ckpt_test_kill_rank(bmd_checkpoint *ck, bmd_stage *st, bmd_units_kind un
     if (kill_at < 1) goto bad;
     if (n == 10 && !strncmp(spec, "checkpoint", n)) {
         if (ck) bmd_checkpoint_set_test_hook(ck, kill_in_checkpoint, NULL);
-    } else if (n == 4 && !strncmp(spec, "step", n)) {
+    } else if (n == 4 && (!strncmp(spec, "step", n) || !strncmp(spec, "fail", n))) {
         bmd_hook *h = calloc(1, sizeof *h);
         if (!h) return APP_RUN_FAILED;
-        *h = (bmd_hook){&kill_step_ops, NULL, BMD_HOOK_AFTER_STEP, 1};
+        *h = (bmd_hook){spec[0] == 's' ? &kill_step_ops : &fail_step_ops, NULL, BMD_HOOK_AFTER_STEP, 1};
         if (bmd_stage_add_hook(st, h)) return APP_RUN_FAILED;
     } else if (n == 6 && !strncmp(spec, "append", n)) {
         if (!*final) return APP_OK; /* a rank that writes no final */
@@ -250,6 +258,7 @@ int app_ckpt_test_kill_rank(bmd_checkpoint *ck, bmd_stage *st, bmd_units_kind un
     }
     return APP_OK;
 bad:
-    fprintf(stderr, "batchmd: BATCHMD_TEST_KILL='%s': expected checkpoint:N, append:N or step:N (N >= 1)\n", spec);
+    fprintf(stderr, "batchmd: BATCHMD_TEST_KILL='%s': expected [rankR:]checkpoint:N, append:N, step:N or fail:N "
+                    "(N >= 1)\n", all);
     return APP_INVALID;
 }

@@ -26,7 +26,8 @@ int app_ckpt_outputs_rank(const app_campaign *a, bmd_checkpoint *ck, int resumin
 volatile sig_atomic_t *app_ckpt_stop_flag(void);
 /* Test only: BATCHMD_TEST_KILL="checkpoint:N" (SIGKILL halfway through
  * writing the N-th checkpoint), "append:N" (after half of the N-th frame
- * written to final), "step:N" (after the N-th batch step). May wrap *final. */
+ * written to final), "step:N" (after the N-th batch step), "fail:N" (the
+ * N-th batch step fails with an error: the run fails). May wrap *final. */
 int app_ckpt_test_kill(bmd_checkpoint *ck, bmd_stage *st, bmd_units_kind units, const char *final_path,
                        bmd_sink **final);
 /* The same on a pipeline rank: "rankR:WHAT:N" applies on rank R only (a

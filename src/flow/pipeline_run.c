@@ -85,9 +85,16 @@ static void ctl_take(prun *x, int v) {
     }
 }
 
+/* Whether this rank's control receives are over (nothing more will come:
+ * no receive is left posted when the run ends). */
+static int ctl_over(const prun *x) {
+    return x->l.first ? x->ends >= x->l.p->chain_n - 1 && !x->pending : x->released;
+}
+
 /* Takes the control values that have arrived; wait: at least one. */
 static bmd_status ctl_poll(prun *x, int wait) {
     for (;;) {
+        if (!x->ctl_req && ctl_over(x)) return BMD_OK;
         bmd_status rc = x->ctl_req ? BMD_OK : bmd__mpi_ctl_irecv(&x->ctl_val, &x->ctl_req);
         int done = 0;
         if (!rc) rc = bmd__mpi_complete(x->ctl_req, wait, &done, NULL);
@@ -95,6 +102,23 @@ static bmd_status ctl_poll(prun *x, int wait) {
         x->ctl_req = NULL;
         ctl_take(x, x->ctl_val);
         wait = 0;
+    }
+}
+
+static bmd_status check_notices(bmd__link *l);
+static int no_pending(const prun *x) { return !x->pending; }
+static int have_cut(const prun *x) { return x->cut_req != 0; }
+
+/* Waits politely until ready(x) on the control channel; a failure on
+ * another rank (a notice) ends the wait with its error, so that no rank
+ * waits for a cut that will not come. */
+static bmd_status ctl_wait(prun *x, int (*ready)(const prun *)) {
+    for (;;) {
+        bmd_status rc = ctl_poll(x, 0);
+        if (rc || ready(x)) return rc;
+        if ((rc = check_notices(&x->l))) return rc;
+        struct timespec ts = {0, 200000};
+        nanosleep(&ts, NULL);
     }
 }
 
@@ -143,7 +167,7 @@ static bmd_status ckpt_decide(prun *x, int done) {
         if (!rc && done && !l->last && !l->marker && !x->cut_req) {
             if (!x->want_sent) rc = bmd__mpi_ctl_send(l->p->head, CTL_WANT);
             x->want_sent = 1;
-            while (!rc && !x->cut_req) rc = ctl_poll(x, 1);
+            if (!rc) rc = ctl_wait(x, have_cut);
         }
         if (!rc && x->cut_req && !l->marker && l->upstream_done) {
             l->gen = x->cut_req - 1;
@@ -155,8 +179,7 @@ static bmd_status ckpt_decide(prun *x, int done) {
     }
     if (flag) x->stop_wanted = 1;
     if (l->last || l->marker || x->no_more) return rc;
-    if (!rc && done)
-        while (!rc && x->pending) rc = ctl_poll(x, 1);
+    if (!rc && done) rc = ctl_wait(x, no_pending);
     if (!rc && !x->pending && (done || x->stop_wanted || bmd__ckpt_due(x->ck))) start_generation(x);
     return rc;
 }
@@ -171,10 +194,16 @@ static bmd_status ckpt_after(prun *x, int failed) {
     bmd__link *l = &x->l;
     bmd_status rc = BMD_OK;
     if (l->first) {
-        while (!rc && x->ends < l->p->chain_n - 1) {
+        /* until every other rank has ended and the last cut is answered (the
+         * last rank answers every CUT, even after its end), unless a rank
+         * failed: then a cut may never complete */
+        while (!rc && !ctl_over(x)) {
             rc = ctl_poll(x, 0);
+            if (!rc) rc = bmd__link_notices(l, 0);
+            if (!rc && (failed || l->notice_error || l->upstream_error) && x->ends >= l->p->chain_n - 1) break;
             if (!rc && x->stop && *x->stop) x->stop_wanted = 1;
-            if (!rc && !failed && !x->no_more && !x->pending && (x->want || x->stop_wanted || bmd__ckpt_due(x->ck))) {
+            if (!rc && !failed && !x->no_more && !x->pending && x->ends < l->p->chain_n - 1 &&
+                (x->want || x->stop_wanted || bmd__ckpt_due(x->ck))) {
                 x->pending = ++l->gen;
                 if (x->stop_wanted) { /* every rank still running stops: so does this one's run */
                     x->no_more = x->stopped = 1;
@@ -183,7 +212,7 @@ static bmd_status ckpt_after(prun *x, int failed) {
                 x->want = 0;
                 rc = bmd__mpi_ctl_send(l->p->next, (int)(2 * x->pending + (x->stop_wanted ? 1 : 0)));
             }
-            if (!rc && x->ends < l->p->chain_n - 1) {
+            if (!rc && !ctl_over(x)) {
                 struct timespec ts = {0, 1000000}; /* 1 ms: nothing else to do here */
                 nanosleep(&ts, NULL);
             }
@@ -478,17 +507,15 @@ bmd_status bmd_pipeline_run(bmd_pipeline *p, bmd_stage *st, bmd_model *m, const 
                                           names, names ? p->opt.n_stage_names : 0,
                                           names ? bmd_stage_index_offset(st) : 0);
     if (!rc) rc = rc_init;
-    if (!rc) {
-        bmd__runner_io io = {.self = &x,
-                             .begin_round = begin_round,
-                             .leave = l->last ? NULL : pack_leave,
-                             .exchange = exchange,
-                             .refill = refill,
-                             .after_step = after_step,
-                             .save = p->ck ? pl_save : NULL,
-                             .restore = p->ck ? pl_restore : NULL};
-        rc = bmd__runner_run(&r, &io);
-    }
+    bmd__runner_io io = {.self = &x, /* outlives the loop: the last rank's final cut uses it */
+                         .begin_round = begin_round,
+                         .leave = l->last ? NULL : pack_leave,
+                         .exchange = exchange,
+                         .refill = refill,
+                         .after_step = after_step,
+                         .save = p->ck ? pl_save : NULL,
+                         .restore = p->ck ? pl_restore : NULL};
+    if (!rc) rc = bmd__runner_run(&r, &io);
     if (!rc && x.ck && l->last && !l->first && !x.stopped && !l->sent_done) {
         /* the last rank's final state: a resume then finds nothing left to do */
         l->sent_done = 1;
@@ -523,6 +550,11 @@ bmd_status bmd_pipeline_run(bmd_pipeline *p, bmd_stage *st, bmd_model *m, const 
         if (!rc_n) rc_n = bmd__link_notices(l, 1);
         if (rc) bmd__fail(rc, "%s", why);
         else rc = rc_n;
+        /* this rank was over before another failed: it names the rank where
+         * the failure began (the totals below only know which ranks failed) */
+        if (!rc && l->notice_error)
+            rc = bmd__fail(BMD_ERR_RUNTIME, "rank %d failed (see its message); rank %d stops", l->notice_error - 1,
+                           p->rank);
     }
     stats->total = l->total;
     bmd_status rc_fini = bmd__runner_fini(&r);

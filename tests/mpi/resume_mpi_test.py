@@ -19,9 +19,22 @@ followed by `mpirun -np N batchmd run --resume` until a run exits 0:
             the 6th frame it appends to final (a torn frame is left);
   kseveral  2 ranks, fully_async: rank 0 at step 15, then rank 1 at step
             20, then rank 1 in its 2nd checkpoint, then rank 0 in its 3rd;
-  sigterm   3 ranks: SIGTERM to mpirun once every rank has a checkpoint:
-            exit 1 with "interrupted ... --resume" (or exit 0 when the run
-            was already over), then resumed.
+  kfail     3 ranks, sync: rank 1's 20th step fails with an error: every
+            rank exits 1, rank 1 saying why, the others naming rank 1;
+  late      2 ranks, md of 600 steps: rank 0 ends long before rank 1 (its
+            last checkpoint then says done) and the cuts go on without it;
+            rank 1 SIGKILLed once it has cut 5 more generations: its newest
+            checkpoint is newer than rank 0's; resumed; resumed again after
+            the end (the last rank's final checkpoint: nothing left to do);
+  sigusr1   3 ranks: SIGUSR1 to mpirun (Slurm's --signal=USR1@T; mpirun
+            forwards it to every rank) once every rank has a checkpoint;
+  sigrank   3 ranks: SIGTERM to rank 1's process only (it asks rank 0 for
+            the cut); sigint0: SIGINT to rank 0 only (2 ranks); siglate:
+            SIGTERM to the last of 3 ranks once rank 0 has ended. Each: every
+            rank exits 1 saying "interrupted by signal; checkpoint written
+            ...; continue with `mpirun -np N batchmd run --resume c.yaml`";
+  sigterm   2 ranks: SIGTERM to mpirun (Open MPI's mpirun ends the job
+            itself, its ranks have no time to cut: like a kill); resumed.
 Each must end with: every system_id exactly once across final + failed,
 and each system's frame (its text in final or failed) byte-identical to
 the reference's.
@@ -30,6 +43,7 @@ with 3: exit 2, and every rank says why; --resume without any checkpoint
 yet starts from the beginning (and completes)."""
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -205,6 +219,19 @@ scenario("kappend", 3, ["rank2:append:6"])
 scenario("kseveral", 2, ["rank0:step:15", "rank1:step:20", "rank1:checkpoint:2", "rank0:checkpoint:3"],
          comm="fully_async")
 
+# a rank that fails (an error, not a kill): every rank exits 1 naming it, and
+# the checkpoint it leaves resumes correctly
+d = setup("kfail", 3, comm="sync")
+rc, out, err = mpi(d, 3, kill="rank1:fail:20")
+c.check(rc == 1, "kfail: exit 1 (got %s)" % rc)
+c.check("rank 1: run failed: test failure at step 20" in err, "kfail: rank 1 says why: %s" % err[-1500:])
+c.check(all(re.search(r"rank %d: run failed: rank 1 failed" % r, err) for r in (0, 2)),
+        "kfail: ranks 0 and 2 name rank 1: %s" % err[-1500:])
+rc, out, err = mpi(d, 3, "--resume")
+c.check(rc == 0 and "from the beginning" not in err, "kfail: resumed, completes (got %s): %s" % (rc, err[-1500:]))
+compare("kfail", d, 3)
+
+
 def children(pid):
     """Pids whose parent is pid (mpirun's ranks)."""
     out = []
@@ -333,4 +360,5 @@ c.check(rc == 0 and "from the beginning" in err, "resume without a checkpoint: s
         % (rc, err[-800:]))
 compare("fresh", d, 2)
 
+shutil.rmtree(top, ignore_errors=True)
 c.finish()
