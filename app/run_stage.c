@@ -57,6 +57,7 @@ int app_make_run_stage(const app_campaign *a, int group, const char *suffix, bmd
         return APP_INVALID;
     }
     bmd_status rc = BMD_OK;
+    bmd_stage_set_max_neighbors(st, a->c.quarantine.max_neighbors);
     /* force blow-up: quarantine instead of integrating garbage */
     if (a->c.quarantine.max_force > 0) {
         bmd_hook *h = NULL;

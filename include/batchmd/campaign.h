@@ -85,6 +85,11 @@ typedef struct bmd_campaign {
                               * it arrives ("atoms_too_close"); 0 = never. Default 0.5. */
         double max_force; /* eV/Å: a system whose max |F| exceeds it is taken out
                            * ("force_blowup"); 0 = never. Default 1e5. */
+        long max_neighbors; /* a system with an atom that has more neighbors than this
+                             * within the model's cutoff (periodic images included) is
+                             * taken out as it arrives ("too_many_neighbors"), before
+                             * its lists are built; 0 = never. Default 2000, as
+                             * LAMMPS's neigh_modify one. */
     } quarantine;
 } bmd_campaign;
 

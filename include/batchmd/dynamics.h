@@ -241,6 +241,12 @@ bmd_status bmd_stage_step(bmd_stage *st, bmd_batch *b, bmd_model *m);
 long bmd_stage_loop_step(const bmd_stage *st);
 /* Sets the loop step count (a run resumed from a checkpoint continues it). */
 void bmd_stage_set_loop_step(bmd_stage *st, long step);
+/* A system arriving with an atom that has more than max_neighbors neighbors
+ * within the model's cutoff (periodic images included) leaves as
+ * "too_many_neighbors" before its first evaluation, so that one absurdly
+ * dense structure (wrong units, a collapsed cell) cannot exhaust the
+ * memory of the whole batch's neighbor lists. <= 0: no limit (the default). */
+void bmd_stage_set_max_neighbors(bmd_stage *st, long max_neighbors);
 /* Calls the hooks' open, then steps until every system has left (status k or
  * failed) or max_loop_steps loop steps were taken (<= 0: no limit), then the
  * hooks' close. */

@@ -21,4 +21,15 @@ bmd_status bmd__closest_pair(int n, const double *pos, const double *cell, const
 #define BMD__THIN_CELL_RATIO 50.0
 int bmd__cell_too_thin(const double *cell, const unsigned char *pbc, double range);
 
+/* The largest number of neighbors within range of one atom of the n atoms
+ * at pos[3n] in cell[9] with pbc[3] (periodic images included, an atom's
+ * own images too) into *most, and that atom into *atom (may be NULL; -1
+ * when not known). A fully periodic cell whose mean density alone gives
+ * more than 4 x limit neighbors per atom is answered from the density,
+ * without building a list (*most = that mean, rounded up: certainly above
+ * the limit); otherwise the count is exact, from one list build.
+ * BMD_ERR_NOMEM when the list does not fit. */
+bmd_status bmd__max_neighbors(int n, const double *pos, const double *cell, const unsigned char *pbc, double range,
+                              long limit, long *most, int *atom);
+
 #endif

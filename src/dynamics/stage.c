@@ -44,6 +44,7 @@ struct bmd_stage {
     int want_stress;
     int index_offset; /* global index of sub-stage 0 (bmd_stage_set_index_offset) */
     long loop_step;
+    long max_neighbors; /* bmd_stage_set_max_neighbors; <= 0: no limit */
     int c_entered, c_convp, c_eprev, c_stop;
     int cap;               /* systems the buffers hold */
     unsigned char *live;   /* [cap] */
@@ -197,6 +198,30 @@ const char *bmd_stage_name(const bmd_stage *st, int i) { return (i >= 0 && i < s
 const bmd_units *bmd_stage_units(const bmd_stage *st) { return &st->units; }
 long bmd_stage_loop_step(const bmd_stage *st) { return st->loop_step; }
 void bmd_stage_set_loop_step(bmd_stage *st, long step) { st->loop_step = step; }
+
+void bmd_stage_set_max_neighbors(bmd_stage *st, long max_neighbors) { st->max_neighbors = max_neighbors; }
+
+/* Whether new system s breaks an input limit that would fail the model's
+ * whole batch or exhaust its memory; if so it leaves with the reason. */
+static bmd_status check_arrival(bmd_stage *st, bmd_batch *b, int s, double range, int *out) {
+    const double *cell = b->cell + 9 * (size_t)s;
+    const unsigned char *pbc = b->pbc + 3 * (size_t)s;
+    const char *why = NULL;
+    *out = 0;
+    if (range <= 0) return BMD_OK;
+    /* a cell too thin for the model's range (core/checks.h) */
+    if (bmd__cell_too_thin(cell, pbc, range)) why = "cell_too_thin";
+    if (!why && st->max_neighbors > 0) {
+        long most = 0;
+        bmd_status rc = bmd__max_neighbors(b->atom_count[s], b->pos + 3 * (size_t)b->atom_start[s], cell, pbc, range,
+                                           st->max_neighbors, &most, NULL);
+        if (rc == BMD_ERR_NOMEM || (!rc && most > st->max_neighbors)) why = "too_many_neighbors";
+        /* other errors (non-finite positions) are the NaN quarantine's */
+    }
+    if (!why) return BMD_OK;
+    *out = 1;
+    return bmd_stage_fail(b, s, why);
+}
 
 int bmd_stage_steps_column(const bmd_stage *st, bmd_batch *b, int i) {
     if (i < 0 || i >= st->k) return -1;
@@ -461,13 +486,12 @@ bmd_status bmd_stage_step(bmd_stage *st, bmd_batch *b, bmd_model *m) {
     double range = m->ops->cutoff ? m->ops->cutoff(m->self) : 0.0;
     for (int s = 0; s < ns; s++) {
         st->tmp[s] = st->live[s] && !b->forces_valid[s];
-        /* a new system in a cell too thin for the model's range would fail
-         * the model's whole batch: it alone leaves (core/checks.h) */
-        if (st->tmp[s] && range > 0 &&
-            bmd__cell_too_thin(b->cell + 9 * (size_t)s, b->pbc + 3 * (size_t)s, range)) {
-            if ((rc = bmd_stage_fail(b, s, "cell_too_thin"))) return rc;
-            st->tmp[s] = st->live[s] = 0;
-        }
+        /* a new system that would fail the model's whole batch (a cell too
+         * thin for its range) or exhaust its memory (far too many
+         * neighbors) leaves alone, before its first evaluation */
+        int out = 0;
+        if (st->tmp[s] && (rc = check_arrival(st, b, s, range, &out))) return rc;
+        if (out) st->tmp[s] = st->live[s] = 0;
         any |= st->tmp[s];
     }
     if (any && (rc = evaluate(st, b, m, st->tmp))) return rc;

@@ -248,6 +248,7 @@ static bmd_status set_defaults(bmd_campaign *c) {
     c->output.checkpoint_every_s = 60;
     c->quarantine.max_force = 1e5;
     c->quarantine.min_distance = 0.5;
+    c->quarantine.max_neighbors = 2000;
     c->output.final = bmd__campaign_path(c->dir, "results/final.extxyz");
     c->output.failed = bmd__campaign_path(c->dir, "results/failed.extxyz");
     return c->output.final && c->output.failed ? BMD_OK : bmd__fail(BMD_ERR_NOMEM, "out of memory");
@@ -304,13 +305,15 @@ static bmd_status load_tree(const bmd_yread *r, const bmd_ynode *root, bmd_campa
     if ((n = bmd_yaml_get(root, "batch", NULL)) && (st = read_batch(r, n, c))) return st;
     if ((n = bmd_yaml_get(root, "output", NULL)) && (st = read_output(r, n, c))) return st;
     if ((n = bmd_yaml_get(root, "quarantine", NULL))) {
-        static const char *const qkeys[] = {"max_force", "min_distance", NULL};
+        static const char *const qkeys[] = {"max_force", "min_distance", "max_neighbors", NULL};
         if ((st = bmd_ycheck_keys(r, n, "quarantine", qkeys))) return st;
         if ((st = bmd_yget_number(r, n, "max_force", "quarantine", &c->quarantine.max_force, NULL))) return st;
         if ((st = bmd_yget_number(r, n, "min_distance", "quarantine", &c->quarantine.min_distance, NULL))) return st;
         if (c->quarantine.min_distance < 0)
             return bmd_yerr(r, bmd_yaml_get(n, "min_distance", NULL),
                             "quarantine.min_distance: expected a distance >= 0 (0: never)");
+        if ((st = bmd_yget_long(r, n, "max_neighbors", "quarantine", 0, &c->quarantine.max_neighbors, NULL)))
+            return st;
         if (c->quarantine.max_force < 0)
             return bmd_yerr(r, bmd_yaml_get(n, "max_force", NULL), "quarantine.max_force: expected a force >= 0 (0: never)");
     }
