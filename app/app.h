@@ -41,6 +41,9 @@ void app_error(const char *what);
 int app_make_run_stage(const app_campaign *a, int group, const char *suffix, bmd_stage **out, bmd_hook **drift);
 /* path with suffix inserted before its extension (malloc'd; NULL: out of memory). */
 char *app_rank_path(const char *path, const char *suffix);
+/* output.trajectory's snapshot hook into traj (taken over, even on
+ * failure), with the MD sub-stages' dt of stage group `group`. */
+bmd_status app_snapshot_hook(const app_campaign *a, int group, bmd_sink *traj, bmd_hook **out);
 
 int cmd_run(int argc, char **argv);
 /* `run` under mpirun/srun: one pipeline group per rank (cmd_run_pipeline.c). */

@@ -56,17 +56,7 @@ static bmd_status add_trajectory(const app_campaign *a, bmd_checkpoint *ck, int 
         bmd_sink_destroy(traj);
         return rc;
     }
-    rc = bmd_hook_snapshot_create(traj, a->c.output.trajectory.every, NULL, 0, &snap); /* owns traj */
-    for (int i = 0; !rc && i < a->c.group_size[group]; i++) {
-        const bmd_campaign_stage *s = &a->c.stages[a->c.group_stage[group][i]];
-        if (s->type->is_optimizer) continue;
-        for (int k = 0; k < s->type->n_params; k++)
-            if (strcmp(s->type->params[k].name, "dt") == 0) rc = bmd_hook_snapshot_set_dt(snap, s->name, s->values[k]);
-    }
-    if (rc) {
-        bmd_hook_destroy(snap);
-        return rc;
-    }
+    if ((rc = app_snapshot_hook(a, group, traj, &snap))) return rc;
     return bmd_stage_add_hook(st, snap);
 }
 

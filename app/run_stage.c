@@ -22,13 +22,14 @@ char *app_rank_path(const char *path, const char *suffix) {
     return out;
 }
 
-/* output.trajectory: an H5MD file with a frame of every system every
- * `every` of its own steps; frame times count the MD sub-stages' dt. */
-static bmd_status add_trajectory(const app_campaign *a, int group, const char *file, bmd_stage *st) {
-    bmd_sink *traj = NULL;
+/* output.trajectory's hook: a frame of every system into traj (taken over,
+ * even on failure) every `every` of its own steps; frame times count the
+ * MD sub-stages' dt. */
+bmd_status app_snapshot_hook(const app_campaign *a, int group, bmd_sink *traj, bmd_hook **out) {
     bmd_hook *snap = NULL;
-    bmd_status rc = bmd_sink_h5md_create(file, a->c.units, &traj);
-    if (!rc) rc = bmd_hook_snapshot_create(traj, a->c.output.trajectory.every, NULL, 0, &snap); /* owns traj */
+    *out = NULL;
+    bmd_status rc = bmd_hook_snapshot_create(traj, a->c.output.trajectory.every, NULL, 0, &snap); /* owns traj */
+    if (rc) return rc;
     for (int i = 0; !rc && i < a->c.group_size[group]; i++) {
         const bmd_campaign_stage *s = &a->c.stages[a->c.group_stage[group][i]];
         if (s->type->is_optimizer) continue;
@@ -39,7 +40,17 @@ static bmd_status add_trajectory(const app_campaign *a, int group, const char *f
         bmd_hook_destroy(snap);
         return rc;
     }
-    return bmd_stage_add_hook(st, snap); /* owns snap, even on failure */
+    *out = snap;
+    return BMD_OK;
+}
+
+/* output.trajectory: an H5MD file written by the snapshot hook. */
+static bmd_status add_trajectory(const app_campaign *a, int group, const char *file, bmd_stage *st) {
+    bmd_sink *traj = NULL;
+    bmd_hook *snap = NULL;
+    bmd_status rc = bmd_sink_h5md_create(file, a->c.units, &traj);
+    if (!rc) rc = app_snapshot_hook(a, group, traj, &snap);
+    return rc ? rc : bmd_stage_add_hook(st, snap); /* owns snap, even on failure */
 }
 
 int app_make_run_stage(const app_campaign *a, int group, const char *suffix, bmd_stage **out, bmd_hook **drift) {
