@@ -13,6 +13,20 @@
 #include "batchmd/system.h"
 #include "neighbor/neighbor.h"
 
+/* A half list of the n atoms within range (no skin) into nl, with the
+ * builder's failures as messages prefixed by `what`. */
+static bmd_status list_within(bmd__nlist *nl, bmd__nl_scratch *scr, int n, const double *pos, const double *cell,
+                              const unsigned char *pbc, double range, const char *what) {
+    bmd__nl_result r = bmd__nlist_build(nl, scr, n, pos, cell, pbc, range, 0.0);
+    if (r == BMD__NL_NOMEM) return bmd__fail(BMD_ERR_NOMEM, "%s: out of memory for %d atoms", what, n);
+    if (r == BMD__NL_BAD_POS)
+        return bmd__fail(BMD_ERR_NUMERIC, "%s: a position is not finite, or absurdly far away", what);
+    if (r)
+        return bmd__fail(BMD_ERR_INVALID, "%s: the cell is degenerate along a periodic axis, or far thinner than %g",
+                         what, range);
+    return BMD_OK;
+}
+
 bmd_status bmd__closest_pair(int n, const double *pos, const double *cell, const unsigned char *pbc,
                              double range, double *d, int *i, int *j) {
     int bi = -1, bj = -1;
@@ -27,14 +41,7 @@ bmd_status bmd__closest_pair(int n, const double *pos, const double *cell, const
     bmd__nl_scratch scr;
     bmd__nlist_init(&nl);
     memset(&scr, 0, sizeof scr);
-    bmd__nl_result r = bmd__nlist_build(&nl, &scr, n, pos, cell, pbc, range, 0.0);
-    bmd_status st = BMD_OK;
-    if (r == BMD__NL_NOMEM) st = bmd__fail(BMD_ERR_NOMEM, "closest pair: out of memory for %d atoms", n);
-    else if (r == BMD__NL_BAD_POS)
-        st = bmd__fail(BMD_ERR_NUMERIC, "closest pair: a position is not finite, or absurdly far away");
-    else if (r)
-        st = bmd__fail(BMD_ERR_INVALID, "closest pair: the cell is degenerate along a periodic axis, or far "
-                                        "thinner than %g", range);
+    bmd_status st = list_within(&nl, &scr, n, pos, cell, pbc, range, "closest pair");
     for (int a = 0; !st && a < n; a++) {
         for (int k = nl.start[a]; k < nl.start[a + 1]; k++) {
             int b = nl.j[k];
@@ -94,14 +101,8 @@ bmd_status bmd__max_neighbors(int n, const double *pos, const double *cell, cons
     bmd__nlist_init(&nl);
     memset(&scr, 0, sizeof scr);
     long *count = calloc((size_t)n, sizeof *count);
-    bmd__nl_result r = count ? bmd__nlist_build(&nl, &scr, n, pos, cell, pbc, range, 0.0) : BMD__NL_NOMEM;
-    bmd_status st = BMD_OK;
-    if (r == BMD__NL_NOMEM) st = bmd__fail(BMD_ERR_NOMEM, "neighbor count: out of memory for %d atoms", n);
-    else if (r == BMD__NL_BAD_POS)
-        st = bmd__fail(BMD_ERR_NUMERIC, "neighbor count: a position is not finite, or absurdly far away");
-    else if (r)
-        st = bmd__fail(BMD_ERR_INVALID, "neighbor count: the cell is degenerate along a periodic axis, or far "
-                                        "thinner than %g", range);
+    bmd_status st = count ? list_within(&nl, &scr, n, pos, cell, pbc, range, "neighbor count")
+                          : bmd__fail(BMD_ERR_NOMEM, "neighbor count: out of memory for %d atoms", n);
     /* a half list: each pair (an atom and its own image too) once, so both ends count it */
     for (int i = 0; !st && i < n; i++)
         for (int k = nl.start[i]; k < nl.start[i + 1]; k++) {

@@ -211,14 +211,12 @@ static bmd_status check_key(const bmd_campaign_stage *s, const bmd_system *sys, 
     errno = 0;
     double x = strtod(v, &end);
     while (*end == ' ' || *end == '\t') end++;
-    const param_range *pr = range_of(s->type->type, name);
-    int ok = end != v && *end == '\0' && errno != ERANGE && isfinite(x);
-    if (ok && pr)
-        ok = (pr->lo_open ? x > pr->lo : x >= pr->lo) && x <= pr->hi && (!pr->whole || x == floor(x));
-    if (ok) return BMD_OK;
+    if (end == v || *end != '\0' || errno == ERANGE) x = NAN; /* not a number: out of any range */
+    const char *expected = bmd__campaign_param_out_of_range(s->type->type, name, x);
+    if (!expected) return BMD_OK;
     return bmd__fail(BMD_ERR_PARSE, "%s:%ld: structure %ld: %s=%s overrides stages.%s.%s and is out of range "
                      "(expected %s)", sys->source ? sys->source : "?", sys->line > 0 ? sys->line + 1 : 0, index,
-                     name, v, s->name, name, pr ? pr->expected : "a finite number");
+                     name, v, s->name, name, expected);
 }
 
 bmd_status bmd_campaign_check_overrides(const bmd_campaign *c, const bmd_system *sys, long index) {
