@@ -1,9 +1,10 @@
 /* progress.c — what `batchmd run` tells a person while and after it runs:
  * on a terminal, a progress bar on stderr redrawn at most a few times a
  * second; elsewhere a plain line every few seconds; at the end a summary
- * (per stage: entered, converged, left on budget; failed; throughput; the
- * time split of timers.h with other = the rest of the wall time; the peak
- * RSS and bytes per atom of the peak batch; energy drift of NVE stages;
+ * (per stage: entered, converged, left on budget; failed; throughput;
+ * neighbor-list builds and the steps of a system per build; the time split
+ * of timers.h with other = the rest of the wall time; the peak RSS and
+ * bytes per atom of the peak batch; energy drift of NVE stages;
  * where the outputs are; for a pipeline, the throughput of all ranks and
  * the hand-over traffic). */
 #include "progress.h"
@@ -88,6 +89,18 @@ static void time_split(const bmd_run_stats *s, int rank) {
     fprintf(stderr, " other %.4g s (%.1f%%)\n", other, wall > 0 ? 100 * other / wall : 0.0);
 }
 
+/* Neighbor-list builds of the run (each system's first build and its
+ * rebuilds, summed: LAMMPS's "Neighbor list builds", per system), and how
+ * many steps of a system there were per build; nothing for a model that
+ * keeps no lists (plug-ins). */
+static void lists_line(const bmd_run_stats *s, int rank) {
+    if (s->list_builds < 0) return;
+    fprintf(stderr, "  neighbor lists%s: %ld builds", rank ? " (this rank)" : "", s->list_builds);
+    if (s->list_builds > 0)
+        fprintf(stderr, ", one per %.4g steps of a system", s->system_steps / (double)s->list_builds);
+    fputc('\n', stderr);
+}
+
 /* Peak resident set size of this process, bytes: VmHWM of /proc/self/status
  * where there is one (the high-water mark of this program's own memory),
  * else getrusage's ru_maxrss (KiB on Linux), which on Linux also counts the
@@ -141,6 +154,7 @@ void progress_summary(progress *p, const bmd_campaign *c, const bmd_run_stats *s
     } else {
         fprintf(stderr, "  throughput %.4g atom-steps/s over %ld batch steps\n", rate, s->loop_steps);
     }
+    lists_line(s, pipe != NULL);
     time_split(s, pipe != NULL);
     fprintf(stderr, "  batch: peak %ld atoms, %ld systems, %ld refills\n", s->peak_atoms, s->peak_systems, s->refills);
     memory_line(s);

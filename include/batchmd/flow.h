@@ -222,6 +222,13 @@ struct bmd_run_stats {
     /* seconds, t_step split as timers.h says: neighbor + force (the model's
      * evaluations, bmd_model_timers) + integrate (the rest of the step) */
     double t_neighbor, t_force, t_integrate;
+    /* Σ over batch steps of the systems stepped (live in a sub-stage): the
+     * steps of a system, summed over systems */
+    double system_steps;
+    /* the model's neighbor-list builds during this run (bmd_model_list_builds:
+     * per system, summed), a resumed run's included; -1 when the model keeps
+     * no lists of its own. Steps of a system per build: system_steps / this. */
+    long list_builds;
 };
 
 /* Runs every structure of ds through stage st with model m.

@@ -161,11 +161,16 @@ bmd_status bmd__runner_refill_sampler(bmd__runner *r, bmd__sampler *smp, const b
     return rc;
 }
 
-/* Atoms of the live systems (0 <= status < k). */
-static long live_atoms(const bmd__runner *r) {
-    long live = 0;
+/* Atoms (returned) and systems (*systems) of the live systems (0 <= status
+ * < k): what the next step moves. */
+static long live_atoms(const bmd__runner *r, long *systems) {
+    long live = 0, ns = 0;
     for (int s = 0; s < r->b->n_systems; s++)
-        if (r->b->status[s] >= 0 && r->b->status[s] < r->k) live += r->b->atom_count[s];
+        if (r->b->status[s] >= 0 && r->b->status[s] < r->k) {
+            live += r->b->atom_count[s];
+            ns++;
+        }
+    *systems = ns;
     return live;
 }
 
@@ -195,6 +200,15 @@ static void report(bmd__runner *r, double *t_report, const double base[2]) {
     r->opt->progress(r->opt->progress_user, stats);
 }
 
+/* The model's list builds during this run (bmd_run_stats.list_builds): since
+ * bmd__runner_run started, plus those before the checkpoint it resumed from;
+ * -1 for a model without lists. */
+static long run_builds(const bmd__runner *r) {
+    long now = bmd_model_list_builds(r->m);
+    if (now < 0 || r->builds0[0] < 0) return -1;
+    return r->builds0[1] + (now - r->builds0[0]);
+}
+
 /* ------------------------------------------------------ checkpoints */
 
 static const char *const STAT_SECTION = "stats", *const BATCH_SECTION = "batch", *const STAGE_SECTION = "stage",
@@ -202,7 +216,7 @@ static const char *const STAT_SECTION = "stats", *const BATCH_SECTION = "batch",
 
 /* The statistics that carry over a resume, field by field (the struct may
  * grow: fields not listed here cover the resumed part only). */
-static void put_stats(bmd__buf *out, const bmd_run_stats *s, double seconds) {
+static void put_stats(bmd__buf *out, const bmd_run_stats *s, double seconds, long builds) {
     const long v[] = {s->started, s->done, s->failed, s->loop_steps, s->refills, s->peak_atoms, s->peak_systems};
     bmd__buf_u32(out, (uint32_t)(sizeof v / sizeof v[0]));
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) bmd__buf_i64(out, v[i]);
@@ -213,6 +227,9 @@ static void put_stats(bmd__buf *out, const bmd_run_stats *s, double seconds) {
         bmd__buf_i64(out, s->converged[i]);
         bmd__buf_i64(out, s->unconverged[i]);
     }
+    /* added later, at the end: a checkpoint written before has neither */
+    bmd__buf_f64(out, s->system_steps);
+    bmd__buf_i64(out, builds);
 }
 
 static bmd_status get_stats(bmd__runner *r, const void *data, size_t n) {
@@ -228,6 +245,14 @@ static bmd_status get_stats(bmd__runner *r, const void *data, size_t n) {
         s->entered[i] = (long)bmd__rd_i64(&rd);
         s->converged[i] = (long)bmd__rd_i64(&rd);
         s->unconverged[i] = (long)bmd__rd_i64(&rd);
+    }
+    /* absent from older checkpoints: then both count the resumed part only */
+    s->system_steps = 0;
+    r->builds0[1] = 0;
+    if (rd.off < rd.n) {
+        s->system_steps = bmd__rd_f64(&rd);
+        long builds = (long)bmd__rd_i64(&rd);
+        r->builds0[1] = builds > 0 ? builds : 0;
     }
     if (rd.bad || rd.off != rd.n) return bmd__fail(BMD_ERR_PARSE, "checkpoint: malformed statistics");
     r->t_start = bmd__now() - seconds;
@@ -301,7 +326,7 @@ static bmd_status checkpoint(bmd__runner *r, const bmd__runner_io *io) {
         bmd__buf_i64(&part, bmd_stage_loop_step(r->st));
         bmd__buf_section(&body, STAGE_SECTION, part.p, part.n);
         bmd__buf_free(&part);
-        put_stats(&part, r->stats, bmd__now() - r->t_start);
+        put_stats(&part, r->stats, bmd__now() - r->t_start, run_builds(r));
         bmd__buf_section(&body, STAT_SECTION, part.p, part.n);
         bmd__buf_free(&part);
         sections += 3;
@@ -387,13 +412,14 @@ static bmd_status loop(bmd__runner *r, const bmd__runner_io *io) {
             break;
         }
         for (long i = 0; i < r->refill_every && !rc; i++) {
-            long live = live_atoms(r);
+            long live_systems, live = live_atoms(r, &live_systems);
             if (live > 0) {
                 double t0 = bmd__now();
                 rc = bmd_stage_step(r->st, r->b, r->m);
                 stats->t_step += bmd__now() - t0;
                 stats->loop_steps++;
                 stats->atom_steps += (double)live;
+                stats->system_steps += (double)live_systems;
             }
             int end = live == 0 || stop_requested(r);
             if (!rc && io->after_step) rc = io->after_step(io->self, r, live > 0, &end);
@@ -404,6 +430,7 @@ static bmd_status loop(bmd__runner *r, const bmd__runner_io *io) {
     stats->live = r->b->n_systems;
     stats->seconds = bmd__now() - r->t_start;
     split_step(r, base);
+    stats->list_builds = run_builds(r);
     return rc;
 }
 
@@ -451,6 +478,8 @@ bmd_status bmd__runner_run(bmd__runner *r, const bmd__runner_io *io) {
     }
     bmd_status rc = BMD_OK;
     r->io = io;
+    r->builds0[0] = bmd_model_list_builds(r->m); /* a model may serve several runs */
+    r->builds0[1] = 0;
     if (r->ck) {
         stream_ref refs[2 + 16];
         int n = 0;

@@ -61,6 +61,7 @@ struct bmd__runner {
     double t_start;
     struct bmd_checkpoint *ck; /* opt->checkpoint */
     double t_model0[2];        /* neighbor and force seconds before the checkpoint a run resumed from */
+    long builds0[2];           /* the model's list builds at the start; this run's before that checkpoint */
     const struct bmd__runner_io *io; /* of the running loop */
 };
 

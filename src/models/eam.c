@@ -209,6 +209,11 @@ bmd_status bmd_model_eam_info(const bmd_model *m, bmd_eam_info *info) {
     return BMD_OK;
 }
 
+long bmd__eam_list_builds(const bmd_model *m) {
+    if (!m || m->ops != &eam_ops) return -1;
+    return ((const bmd__eam_model *)m->self)->n_builds;
+}
+
 static void eam_destroy(void *self) { free_model(self); }
 
 static double eam_cutoff(void *self) { return ((bmd__eam_model *)self)->tab.cut; }

@@ -100,5 +100,8 @@ typedef struct bmd__eam_model {
 
 /* bmd_model_ops.compute of the EAM model (self: bmd__eam_model). */
 bmd_status bmd__eam_compute(void *self, const bmd_batch *b, const bmd_compute_request *req);
+/* List builds so far over all systems (n_builds); -1 when m is not an EAM
+ * model (bmd_model_list_builds). */
+long bmd__eam_list_builds(const bmd_model *m);
 
 #endif

@@ -1,10 +1,14 @@
 /* model.c — owns the model-independent wrappers of model.h: argument checks,
- * dispatch through the ops table (timed: bmd_model_timers), and destruction
- * of the heap bmd_model. */
+ * dispatch through the ops table (timed: bmd_model_timers), the list-build
+ * count (bmd_model_list_builds: asks each built-in model family, which
+ * recognises its own ops table), and destruction of the heap bmd_model. */
 #include <math.h>
 
 #include "batchmd/model.h"
+#include "batchmd/model_kim.h"
+#include "models/eam.h"
 #include "models/model_internal.h"
+#include "models/pair.h"
 
 #include <stdlib.h>
 
@@ -26,6 +30,15 @@ void bmd_model_timers(const bmd_model *m, double *neighbor_s, double *force_s) {
     if (nb > all) nb = all; /* a sampled estimate (model_internal.h) may overshoot */
     if (neighbor_s) *neighbor_s = nb;
     if (force_s) *force_s = all > nb ? all - nb : 0;
+}
+
+long bmd_model_list_builds(const bmd_model *m) {
+    if (!m) return 0;
+    /* each returns -1 for a model not of its family (kim_missing.c: always) */
+    long n = bmd__pair_list_builds(m);
+    if (n < 0) n = bmd__eam_list_builds(m);
+    if (n < 0) n = bmd_model_kim_list_builds(m);
+    return n < 0 ? -1 : n;
 }
 
 bmd_status bmd_model_check_system(bmd_model *m, const bmd_system *sys) {

@@ -195,6 +195,8 @@ void bmd__pair_destroy(void *self) { free_model(self); }
 double bmd__pair_cutoff(void *self) { return ((pair_model *)self)->max_cutoff; }
 
 long bmd__pair_list_builds(const bmd_model *m) {
+    /* every pair potential's ops table has this compute (pair.h) */
+    if (!m || !m->ops || m->ops->compute != bmd__pair_compute) return -1;
     const pair_model *pm = m->self;
     return pm->n_builds;
 }

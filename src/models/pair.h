@@ -64,7 +64,7 @@ double bmd__pair_cutoff(void *self);
 void bmd__pair_destroy(void *self);
 
 /* Neighbor-list statistics of a pair model (for tests and timers): total list
- * builds so far over all systems. */
+ * builds so far over all systems; -1 when m is not a pair model. */
 long bmd__pair_list_builds(const bmd_model *m);
 
 #if defined(__GNUC__)

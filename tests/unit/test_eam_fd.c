@@ -407,6 +407,8 @@ static void test_bitwise_independence(void **state) {
             bmd_compute_request fo = {NULL, NULL, F, NULL, NULL};
             assert_int_equal(bmd_model_compute(m1, b1, &fo), BMD_OK);
             assert_true(same_bits(F, r1.F, 3 * (size_t)b1->n_atoms));
+            /* one system, built once; the second call (same positions) reuses it */
+            assert_int_equal(bmd_model_list_builds(m1), 1);
             free(F);
             result_free(&r1);
             bmd_batch_destroy(b1);

@@ -523,6 +523,8 @@ static void test_bitwise_independence(void **state) {
             assert_int_equal(bmd__pair_list_builds(m3), builds);
             bmd_model *m4 = make_model(&CASES[c]);
             compute(m4, b3, NULL, &r4);
+            assert_int_equal(bmd_model_list_builds(m4), NSYS); /* a fresh model: one build per system */
+            assert_int_equal(bmd_model_list_builds(m3), builds);
             for (int s = 0; s < NSYS; s++) assert_same_system(b3, &r3, s, b3, &r4, s, "moved, old list vs fresh");
             /* and back */
             memcpy(b3->pos, saved, 3 * (size_t)b3->n_atoms * sizeof(double));

@@ -255,6 +255,10 @@ static void test_morse_matches_builtin(void **state) {
         result_free(&r0);
         result_free(&r1);
         result_free(&r2);
+        /* a plug-in keeps no lists of its own (model.h); the built-in morse does */
+        assert_int_equal(bmd_model_list_builds(pl), -1);
+        assert_int_equal(bmd_model_list_builds(ref), b->n_systems); /* computed once: one build each */
+        assert_int_equal(bmd_model_list_builds(NULL), 0);
         bmd_model_destroy(pl);
         bmd_model_destroy(ref);
     }
