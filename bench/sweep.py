@@ -12,14 +12,16 @@
 
 Each point runs `batchmd run` (threads: 1, OMP_NUM_THREADS=1, a whole
 process under /usr/bin/time -v) twice, for S and 3 S steps, and reads
-batchmd's end-of-run summary. The cost (ns per atom-step) is the CPU time
-(and beside it the step time: neighbor + force + integrate) of the longer
-run minus the shorter one's over the 2 S steps between them: what one
-more step costs, without the fixed costs of a run (the first list build, the first force evaluation),
-which a short run of a large system would otherwise spread over too few
-steps. 2 S x atoms make about --work, S within [--min-steps,
---max-steps] (one system: at least 20, so that the window holds several
-list rebuilds). The spread is each point's cost over the smallest point's;
+batchmd's end-of-run summary. The cost (ns per atom-step) is the step time
+(batchmd's neighbor + force + integrate timers) of the longer run minus the
+shorter one's over the 2 S steps between them: what one more step costs,
+without the fixed costs of a run (the first list build, the first force
+evaluation), which a short run of a large system would otherwise spread
+over too few steps. (The process's CPU time, differenced the same way,
+stands beside it; it also counts reading and writing, whose run-to-run
+variance swamps a short window of a big batch: 100,000 clusters are 5 M
+atoms read twice.) 2 S x atoms make about --work, S within [--min-steps,
+--max-steps] and at least 20, so that the window holds list rebuilds. The spread is each point's cost over the smallest point's;
 the whole-run time per atom-step of the longer run (reading and writing
 included) stands beside it. Peak memory is the process's peak RSS
 (batchmd's own VmHWM), in MiB and in KiB per atom (target: under 1 KiB per
@@ -28,15 +30,15 @@ atom for LJ, lists included).
 The many-systems input is written once for the largest count and each point
 reads a prefix of it (the first N frames).
 
-Columns: cost ns = the process's CPU time (user + system, /usr/bin/time)
-of the longer run minus the shorter one's, per atom-step between them: the
-headline, robust on a shared machine (the wall time of a preempted process
-is not); step ns = the same from batchmd's wall-clock step timers, with its
-split; run ns = the longer run's whole wall time per atom-step.
+Columns: cost ns = the step time difference above (wall-clock timers, so
+measure on an idle machine), with its split; cpu ns = the process's CPU
+time (user + system, /usr/bin/time) differenced the same way; run ns = the
+longer run's whole wall time per atom-step; list = steps of a system per
+neighbor-list build in the longer run.
 
 usage: bench/sweep.py [--which one,many] [--work N] [--quick] [--batchmd PATH] [--csv]
   --csv prints rows for bench/run-all:
-    sweep,case,atoms,systems,steps,cost_ns,step_ns,run_ns,peak_MiB,KiB_per_atom,split"""
+    sweep,case,atoms,systems,steps,cost_ns,cpu_ns,run_ns,peak_MiB,KiB_per_atom,split,list_every"""
 import argparse
 import csv
 import os
@@ -83,6 +85,8 @@ def summary(err):
     for name in ("neighbor", "force", "integrate", "flow", "io"):
         s[name] = float(re.search(r"\b%s %s s" % (name, NUM), t.group(2)).group(1))
     s["rss"] = float(r.group(1))
+    lb = re.search(r"neighbor lists: \d+ builds, one per %s steps" % NUM, err)
+    s["list_every"] = float(lb.group(1)) if lb else float("nan")
     u = re.search(r"User time \(seconds\): %s" % NUM, err)
     k = re.search(r"System time \(seconds\): %s" % NUM, err)
     s["cpu"] = float(u.group(1)) + float(k.group(1)) if u and k else float("nan")
@@ -153,25 +157,26 @@ output: {final: final.extxyz}
 
 
 def report(kind, name, rows):
-    key = "cpu_ns" if all(r["cpu_ns"] == r["cpu_ns"] for r in rows) else "step_ns"  # (no /usr/bin/time: wall)
+    key = "step_ns"
     c0 = rows[0][key]
     for r in rows:
         r["spread"] = r[key] / c0 - 1
     if args.csv:
         w = csv.writer(sys.stdout, lineterminator="\n")
         for r in rows:
-            w.writerow([kind, r["case"], r["atoms"], r["systems"], r["steps"], "%.2f" % r[key], "%.2f" % r["step_ns"],
-                        "%.2f" % r["run_ns"], "%.1f" % r["rss"], "%.3f" % (r["rss"] * 1024 / r["atoms"]), r["split"]])
+            w.writerow([kind, r["case"], r["atoms"], r["systems"], r["steps"], "%.2f" % r[key], "%.2f" % r["cpu_ns"],
+                        "%.2f" % r["run_ns"], "%.1f" % r["rss"], "%.3f" % (r["rss"] * 1024 / r["atoms"]), r["split"],
+                        "%.3g" % r["list_every"]])
         sys.stdout.flush()
         return
     print(name)
-    print("  %-30s %8s %10s %7s %8s %7s %7s %7s %8s  %s" % (
-        "case", "atoms", "steps", "cost ns", "vs first", "step ns", "run ns", "MiB", "KiB/atom",
-        "split of step ns (neighbor/force/integrate)"))
+    print("  %-30s %8s %10s %7s %8s %7s %7s %7s %8s %6s  %s" % (
+        "case", "atoms", "steps", "cost ns", "vs first", "cpu ns", "run ns", "MiB", "KiB/atom", "list",
+        "split of cost (neighbor/force/integrate)"))
     for r in rows:
-        print("  %-30s %8d %10s %7.1f %+7.1f%% %7.1f %7.1f %7.1f %8.3f  %s" % (
-            r["case"], r["atoms"], r["steps"], r[key], 100 * r["spread"], r["step_ns"], r["run_ns"], r["rss"],
-            r["rss"] * 1024 / r["atoms"], r["split"]))
+        print("  %-30s %8d %10s %7.1f %+7.1f%% %7.1f %7.1f %7.1f %8.3f %6.3g  %s" % (
+            r["case"], r["atoms"], r["steps"], r[key], 100 * r["spread"], r["cpu_ns"], r["run_ns"], r["rss"],
+            r["rss"] * 1024 / r["atoms"], r["list_every"], r["split"]))
     worst = max(abs(r["spread"]) for r in rows)
     print("  largest spread vs the smallest: %.1f%% (target within 20%%)" % (100 * worst))
 
@@ -184,7 +189,7 @@ def row(case, n, n_sys, steps, campaign, **kw):
     step, work = sum(parts.values()), b["atom_steps"] - a["atom_steps"]
     return dict(case=case, atoms=n, systems=n_sys, steps="%d-%d" % (steps, 3 * steps),
                 cpu_ns=1e9 * (b["cpu"] - a["cpu"]) / work, step_ns=1e9 * step / work,
-                run_ns=1e9 * b["wall"] / b["atom_steps"], rss=max(a["rss"], b["rss"]),
+                run_ns=1e9 * b["wall"] / b["atom_steps"], rss=max(a["rss"], b["rss"]), list_every=b["list_every"],
                 split="%.0f/%.0f/%.0f%%" % tuple(100 * parts[k] / step for k in ("neighbor", "force", "integrate")))
 
 
@@ -208,7 +213,7 @@ with tempfile.TemporaryDirectory() as d:
             with open(big, "rb") as src, open(inp, "wb") as dst:
                 dst.write(src.read(ends[count - 1]))
             n = 50 * count
-            rows.append(row("%d clusters of 50 atoms" % count, n, count, steps_for(n, 0), MANY, eps=EPS, sig=SIG,
+            rows.append(row("%d clusters of 50 atoms" % count, n, count, steps_for(n, 20), MANY, eps=EPS, sig=SIG,
                             input=inp, atoms=n, systems=count))
             os.unlink(inp)
         report("many", "many systems (50-atom argon clusters, NVE, one batch, 1 thread)", rows)

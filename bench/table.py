@@ -95,15 +95,15 @@ def pipeline(raw, name):
 def sweep(raw, name):
     out, first = [], {}
     for r in lines(raw, name):
-        kind, case, atoms, systems, steps, cost_ns, step_ns, run_ns, rss, kib, split = r[:11]
+        kind, case, atoms, systems, steps, cost_ns, cpu_ns, run_ns, rss, kib, split, list_every = r[:12]
         cost_ns = float(cost_ns)
         first.setdefault(kind, cost_ns)
         out.append(dict(case="sweep: " + case, unit="ns/atom-step", batchmd=cost_ns, peer_name="", peer=None,
                         ratio=None, atom_steps_per_s=1e9 / float(run_ns), peak_MiB=float(rss),
                         KiB_per_atom=float(kib),
-                        notes="%+.1f%% vs the smallest; CPU time of steps %s; wall step timers %s ns, "
-                              "neighbor/force/integrate %s" %
-                              (100 * (cost_ns / first[kind] - 1), steps, step_ns, split)))
+                        notes="%+.1f%% vs the smallest; step timers over steps %s, neighbor/force/integrate %s; "
+                              "process CPU time %s ns; a list build every %s steps of a system" %
+                              (100 * (cost_ns / first[kind] - 1), steps, split, cpu_ns, list_every)))
     return out
 
 

@@ -13,10 +13,13 @@
  * "stage.entered" (hash of the entered sub-stage's name), "stage.conv"
  * (fmax, etol, max_steps of the current sub-stage, after overrides),
  * "stage.eprev" (energy at the previous check, for etol) and
- * BMD_STAGE_STOP_COLUMN. Masks live in the stage and grow with the batch:
- * no allocation per step in steady state. */
+ * BMD_STAGE_STOP_COLUMN, and the atom order of neighbor/atom_order.h (a
+ * spatial order of each system's atoms, renewed every BMD__ORDER_EVERY steps
+ * of its sub-stage, dropped when it enters one). Masks live in the stage and
+ * grow with the batch: no allocation per step in steady state. */
 #include "dynamics/dynamics_internal.h"
 #include "core/checks.h"
+#include "neighbor/atom_order.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -46,6 +49,8 @@ struct bmd_stage {
     long loop_step;
     long max_neighbors; /* bmd_stage_set_max_neighbors; <= 0: no limit */
     int c_entered, c_convp, c_eprev, c_stop;
+    long order_every;      /* steps between atom orders (atom_order.h); 0: none */
+    int c_order, c_order_ver;
     int cap;               /* systems the buffers hold */
     unsigned char *live;   /* [cap] */
     unsigned char *masks;  /* [k * cap] sub-stage masks of the current step */
@@ -62,6 +67,8 @@ bmd_status bmd_stage_create(const bmd_units *units, uint64_t seed, bmd_stage **o
     st->units = *units;
     st->seed = seed;
     st->c_entered = st->c_convp = st->c_eprev = st->c_stop = -1;
+    st->c_order = st->c_order_ver = -1;
+    st->order_every = bmd__order_every();
     *out = st;
     return BMD_OK;
 }
@@ -279,6 +286,9 @@ static bmd_status ensure_columns(bmd_stage *st, bmd_batch *b) {
     if (bmd__column(b, &st->c_convp, "stage.conv", 0, 3) < 0) return BMD_ERR_BUDGET;
     if (bmd__column(b, &st->c_eprev, "stage.eprev", 0, 1) < 0) return BMD_ERR_BUDGET;
     if (bmd__column(b, &st->c_stop, BMD_STAGE_STOP_COLUMN, 0, 1) < 0) return BMD_ERR_BUDGET;
+    if (st->order_every > 0 && (bmd__column(b, &st->c_order, BMD__ORDER_COLUMN, 1, 4) < 0 ||
+                                bmd__column(b, &st->c_order_ver, BMD__ORDER_VERSION_COLUMN, 0, 1) < 0))
+        return BMD_ERR_BUDGET;
     for (int i = 0; i < st->k; i++) {
         snprintf(name, sizeof name, "steps.%s", st->sub[i].name);
         if (bmd__column(b, &st->sub[i].c_steps, name, 0, 1) < 0) return BMD_ERR_BUDGET;
@@ -407,6 +417,42 @@ static bmd_status leave_substage(bmd_stage *st, bmd_batch *b, int i, const unsig
     return BMD_OK;
 }
 
+/* ------------------------------------------------------- atom order */
+
+/* Drops system s's atom order (back to the batch's order). */
+static void order_drop(bmd_stage *st, bmd_batch *b, int s) {
+    if (st->order_every <= 0) return;
+    double *ord = bmd_batch_column_data(b, st->c_order) + 4 * (size_t)b->atom_start[s];
+    if (ord[0] == 0) return;
+    for (int a = 0; a < 4 * b->atom_count[s]; a++) ord[a] = 0;
+    bmd_batch_column_data(b, st->c_order_ver)[s] += 1;
+}
+
+/* a molecule or cluster this small fits in the first-level cache in any
+ * order, and has no images to bring back: not worth a list rebuild */
+#define ORDER_MIN_ATOMS 128
+
+/* A new atom order for the masked systems that have made a positive
+ * multiple of order_every steps in their sub-stage (steps[]), but for small
+ * non-periodic ones; bins of half the model's range, LAMMPS's default for
+ * its sort. A system whose order
+ * cannot be made (out of memory, positions not finite: the next evaluation
+ * takes it out) keeps its former one. */
+static void order_due(bmd_stage *st, bmd_batch *b, const unsigned char *mask, const double *steps, double range) {
+    if (st->order_every <= 0 || !(range > 0)) return;
+    const double every = (double)st->order_every;
+    for (int s = 0; s < b->n_systems; s++) {
+        if (!mask[s] || !(steps[s] > 0) || fmod(steps[s], every) != 0) continue;
+        const unsigned char *pbc = b->pbc + 3 * (size_t)s;
+        if (b->atom_count[s] < ORDER_MIN_ATOMS && !pbc[0] && !pbc[1] && !pbc[2]) continue;
+        double *ord = bmd_batch_column_data(b, st->c_order) + 4 * (size_t)b->atom_start[s];
+        if (bmd__order_atoms(b->atom_count[s], b->pos + 3 * (size_t)b->atom_start[s], b->cell + 9 * (size_t)s,
+                             b->pbc + 3 * (size_t)s, 0.5 * range, ord))
+            continue;
+        bmd_batch_column_data(b, st->c_order_ver)[s] += 1;
+    }
+}
+
 /* enter() for every live system not yet in its sub-stage, with the step-0
  * convergence check; systems that leave at once enter the next sub-stage in
  * the same pass. */
@@ -427,6 +473,7 @@ static bmd_status enter_pass(bmd_stage *st, bmd_batch *b) {
             steps[s] = 0;
             conv[s] = 0;
             entered[s] = sub->key;
+            order_drop(st, b, s);
             eprev[s] = NAN;
             stop[s] = 0;
             double *cv = convp + 3 * (size_t)s;
@@ -515,6 +562,7 @@ bmd_status bmd_stage_step(bmd_stage *st, bmd_batch *b, bmd_model *m) {
         sub->dyn->ops->pre_update(sub->dyn->self, b, mask, &si);
         for (int s = 0; s < ns; s++)
             if (mask[s]) b->forces_valid[s] = 0;
+        order_due(st, b, mask, si.steps, range);
         if ((rc = call_hooks(st, b, BMD_HOOK_AFTER_PRE_UPDATE, i, mask))) return rc;
     }
 

@@ -4,7 +4,10 @@
  * compute driver: re-key the per-system neighbor lists, then OpenMP over
  * systems (each system by one thread, in its own fixed order), rebuild a
  * system's list only when stale, run the potential's kernel, write the
- * requested outputs of the masked systems. No allocation per call in steady
+ * requested outputs of the masked systems. A system with an atom order
+ * (neighbor/atom_order.h) is computed in that order: positions and types
+ * gathered through it, list and kernel over the gathered copy, forces and
+ * energies per atom scattered back. No allocation per call in steady
  * state: workspaces grow geometrically and are reused. */
 #include "models/model_internal.h"
 #include "models/pair.h"
@@ -15,6 +18,7 @@
 #include <string.h>
 
 #include "batchmd/elements.h"
+#include "neighbor/atom_order.h"
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -28,7 +32,16 @@ typedef struct pair_ws { /* one thread's workspace */
     int cap_type, cap_f;
     int *type;
     double *f;
+    int cap_perm, cap_g;
+    int *perm;      /* [n] atom at each place of the system's order */
+    double *g;      /* [7n] gathered positions, then forces and energies per atom in that order */
 } pair_ws;
+
+/* Where a system's results go when it was computed in its atom order */
+typedef struct scatter {
+    const int *perm; /* NULL: computed in the batch's order, nothing to do */
+    double *f, *epa; /* the outputs in the batch's order (epa may be NULL) */
+} scatter;
 
 typedef struct pair_model {
     const bmd__pair_def *def;
@@ -46,6 +59,8 @@ typedef struct pair_model {
     unsigned char *err;       /* [n_systems] per-system bmd__nl_result of the last compute */
     unsigned char *rebuilt;   /* [n_systems] its list was rebuilt in the last compute */
     long n_builds;            /* list builds so far, all systems */
+    const double *order;      /* the batch's atom-order column (atom_order.h) in this compute, or NULL */
+    const double *order_ver;  /* ... and its per-system version */
 } pair_model;
 
 static const char *sym(int z) {
@@ -72,6 +87,8 @@ static void free_model(pair_model *pm) {
         bmd__nl_scratch_free(&pm->ws[t].nl);
         free(pm->ws[t].type);
         free(pm->ws[t].f);
+        free(pm->ws[t].perm);
+        free(pm->ws[t].g);
     }
     free(pm->ws);
     free(pm->err);
@@ -242,13 +259,46 @@ bmd_status bmd__pair_check_system(void *self, const bmd_system *sys) {
 /* Brings slot s's list up to date and sets up its job (types, zeroed
  * outputs). Returns a bmd__nl_result; *skip = 1 when the outputs were set to
  * NaN instead (positions not finite). */
+/* The system's atom order into ws->perm, its positions gathered into
+ * ws->g; 0 when it has none (or a malformed one: the batch's order then). */
+static int gather(pair_model *pm, pair_ws *ws, const bmd_batch *b, int s, int *out) {
+    const int a0 = b->atom_start[s], n = b->atom_count[s];
+    const double *ord = pm->order ? pm->order + 4 * (size_t)a0 : NULL;
+    *out = 0;
+    if (!ord || ord[0] == 0) return BMD__NL_OK;
+    if (ensure((void **)&ws->perm, &ws->cap_perm, n, sizeof(int)) ||
+        ensure((void **)&ws->g, &ws->cap_g, 7L * n, sizeof(double)))
+        return BMD__NL_NOMEM;
+    const double *pos = b->pos + 3 * (size_t)a0, *c = b->cell + 9 * (size_t)s;
+    for (int k = 0; k < n; k++) {
+        const double *o = ord + 4 * (size_t)k;
+        if (!(o[0] >= 1 && o[0] <= n)) return BMD__NL_OK;
+        const int j = (int)o[0] - 1;
+        ws->perm[k] = j;
+        /* wrapped by the image it had when the order was made: a fixed
+         * lattice vector, in a fixed order of operations */
+        for (int d = 0; d < 3; d++)
+            ws->g[3 * (size_t)k + d] = pos[3 * (size_t)j + d] - ((o[1] * c[d] + o[2] * c[3 + d]) + o[3] * c[6 + d]);
+    }
+    *out = 1;
+    return BMD__NL_OK;
+}
+
 static int prepare(pair_model *pm, pair_ws *ws, const bmd_batch *b, int s, const bmd_compute_request *req,
-                   unsigned char *rebuilt, int *skip, bmd__pair_job *job) {
+                   unsigned char *rebuilt, int *skip, bmd__pair_job *job, scatter *sc) {
     const int a0 = b->atom_start[s], n = b->atom_count[s];
     const double *pos = b->pos + 3 * (size_t)a0;
     bmd__nlist *nl = pm->lists.list[s];
     *skip = 1;
+    sc->perm = NULL;
     if (!nl) return BMD__NL_NOMEM;
+    int ordered = 0;
+    if (gather(pm, ws, b, s, &ordered)) return BMD__NL_NOMEM;
+    /* a list is over the order it was built in: a new order, a new list */
+    const double key = ordered ? pm->order_ver[s] : 0.0;
+    if (nl->order_key != key) nl->built = 0;
+    nl->order_key = key;
+    if (ordered) pos = ws->g;
     int rb = 0;
     double t_nl = bmd__neighbor_tic(n); /* timers.h: the calling thread's share, sampled */
     bmd__nl_result r = bmd__nlist_update(nl, &ws->nl, n, pos, b->cell + 9 * (size_t)s,
@@ -268,7 +318,7 @@ static int prepare(pair_model *pm, pair_ws *ws, const bmd_batch *b, int s, const
     const int other = pm->ntypes - 1;
     int uniform = 1;
     for (int i = 0; i < n; i++) {
-        int z = Z[i];
+        int z = Z[ordered ? ws->perm[i] : i];
         ws->type[i] = (z >= 0 && z < BMD_N_ELEMENTS) ? pm->ztype[z] : other;
         uniform &= ws->type[i] == ws->type[0];
     }
@@ -279,13 +329,32 @@ static int prepare(pair_model *pm, pair_ws *ws, const bmd_batch *b, int s, const
         if (ensure((void **)&ws->f, &ws->cap_f, 3L * n, sizeof(double))) return BMD__NL_NOMEM;
         f = ws->f;
     }
-    memset(f, 0, 3 * (size_t)n * sizeof(double));
     double *epa = req->energy_per_atom ? req->energy_per_atom + a0 : NULL;
+    if (ordered) { /* results in the order's places first (scatter_back) */
+        *sc = (scatter){ws->perm, f, epa};
+        f = ws->g + 3 * (size_t)n;
+        if (epa) epa = ws->g + 6 * (size_t)n;
+    }
+    memset(f, 0, 3 * (size_t)n * sizeof(double));
     if (epa) memset(epa, 0, (size_t)n * sizeof(double));
     *job = (bmd__pair_job){.n = n, .pos = pos, .type = ws->type, .nl = nl, .coef = pm->coef,
                            .ntypes = pm->ntypes, .i0 = 0, .i1 = n, .uniform = uniform, .f = f, .epa = epa};
     *skip = 0;
     return BMD__NL_OK;
+}
+
+/* Forces and energies per atom from the order's places to the atoms' */
+static void scatter_back(const scatter *sc, const bmd__pair_job *job) {
+    if (!sc->perm) return;
+    const int *perm = sc->perm;
+    for (int k = 0; k < job->n; k++) {
+        const size_t j = (size_t)perm[k];
+        sc->f[3 * j] = job->f[3 * (size_t)k];
+        sc->f[3 * j + 1] = job->f[3 * (size_t)k + 1];
+        sc->f[3 * j + 2] = job->f[3 * (size_t)k + 2];
+    }
+    if (sc->epa)
+        for (int k = 0; k < job->n; k++) sc->epa[perm[k]] = job->epa[k];
 }
 
 static void store(const bmd_compute_request *req, int s, const bmd__pair_job *job) {
@@ -297,10 +366,12 @@ static void store(const bmd_compute_request *req, int s, const bmd__pair_job *jo
 static int compute_one(pair_model *pm, pair_ws *ws, const bmd_batch *b, int s,
                        const bmd_compute_request *req, int full, unsigned char *rebuilt) {
     bmd__pair_job job;
+    scatter sc;
     int skip;
-    int r = prepare(pm, ws, b, s, req, rebuilt, &skip, &job);
+    int r = prepare(pm, ws, b, s, req, rebuilt, &skip, &job, &sc);
     if (r || skip) return r;
     pm->def->kernel(&job, full);
+    scatter_back(&sc, &job);
     store(req, s, &job);
     return BMD__NL_OK;
 }
@@ -314,8 +385,9 @@ static int compute_one(pair_model *pm, pair_ws *ws, const bmd_batch *b, int s,
 static int compute_split(pair_model *pm, int nt, const bmd_batch *b, int s, const bmd_compute_request *req,
                          int full, unsigned char *rebuilt) {
     bmd__pair_job job;
+    scatter sc;
     int skip;
-    int r = prepare(pm, &pm->ws[0], b, s, req, rebuilt, &skip, &job);
+    int r = prepare(pm, &pm->ws[0], b, s, req, rebuilt, &skip, &job, &sc);
     if (r || skip) return r;
     const int n = job.n;
     const int per_atom = 3 + (job.epa ? 1 : 0);
@@ -361,6 +433,7 @@ static int compute_split(pair_model *pm, int nt, const bmd_batch *b, int s, cons
         job.energy += jt[t].energy;
         for (int c = 0; c < 6; c++) job.virial[c] += jt[t].virial[c];
     }
+    scatter_back(&sc, &job);
     store(req, s, &job);
     return BMD__NL_OK;
 }
@@ -371,6 +444,11 @@ bmd_status bmd__pair_compute(void *self, const bmd_batch *b, const bmd_compute_r
     if (!b || !req) return bmd__fail(BMD_ERR_INVALID, "%s model: batch or request is NULL", name);
     bmd_status st = bmd__nlist_set_sync(&pm->lists, b);
     if (st) return st;
+    const int c_ord = bmd_batch_find_column(b, BMD__ORDER_COLUMN), c_ver = bmd_batch_find_column(b, BMD__ORDER_VERSION_COLUMN);
+    pm->order = c_ord >= 0 && c_ver >= 0 && b->columns[c_ord].per_atom && b->columns[c_ord].width == 4 &&
+                            !b->columns[c_ver].per_atom
+                    ? bmd_batch_column_data(b, c_ord) : NULL;
+    pm->order_ver = pm->order ? bmd_batch_column_data(b, c_ver) : NULL;
     int nt = 1;
 #ifdef _OPENMP
     nt = omp_get_max_threads();

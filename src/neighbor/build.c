@@ -656,6 +656,36 @@ static int scan_rows(const geom *g, const double *pos, bmd__nl_thread *t, bmd__n
     return BMD__NL_OK;
 }
 
+/* Thread tid's rows of step 3 (scan_rows), of nt */
+static void scan_part(const geom *g, const double *pos, bmd__nl_scratch *scr, bmd__nlist *nl, int tid, int nt,
+                      long max_runs, int use_regions, const long *R) {
+    const int n = g->n;
+    bmd__nl_thread *t = &scr->thr[tid];
+    t->result = scan_rows(g, pos, t, nl, tid, (int)((long)tid * n / nt), (int)((long)(tid + 1) * n / nt),
+                          (int)max_runs, use_regions ? nl->j + R[tid] : NULL, use_regions ? R[tid + 1] - R[tid] : 0);
+}
+
+/* Thread tid's part of step 4: its entries at their place in the list
+ * (base, ibase: where its entries and imaged entries start), image ids
+ * mapped to the sorted ones, its rows' offsets made global */
+static void place_part(const bmd__nl_scratch *scr, bmd__nlist *nl, int tid, int nt, int n, int regions,
+                       const long *base, const long *ibase) {
+    const bmd__nl_thread *th = &scr->thr[tid];
+    const long b0 = base[tid], i0 = ibase[tid];
+    const int row0 = (int)((long)tid * n / nt), row1 = (int)((long)(tid + 1) * n / nt);
+    if (tid) {
+        if (!regions) memcpy(nl->j + b0, th->out_j, (size_t)th->n_out * sizeof(int));
+        for (long k = 0; k < th->n_img; k++) nl->shift[i0 + k] = th->remap[th->out_s[k]];
+    } else {
+        for (long k = 0; k < th->n_img; k++) nl->shift[k] = th->remap[nl->shift[k]];
+    }
+    for (int i = row0; i < row1; i++) {
+        nl->start[i] += (int)b0;
+        nl->mid[i] += (int)b0;
+        nl->soff[i] += (int)(i0 - nl->mid[i]); /* shift[k + soff[i]] for k in [mid[i], start[i+1]) */
+    }
+}
+
 /* threads for a build of n atoms: all of them for a big system outside a
  * parallel region, else 1 (the list does not depend on it) */
 static int build_threads(int n) {
@@ -839,19 +869,16 @@ bmd__nl_result bmd__nlist_build(bmd__nlist *nl, bmd__nl_scratch *scr, int n, con
     }
     for (int pass = regions ? 0 : 1; pass < 2; pass++) {
         const int use_regions = pass == 0;
+        /* (one thread: no parallel construct at all; even an inactive one
+         * nested in the model's loop over systems makes libgomp allocate a
+         * team, on every build) */
 #ifdef _OPENMP
-#pragma omp parallel num_threads(nt) if (nt > 1)
+        if (nt > 1) {
+#pragma omp parallel num_threads(nt)
+            scan_part(&g, pos, scr, nl, omp_get_thread_num(), nt, max_runs, use_regions, R);
+        } else
 #endif
-        {
-            int tid = 0;
-#ifdef _OPENMP
-            tid = omp_get_thread_num();
-#endif
-            bmd__nl_thread *t = &scr->thr[tid];
-            t->result = scan_rows(&g, pos, t, nl, tid, (int)((long)tid * n / nt), (int)((long)(tid + 1) * n / nt),
-                                  (int)max_runs, use_regions ? nl->j + R[tid] : NULL,
-                                  use_regions ? R[tid + 1] - R[tid] : 0);
-        }
+            scan_part(&g, pos, scr, nl, 0, 1, max_runs, use_regions, R);
         int overflow = 0;
         for (int t = 0; t < nt; t++) overflow |= scr->thr[t].result == SCAN_OVERFLOW;
         if (!overflow) break;
@@ -928,28 +955,12 @@ bmd__nl_result bmd__nlist_build(bmd__nlist *nl, bmd__nl_scratch *scr, int n, con
         for (int k = 0; k < th->n_keys; k++) th->remap[k] = scr->rank[key_id(km, &hcap, th->keys[k])];
     }
 #ifdef _OPENMP
-#pragma omp parallel num_threads(nt) if (nt > 1)
+    if (nt > 1) {
+#pragma omp parallel num_threads(nt)
+        place_part(scr, nl, omp_get_thread_num(), nt, n, regions, base, ibase);
+    } else
 #endif
-    {
-        int tid = 0;
-#ifdef _OPENMP
-        tid = omp_get_thread_num();
-#endif
-        const bmd__nl_thread *th = &scr->thr[tid];
-        const long b0 = base[tid], i0 = ibase[tid];
-        const int row0 = (int)((long)tid * n / nt), row1 = (int)((long)(tid + 1) * n / nt);
-        if (tid) {
-            if (!regions) memcpy(nl->j + b0, th->out_j, (size_t)th->n_out * sizeof(int));
-            for (long k = 0; k < th->n_img; k++) nl->shift[i0 + k] = th->remap[th->out_s[k]];
-        } else {
-            for (long k = 0; k < th->n_img; k++) nl->shift[k] = th->remap[nl->shift[k]];
-        }
-        for (int i = row0; i < row1; i++) {
-            nl->start[i] += (int)b0;
-            nl->mid[i] += (int)b0;
-            nl->soff[i] += (int)(i0 - nl->mid[i]); /* shift[k + soff[i]] for k in [mid[i], start[i+1]) */
-        }
-    }
+        place_part(scr, nl, 0, 1, n, regions, base, ibase);
     nl->start[n] = nnz;
     nl->nnz = nnz;
     nl->n_img = nimg;

@@ -66,6 +66,8 @@ typedef struct bmd__nlist {
     unsigned char ref_pbc[3];
     double cutoff, skin; /* the list holds pairs closer than cutoff + skin */
     long n_builds;     /* how many times this list was built */
+    double order_key;  /* the atom order (atom_order.h) its indices are in: the order's
+                          version, 0 for the batch's order (set by the model) */
 } bmd__nlist;
 
 typedef struct bmd__nl_keyid {

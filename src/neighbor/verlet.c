@@ -70,6 +70,34 @@ void bmd__nl_scratch_free(bmd__nl_scratch *s) {
     memset(s, 0, sizeof *s);
 }
 
+/* d² into the two largest so far (*m1 >= *m2) */
+static void merge2(double d2, double *m1, double *m2) {
+    if (d2 > *m2) {
+        if (d2 > *m1) {
+            *m2 = *m1;
+            *m1 = d2;
+        } else {
+            *m2 = d2;
+        }
+    }
+}
+
+/* the two largest d² of atoms [i0, i1) since the build into *a1 >= *a2;
+ * returns 1 when one is beyond the skin or not a number */
+static int top2(const double *r, const double *pos, int i0, int i1, double skin2, double *a1, double *a2) {
+    int far = 0;
+    double b1 = *a1, b2 = *a2;
+    for (int i = i0; i < i1; i++) {
+        double dx = pos[3 * i] - r[3 * i], dy = pos[3 * i + 1] - r[3 * i + 1], dz = pos[3 * i + 2] - r[3 * i + 2];
+        double d2 = dx * dx + dy * dy + dz * dz;
+        far |= !(d2 <= skin2); /* also catches NaN */
+        merge2(d2, &b1, &b2);
+    }
+    *a1 = b1;
+    *a2 = b2;
+    return far;
+}
+
 int bmd__nlist_stale(const bmd__nlist *nl, int n, const double *pos, const double *cell,
                      const unsigned char *pbc, double cutoff, double skin) {
     if (!nl->built || nl->n_atoms != n || nl->cutoff != cutoff || nl->skin != skin) return 1;
@@ -84,45 +112,29 @@ int bmd__nlist_stale(const bmd__nlist *nl, int n, const double *pos, const doubl
     const double skin2 = skin * skin;
     double m1 = 0.0, m2 = 0.0; /* the two largest d² (max is exact: any split gives them) */
     int far = 0;
-    const double *r = nl->ref_pos;
 #ifdef _OPENMP
-#pragma omp parallel if (n >= STALE_SPLIT_MIN && !omp_in_parallel()) reduction(| : far)
+    /* (a small system: no parallel construct at all; even an inactive one
+     * nested in the model's loop over systems makes libgomp allocate a
+     * team, on every step) */
+    if (n >= STALE_SPLIT_MIN && !omp_in_parallel()) {
+#pragma omp parallel reduction(| : far)
+        {
+            double a1 = 0.0, a2 = 0.0;
+            const int nt = omp_get_num_threads(), t = omp_get_thread_num();
+            far |= top2(nl->ref_pos, pos, (int)((long)t * n / nt), (int)((long)(t + 1) * n / nt), skin2, &a1, &a2);
+#pragma omp critical(bmd__nl_stale)
+            {
+                merge2(a1, &m1, &m2);
+                merge2(a2, &m1, &m2);
+            }
+        }
+    } else
 #endif
     {
         double a1 = 0.0, a2 = 0.0;
-#ifdef _OPENMP
-#pragma omp for schedule(static) nowait
-#endif
-        for (int i = 0; i < n; i++) {
-            double dx = pos[3 * i] - r[3 * i], dy = pos[3 * i + 1] - r[3 * i + 1], dz = pos[3 * i + 2] - r[3 * i + 2];
-            double d2 = dx * dx + dy * dy + dz * dz;
-            far |= !(d2 <= skin2); /* also catches NaN */
-            if (d2 > a2) {
-                if (d2 > a1) {
-                    a2 = a1;
-                    a1 = d2;
-                } else {
-                    a2 = d2;
-                }
-            }
-        }
-#ifdef _OPENMP
-#pragma omp critical(bmd__nl_stale)
-#endif
-        {
-            double v[2] = {a1, a2};
-            for (int k = 0; k < 2; k++) {
-                double d2 = v[k];
-                if (d2 > m2) {
-                    if (d2 > m1) {
-                        m2 = m1;
-                        m1 = d2;
-                    } else {
-                        m2 = d2;
-                    }
-                }
-            }
-        }
+        far = top2(nl->ref_pos, pos, 0, n, skin2, &a1, &a2);
+        merge2(a1, &m1, &m2);
+        merge2(a2, &m1, &m2);
     }
     if (far) return 1;
     if (sqrt(m1) + sqrt(m2) > skin) return 1;
