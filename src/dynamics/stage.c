@@ -286,9 +286,6 @@ static bmd_status ensure_columns(bmd_stage *st, bmd_batch *b) {
     if (bmd__column(b, &st->c_convp, "stage.conv", 0, 3) < 0) return BMD_ERR_BUDGET;
     if (bmd__column(b, &st->c_eprev, "stage.eprev", 0, 1) < 0) return BMD_ERR_BUDGET;
     if (bmd__column(b, &st->c_stop, BMD_STAGE_STOP_COLUMN, 0, 1) < 0) return BMD_ERR_BUDGET;
-    if (st->order_every > 0 && (bmd__column(b, &st->c_order, BMD__ORDER_COLUMN, 1, 4) < 0 ||
-                                bmd__column(b, &st->c_order_ver, BMD__ORDER_VERSION_COLUMN, 0, 1) < 0))
-        return BMD_ERR_BUDGET;
     for (int i = 0; i < st->k; i++) {
         snprintf(name, sizeof name, "steps.%s", st->sub[i].name);
         if (bmd__column(b, &st->sub[i].c_steps, name, 0, 1) < 0) return BMD_ERR_BUDGET;
@@ -419,12 +416,20 @@ static bmd_status leave_substage(bmd_stage *st, bmd_batch *b, int i, const unsig
 
 /* ------------------------------------------------------- atom order */
 
+/* The order columns, created at the first order (16 bytes per atom that a
+ * short run does without); 0, or 1 when the batch has no room for them. */
+static int order_columns(bmd_stage *st, bmd_batch *b, int create) {
+    if (!create && bmd_batch_find_column(b, BMD__ORDER_COLUMN) < 0) return 1;
+    return bmd__column(b, &st->c_order, BMD__ORDER_COLUMN, 1, 2) < 0 ||
+           bmd__column(b, &st->c_order_ver, BMD__ORDER_VERSION_COLUMN, 0, 1) < 0;
+}
+
 /* Drops system s's atom order (back to the batch's order). */
 static void order_drop(bmd_stage *st, bmd_batch *b, int s) {
-    if (st->order_every <= 0) return;
-    double *ord = bmd_batch_column_data(b, st->c_order) + 4 * (size_t)b->atom_start[s];
+    if (st->order_every <= 0 || order_columns(st, b, 0)) return;
+    double *ord = bmd_batch_column_data(b, st->c_order) + 2 * (size_t)b->atom_start[s];
     if (ord[0] == 0) return;
-    for (int a = 0; a < 4 * b->atom_count[s]; a++) ord[a] = 0;
+    for (int a = 0; a < 2 * b->atom_count[s]; a++) ord[a] = 0;
     bmd_batch_column_data(b, st->c_order_ver)[s] += 1;
 }
 
@@ -445,7 +450,8 @@ static void order_due(bmd_stage *st, bmd_batch *b, const unsigned char *mask, co
         if (!mask[s] || !(steps[s] > 0) || fmod(steps[s], every) != 0) continue;
         const unsigned char *pbc = b->pbc + 3 * (size_t)s;
         if (b->atom_count[s] < ORDER_MIN_ATOMS && !pbc[0] && !pbc[1] && !pbc[2]) continue;
-        double *ord = bmd_batch_column_data(b, st->c_order) + 4 * (size_t)b->atom_start[s];
+        if (order_columns(st, b, 1)) return; /* (no room: the batch's order) */
+        double *ord = bmd_batch_column_data(b, st->c_order) + 2 * (size_t)b->atom_start[s];
         if (bmd__order_atoms(b->atom_count[s], b->pos + 3 * (size_t)b->atom_start[s], b->cell + 9 * (size_t)s,
                              b->pbc + 3 * (size_t)s, 0.5 * range, ord))
             continue;

@@ -34,7 +34,7 @@ typedef struct pair_ws { /* one thread's workspace */
     double *f;
     int cap_perm, cap_g;
     int *perm;      /* [n] atom at each place of the system's order */
-    double *g;      /* [7n] gathered positions, then forces and energies per atom in that order */
+    double *g;      /* [6n or 7n] gathered positions, then forces (and energies per atom) in that order */
 } pair_ws;
 
 /* Where a system's results go when it was computed in its atom order */
@@ -261,24 +261,27 @@ bmd_status bmd__pair_check_system(void *self, const bmd_system *sys) {
  * NaN instead (positions not finite). */
 /* The system's atom order into ws->perm, its positions gathered into
  * ws->g; 0 when it has none (or a malformed one: the batch's order then). */
-static int gather(pair_model *pm, pair_ws *ws, const bmd_batch *b, int s, int *out) {
+static int gather(pair_model *pm, pair_ws *ws, const bmd_batch *b, int s, int req_epa, int *out) {
     const int a0 = b->atom_start[s], n = b->atom_count[s];
-    const double *ord = pm->order ? pm->order + 4 * (size_t)a0 : NULL;
+    const double *ord = pm->order ? pm->order + 2 * (size_t)a0 : NULL;
     *out = 0;
     if (!ord || ord[0] == 0) return BMD__NL_OK;
+    const long per_atom = req_epa ? 7 : 6; /* position, force (, energy) */
     if (ensure((void **)&ws->perm, &ws->cap_perm, n, sizeof(int)) ||
-        ensure((void **)&ws->g, &ws->cap_g, 7L * n, sizeof(double)))
+        ensure((void **)&ws->g, &ws->cap_g, per_atom * n, sizeof(double)))
         return BMD__NL_NOMEM;
     const double *pos = b->pos + 3 * (size_t)a0, *c = b->cell + 9 * (size_t)s;
     for (int k = 0; k < n; k++) {
-        const double *o = ord + 4 * (size_t)k;
+        const double *o = ord + 2 * (size_t)k;
         if (!(o[0] >= 1 && o[0] <= n)) return BMD__NL_OK;
         const int j = (int)o[0] - 1;
         ws->perm[k] = j;
         /* wrapped by the image it had when the order was made: a fixed
          * lattice vector, in a fixed order of operations */
+        double w[3];
+        bmd__order_images(o[1], w);
         for (int d = 0; d < 3; d++)
-            ws->g[3 * (size_t)k + d] = pos[3 * (size_t)j + d] - ((o[1] * c[d] + o[2] * c[3 + d]) + o[3] * c[6 + d]);
+            ws->g[3 * (size_t)k + d] = pos[3 * (size_t)j + d] - ((w[0] * c[d] + w[1] * c[3 + d]) + w[2] * c[6 + d]);
     }
     *out = 1;
     return BMD__NL_OK;
@@ -293,7 +296,7 @@ static int prepare(pair_model *pm, pair_ws *ws, const bmd_batch *b, int s, const
     sc->perm = NULL;
     if (!nl) return BMD__NL_NOMEM;
     int ordered = 0;
-    if (gather(pm, ws, b, s, &ordered)) return BMD__NL_NOMEM;
+    if (gather(pm, ws, b, s, req->energy_per_atom != NULL, &ordered)) return BMD__NL_NOMEM;
     /* a list is over the order it was built in: a new order, a new list */
     const double key = ordered ? pm->order_ver[s] : 0.0;
     if (nl->order_key != key) nl->built = 0;
@@ -445,7 +448,7 @@ bmd_status bmd__pair_compute(void *self, const bmd_batch *b, const bmd_compute_r
     bmd_status st = bmd__nlist_set_sync(&pm->lists, b);
     if (st) return st;
     const int c_ord = bmd_batch_find_column(b, BMD__ORDER_COLUMN), c_ver = bmd_batch_find_column(b, BMD__ORDER_VERSION_COLUMN);
-    pm->order = c_ord >= 0 && c_ver >= 0 && b->columns[c_ord].per_atom && b->columns[c_ord].width == 4 &&
+    pm->order = c_ord >= 0 && c_ver >= 0 && b->columns[c_ord].per_atom && b->columns[c_ord].width == 2 &&
                             !b->columns[c_ver].per_atom
                     ? bmd_batch_column_data(b, c_ord) : NULL;
     pm->order_ver = pm->order ? bmd_batch_column_data(b, c_ver) : NULL;

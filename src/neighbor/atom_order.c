@@ -87,9 +87,12 @@ int bmd__order_atoms(int n, const double *pos, const double *cell, const unsigne
     }
     for (long b = 0; b < total; b++) start[b + 1] += start[b];
     for (int i = 0; i < n; i++) {
-        double *row = order + 4 * (size_t)start[bin_of[i]]++;
+        double *row = order + 2 * (size_t)start[bin_of[i]]++;
+        int *w = img + 3 * (size_t)i;
+        if (abs(w[0]) >= BMD__ORDER_IMAGE_MAX || abs(w[1]) >= BMD__ORDER_IMAGE_MAX || abs(w[2]) >= BMD__ORDER_IMAGE_MAX)
+            w[0] = w[1] = w[2] = 0; /* (absurdly far: left where it is) */
         row[0] = (double)i + 1.0;
-        for (int k = 0; k < 3; k++) row[1 + k] = (double)img[3 * (size_t)i + k];
+        row[1] = bmd__order_pack_images(w);
     }
     free(bin_of);
     free(start);

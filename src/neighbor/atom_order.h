@@ -25,9 +25,10 @@
  * that many steps are unchanged to the bit.
  *
  * Columns (created by the stage):
- *   BMD__ORDER_COLUMN          per atom, 4 wide: at place k, 1 + the index
+ *   BMD__ORDER_COLUMN          per atom, 2 wide: at place k, 1 + the index
  *                              of the atom there, and its lattice image
- *                              (n0, n1, n2): the gathered position is
+ *                              (n0, n1, n2) packed (bmd__order_images): the
+ *                              gathered position is
  *                              pos - ((n0 a + n1 b) + n2 c); 0 (the whole
  *                              system): no order
  *   BMD__ORDER_VERSION_COLUMN  per system: changes with each new order (a
@@ -35,16 +36,35 @@
 #ifndef BATCHMD_ATOM_ORDER_H
 #define BATCHMD_ATOM_ORDER_H
 
+#include <math.h>
+
 #define BMD__ORDER_COLUMN "stage.order"
 #define BMD__ORDER_VERSION_COLUMN "stage.order_version"
 #define BMD__ORDER_EVERY_DEFAULT 200
+
+/* Lattice images packed into one double (17 bits each, exact): |n| <
+ * BMD__ORDER_IMAGE_MAX; an atom farther out keeps its position (image 0) */
+#define BMD__ORDER_IMAGE_MAX 65536
+static inline double bmd__order_pack_images(const int *img) {
+    const double M = 2.0 * BMD__ORDER_IMAGE_MAX;
+    return ((double)(img[0] + BMD__ORDER_IMAGE_MAX) * M + (double)(img[1] + BMD__ORDER_IMAGE_MAX)) * M +
+           (double)(img[2] + BMD__ORDER_IMAGE_MAX);
+}
+static inline void bmd__order_images(double packed, double *img) {
+    const double M = 2.0 * BMD__ORDER_IMAGE_MAX;
+    double q = floor(packed / M), r = packed - q * M;
+    img[2] = r - BMD__ORDER_IMAGE_MAX;
+    double q2 = floor(q / M);
+    img[1] = (q - q2 * M) - BMD__ORDER_IMAGE_MAX;
+    img[0] = q2 - BMD__ORDER_IMAGE_MAX;
+}
 
 /* Steps between orders: BMD__ORDER_EVERY_DEFAULT, or the environment's
  * BATCHMD_ORDER_EVERY (a test and benchmark switch; 0: never). */
 long bmd__order_every(void);
 
-/* order[4k] = 1 + the index of the atom at place k, order[4k+1..4k+3] its
- * lattice image (floor of its fractional coordinates on periodic axes, 0 on
+/* order[2k] = 1 + the index of the atom at place k, order[2k+1] its lattice
+ * image packed (floor of its fractional coordinates on periodic axes, 0 on
  * the others): atoms by bin (bins about
  * `bin` Å thick along each axis of the binning basis, over the cell on
  * periodic axes (wrapped), over the atoms' extent on the others; flat bin

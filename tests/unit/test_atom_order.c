@@ -3,6 +3,7 @@
  * order (a shuffled, rattled two-species triclinic crystal with atoms
  * unwrapped several cells away, a slab, and a crystal of 4,116 atoms that
  * takes the split-over-threads path):
+ *   - images pack into one double and back exactly;
  *   - the order is a permutation, its images bring every atom into the cell
  *     (checked through an inverse cell computed here), and it is spatial:
  *     consecutive atoms in the order are far closer than in the input;
@@ -139,10 +140,10 @@ static int same_bits(const result *a, const result *b, int n_atoms) {
 /* the order columns, filled for every system (version v) */
 static void set_order(bmd_batch *b, double v) {
     int co, cv;
-    assert_int_equal(bmd_batch_column(b, BMD__ORDER_COLUMN, 1, 4, &co), BMD_OK);
+    assert_int_equal(bmd_batch_column(b, BMD__ORDER_COLUMN, 1, 2, &co), BMD_OK);
     assert_int_equal(bmd_batch_column(b, BMD__ORDER_VERSION_COLUMN, 0, 1, &cv), BMD_OK);
     for (int s = 0; s < b->n_systems; s++) {
-        double *ord = bmd_batch_column_data(b, co) + 4 * (size_t)b->atom_start[s];
+        double *ord = bmd_batch_column_data(b, co) + 2 * (size_t)b->atom_start[s];
         assert_int_equal(bmd__order_atoms(b->atom_count[s], b->pos + 3 * (size_t)b->atom_start[s],
                                           b->cell + 9 * (size_t)s, b->pbc + 3 * (size_t)s, 4.0, ord),
                          0);
@@ -171,15 +172,17 @@ static void test_order_is_a_spatial_permutation(void **state) {
         const int n = b->atom_count[s];
         const double *pos = b->pos + 3 * (size_t)b->atom_start[s], *cell = b->cell + 9 * (size_t)s;
         const unsigned char *pbc = b->pbc + 3 * (size_t)s;
-        double *ord = calloc(4 * (size_t)n, sizeof(double)), inv[9];
+        double *ord = calloc(2 * (size_t)n, sizeof(double)), inv[9];
         char *seen = calloc((size_t)n, 1);
         assert_int_equal(bmd__order_atoms(n, pos, cell, pbc, 4.0, ord), 0);
         inverse(cell, inv);
         double wrapped[3 * 4200];
         assert_true(n <= 4200);
         for (int k = 0; k < n; k++) {
-            const double *o = ord + 4 * (size_t)k;
+            double o[4] = {ord[2 * k], 0, 0, 0};
+            bmd__order_images(ord[2 * k + 1], o + 1);
             assert_true(o[0] >= 1 && o[0] <= n && o[0] == floor(o[0]));
+            for (int a = 1; a < 4; a++) assert_true(o[a] == floor(o[a]) && fabs(o[a]) < 100);
             int j = (int)o[0] - 1;
             assert_false(seen[j]);
             seen[j] = 1;
@@ -212,6 +215,21 @@ static void test_order_is_a_spatial_permutation(void **state) {
     bmd_batch_destroy(b);
 }
 
+/* images survive their packing into one double exactly, at the limits too */
+static void test_image_packing(void **state) {
+    (void)state;
+    const int v[] = {-(BMD__ORDER_IMAGE_MAX - 1), -65000, -2, -1, 0, 1, 3, 40000, BMD__ORDER_IMAGE_MAX - 1};
+    const int nv = (int)(sizeof v / sizeof v[0]);
+    for (int a = 0; a < nv; a++)
+        for (int b2 = 0; b2 < nv; b2++)
+            for (int c = 0; c < nv; c++) {
+                int img[3] = {v[a], v[b2], v[c]};
+                double back[3];
+                bmd__order_images(bmd__order_pack_images(img), back);
+                for (int k = 0; k < 3; k++) assert_true(back[k] == (double)img[k]);
+            }
+}
+
 static bmd_model *make_model(void) {
     bmd_pair_options opt = {0.7, 0, 0};
     bmd_model *m = NULL;
@@ -242,12 +260,12 @@ static void run_equal_case(int threads) {
     /* a new order (reversed places, version 2) at the same positions: rebuilt */
     int co = bmd_batch_find_column(b, BMD__ORDER_COLUMN), cv = bmd_batch_find_column(b, BMD__ORDER_VERSION_COLUMN);
     for (int s = 0; s < b->n_systems; s++) {
-        double *ord = bmd_batch_column_data(b, co) + 4 * (size_t)b->atom_start[s];
+        double *ord = bmd_batch_column_data(b, co) + 2 * (size_t)b->atom_start[s];
         for (int k = 0, l = b->atom_count[s] - 1; k < l; k++, l--)
-            for (int c = 0; c < 4; c++) {
-                double t = ord[4 * k + c];
-                ord[4 * k + c] = ord[4 * l + c];
-                ord[4 * l + c] = t;
+            for (int c = 0; c < 2; c++) {
+                double t = ord[2 * k + c];
+                ord[2 * k + c] = ord[2 * l + c];
+                ord[2 * l + c] = t;
             }
         bmd_batch_column_data(b, cv)[s] = 2;
     }
@@ -256,8 +274,8 @@ static void run_equal_case(int threads) {
     assert_close(&ref, &again, b->n_atoms, 1e-11);
     /* dropped (order 0, version 3): the batch order's bits */
     for (int s = 0; s < b->n_systems; s++) {
-        memset(bmd_batch_column_data(b, co) + 4 * (size_t)b->atom_start[s], 0,
-               4 * (size_t)b->atom_count[s] * sizeof(double));
+        memset(bmd_batch_column_data(b, co) + 2 * (size_t)b->atom_start[s], 0,
+               2 * (size_t)b->atom_count[s] * sizeof(double));
         bmd_batch_column_data(b, cv)[s] = 3;
     }
     compute(m, b, &again);
@@ -310,6 +328,7 @@ static void test_ordered_forces_are_the_gradient(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_image_packing),
         cmocka_unit_test(test_order_is_a_spatial_permutation),
         cmocka_unit_test(test_ordered_equals_batch_order_1_thread),
         cmocka_unit_test(test_ordered_equals_batch_order_2_threads),
