@@ -157,14 +157,13 @@ output: {final: final.extxyz}
 
 
 def report(kind, name, rows):
-    key = "step_ns"
-    c0 = rows[0][key]
+    c0 = rows[0]["step_ns"]
     for r in rows:
-        r["spread"] = r[key] / c0 - 1
+        r["spread"] = r["step_ns"] / c0 - 1
     if args.csv:
         w = csv.writer(sys.stdout, lineterminator="\n")
         for r in rows:
-            w.writerow([kind, r["case"], r["atoms"], r["systems"], r["steps"], "%.2f" % r[key], "%.2f" % r["cpu_ns"],
+            w.writerow([kind, r["case"], r["atoms"], r["systems"], r["steps"], "%.2f" % r["step_ns"], "%.2f" % r["cpu_ns"],
                         "%.2f" % r["run_ns"], "%.1f" % r["rss"], "%.3f" % (r["rss"] * 1024 / r["atoms"]), r["split"],
                         "%.3g" % r["list_every"]])
         sys.stdout.flush()
@@ -175,7 +174,7 @@ def report(kind, name, rows):
         "split of cost (neighbor/force/integrate)"))
     for r in rows:
         print("  %-30s %8d %10s %7.1f %+7.1f%% %7.1f %7.1f %7.1f %8.3f %6.3g  %s" % (
-            r["case"], r["atoms"], r["steps"], r[key], 100 * r["spread"], r["cpu_ns"], r["run_ns"], r["rss"],
+            r["case"], r["atoms"], r["steps"], r["step_ns"], 100 * r["spread"], r["cpu_ns"], r["run_ns"], r["rss"],
             r["rss"] * 1024 / r["atoms"], r["list_every"], r["split"]))
     worst = max(abs(r["spread"]) for r in rows)
     print("  largest spread vs the smallest: %.1f%% (target within 20%%)" % (100 * worst))

@@ -14,8 +14,8 @@
  * (fmax, etol, max_steps of the current sub-stage, after overrides),
  * "stage.eprev" (energy at the previous check, for etol) and
  * BMD_STAGE_STOP_COLUMN, and the atom order of neighbor/atom_order.h (a
- * spatial order of each system's atoms, renewed every BMD__ORDER_EVERY steps
- * of its sub-stage, dropped when it enters one). Masks live in the stage and
+ * spatial order of each system's atoms, renewed every bmd__order_every()
+ * steps of its sub-stage, dropped when it enters one). Masks live in the stage and
  * grow with the batch: no allocation per step in steady state. */
 #include "dynamics/dynamics_internal.h"
 #include "core/checks.h"
@@ -420,16 +420,16 @@ static bmd_status leave_substage(bmd_stage *st, bmd_batch *b, int i, const unsig
  * short run does without); 0, or 1 when the batch has no room for them. */
 static int order_columns(bmd_stage *st, bmd_batch *b, int create) {
     if (!create && bmd_batch_find_column(b, BMD__ORDER_COLUMN) < 0) return 1;
-    return bmd__column(b, &st->c_order, BMD__ORDER_COLUMN, 1, 2) < 0 ||
+    return bmd__column(b, &st->c_order, BMD__ORDER_COLUMN, 1, BMD__ORDER_WIDTH) < 0 ||
            bmd__column(b, &st->c_order_ver, BMD__ORDER_VERSION_COLUMN, 0, 1) < 0;
 }
 
 /* Drops system s's atom order (back to the batch's order). */
 static void order_drop(bmd_stage *st, bmd_batch *b, int s) {
     if (st->order_every <= 0 || order_columns(st, b, 0)) return;
-    double *ord = bmd_batch_column_data(b, st->c_order) + 2 * (size_t)b->atom_start[s];
+    double *ord = bmd_batch_column_data(b, st->c_order) + BMD__ORDER_WIDTH * (size_t)b->atom_start[s];
     if (ord[0] == 0) return;
-    for (int a = 0; a < 2 * b->atom_count[s]; a++) ord[a] = 0;
+    for (int a = 0; a < BMD__ORDER_WIDTH * b->atom_count[s]; a++) ord[a] = 0;
     bmd_batch_column_data(b, st->c_order_ver)[s] += 1;
 }
 
@@ -440,9 +440,8 @@ static void order_drop(bmd_stage *st, bmd_batch *b, int s) {
 /* A new atom order for the masked systems that have made a positive
  * multiple of order_every steps in their sub-stage (steps[]), but for small
  * non-periodic ones; bins of half the model's range, LAMMPS's default for
- * its sort. A system whose order
- * cannot be made (out of memory, positions not finite: the next evaluation
- * takes it out) keeps its former one. */
+ * its sort. A system whose order cannot be made (out of memory, positions
+ * not finite: the next evaluation takes it out) keeps its former one. */
 static void order_due(bmd_stage *st, bmd_batch *b, const unsigned char *mask, const double *steps, double range) {
     if (st->order_every <= 0 || !(range > 0)) return;
     const double every = (double)st->order_every;
@@ -451,7 +450,7 @@ static void order_due(bmd_stage *st, bmd_batch *b, const unsigned char *mask, co
         const unsigned char *pbc = b->pbc + 3 * (size_t)s;
         if (b->atom_count[s] < ORDER_MIN_ATOMS && !pbc[0] && !pbc[1] && !pbc[2]) continue;
         if (order_columns(st, b, 1)) return; /* (no room: the batch's order) */
-        double *ord = bmd_batch_column_data(b, st->c_order) + 2 * (size_t)b->atom_start[s];
+        double *ord = bmd_batch_column_data(b, st->c_order) + BMD__ORDER_WIDTH * (size_t)b->atom_start[s];
         if (bmd__order_atoms(b->atom_count[s], b->pos + 3 * (size_t)b->atom_start[s], b->cell + 9 * (size_t)s,
                              b->pbc + 3 * (size_t)s, 0.5 * range, ord))
             continue;

@@ -256,14 +256,11 @@ bmd_status bmd__pair_check_system(void *self, const bmd_system *sys) {
     return BMD_OK;
 }
 
-/* Brings slot s's list up to date and sets up its job (types, zeroed
- * outputs). Returns a bmd__nl_result; *skip = 1 when the outputs were set to
- * NaN instead (positions not finite). */
 /* The system's atom order into ws->perm, its positions gathered into
  * ws->g; 0 when it has none (or a malformed one: the batch's order then). */
 static int gather(pair_model *pm, pair_ws *ws, const bmd_batch *b, int s, int req_epa, int *out) {
     const int a0 = b->atom_start[s], n = b->atom_count[s];
-    const double *ord = pm->order ? pm->order + 2 * (size_t)a0 : NULL;
+    const double *ord = pm->order ? pm->order + BMD__ORDER_WIDTH * (size_t)a0 : NULL;
     *out = 0;
     if (!ord || ord[0] == 0) return BMD__NL_OK;
     const long per_atom = req_epa ? 7 : 6; /* position, force (, energy) */
@@ -272,7 +269,7 @@ static int gather(pair_model *pm, pair_ws *ws, const bmd_batch *b, int s, int re
         return BMD__NL_NOMEM;
     const double *pos = b->pos + 3 * (size_t)a0, *c = b->cell + 9 * (size_t)s;
     for (int k = 0; k < n; k++) {
-        const double *o = ord + 2 * (size_t)k;
+        const double *o = ord + BMD__ORDER_WIDTH * (size_t)k;
         if (!(o[0] >= 1 && o[0] <= n)) return BMD__NL_OK;
         const int j = (int)o[0] - 1;
         ws->perm[k] = j;
@@ -287,6 +284,10 @@ static int gather(pair_model *pm, pair_ws *ws, const bmd_batch *b, int s, int re
     return BMD__NL_OK;
 }
 
+/* Brings slot s's list up to date and sets up its job (types, zeroed
+ * outputs; in the system's atom order when it has one: *sc says where the
+ * results go back). Returns a bmd__nl_result; *skip = 1 when the outputs
+ * were set to NaN instead (positions not finite). */
 static int prepare(pair_model *pm, pair_ws *ws, const bmd_batch *b, int s, const bmd_compute_request *req,
                    unsigned char *rebuilt, int *skip, bmd__pair_job *job, scatter *sc) {
     const int a0 = b->atom_start[s], n = b->atom_count[s];
@@ -447,11 +448,7 @@ bmd_status bmd__pair_compute(void *self, const bmd_batch *b, const bmd_compute_r
     if (!b || !req) return bmd__fail(BMD_ERR_INVALID, "%s model: batch or request is NULL", name);
     bmd_status st = bmd__nlist_set_sync(&pm->lists, b);
     if (st) return st;
-    const int c_ord = bmd_batch_find_column(b, BMD__ORDER_COLUMN), c_ver = bmd_batch_find_column(b, BMD__ORDER_VERSION_COLUMN);
-    pm->order = c_ord >= 0 && c_ver >= 0 && b->columns[c_ord].per_atom && b->columns[c_ord].width == 2 &&
-                            !b->columns[c_ver].per_atom
-                    ? bmd_batch_column_data(b, c_ord) : NULL;
-    pm->order_ver = pm->order ? bmd_batch_column_data(b, c_ver) : NULL;
+    pm->order = bmd__order_find(b, &pm->order_ver);
     int nt = 1;
 #ifdef _OPENMP
     nt = omp_get_max_threads();

@@ -8,8 +8,6 @@
 
 #include "neighbor/neighbor.h"
 
-/* |lattice image| bound: beyond it a position is absurd (the list builder's) */
-#define WRAP_MAX 262144.0
 /* at most this many bins per axis (and ~2 per atom in all) */
 #define AXIS_BINS_MAX 1024
 
@@ -19,6 +17,16 @@ long bmd__order_every(void) {
     char *end;
     long v = strtol(e, &end, 10);
     return (*end || v < 0) ? BMD__ORDER_EVERY_DEFAULT : v;
+}
+
+const double *bmd__order_find(const bmd_batch *b, const double **version) {
+    const int c = bmd_batch_find_column(b, BMD__ORDER_COLUMN), v = bmd_batch_find_column(b, BMD__ORDER_VERSION_COLUMN);
+    *version = NULL;
+    if (c < 0 || v < 0 || !b->columns[c].per_atom || b->columns[c].width != BMD__ORDER_WIDTH ||
+        b->columns[v].per_atom || b->columns[v].width != 1)
+        return NULL;
+    *version = bmd_batch_column_data(b, v);
+    return bmd_batch_column_data(b, c);
 }
 
 int bmd__order_atoms(int n, const double *pos, const double *cell, const unsigned char *pbc, double bin,
@@ -72,7 +80,7 @@ int bmd__order_atoms(int n, const double *pos, const double *cell, const unsigne
         for (int k = 0; k < 3; k++) {
             double f = p[0] * g.Binv[k] + p[1] * g.Binv[3 + k] + p[2] * g.Binv[6 + k];
             double w = g.periodic[k] ? floor(f) : 0.0;
-            if (fabs(w) > WRAP_MAX) {
+            if (fabs(w) > BMD__NL_WRAP_MAX) {
                 free(bin_of);
                 free(start);
                 return 1;
@@ -87,7 +95,7 @@ int bmd__order_atoms(int n, const double *pos, const double *cell, const unsigne
     }
     for (long b = 0; b < total; b++) start[b + 1] += start[b];
     for (int i = 0; i < n; i++) {
-        double *row = order + 2 * (size_t)start[bin_of[i]]++;
+        double *row = order + BMD__ORDER_WIDTH * (size_t)start[bin_of[i]]++;
         int *w = img + 3 * (size_t)i;
         if (abs(w[0]) >= BMD__ORDER_IMAGE_MAX || abs(w[1]) >= BMD__ORDER_IMAGE_MAX || abs(w[2]) >= BMD__ORDER_IMAGE_MAX)
             w[0] = w[1] = w[2] = 0; /* (absurdly far: left where it is) */

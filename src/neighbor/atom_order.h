@@ -38,9 +38,17 @@
 
 #include <math.h>
 
+#include "batchmd/batch.h"
+
 #define BMD__ORDER_COLUMN "stage.order"
 #define BMD__ORDER_VERSION_COLUMN "stage.order_version"
+#define BMD__ORDER_WIDTH 2 /* doubles per atom of BMD__ORDER_COLUMN */
 #define BMD__ORDER_EVERY_DEFAULT 200
+
+/* The batch's order column (BMD__ORDER_WIDTH per atom) and, in *version,
+ * its per-system versions; NULL (and *version NULL) when the batch has none
+ * of that shape. */
+const double *bmd__order_find(const bmd_batch *b, const double **version);
 
 /* Lattice images packed into one double (17 bits each, exact): |n| <
  * BMD__ORDER_IMAGE_MAX; an atom farther out keeps its position (image 0) */

@@ -42,8 +42,6 @@
 #define BMD__NL_AVX2 0
 #endif
 
-/* |wrap| bound, so that image triples pack into 3 x 21 bits */
-#define WRAP_MAX 262144.0
 #define KEY_OFF (1 << 20)
 /* systems of at least this many atoms build their rows on all threads */
 #define SPLIT_MIN 4096
@@ -723,7 +721,7 @@ bmd__nl_result bmd__nlist_build(bmd__nlist *nl, bmd__nl_scratch *scr, int n, con
             if (!isfinite(f)) return BMD__NL_BAD_POS;
             if (per[k]) {
                 double fl = floor(f);
-                if (fabs(fl) > WRAP_MAX) return BMD__NL_BAD_POS;
+                if (fabs(fl) > BMD__NL_WRAP_MAX) return BMD__NL_BAD_POS;
                 w[3 * i + k] = (int)fl;
             } else {
                 if (fabs(f) > 1e12) return BMD__NL_BAD_POS;
@@ -755,7 +753,7 @@ bmd__nl_result bmd__nlist_build(bmd__nlist *nl, bmd__nl_scratch *scr, int n, con
         double t = ext[k] / nb[k];
         if (per[k]) {
             double q = rl / t * (1.0 + 1e-9) + 1e-9;
-            if (!(q < WRAP_MAX)) return BMD__NL_BAD_CELL;
+            if (!(q < BMD__NL_WRAP_MAX)) return BMD__NL_BAD_CELL;
             m[k] = (int)ceil(q);
         } else if (nb[k] == 1) {
             m[k] = 0;

@@ -48,6 +48,11 @@ typedef enum bmd__nl_result {
     BMD__NL_BAD_POS = 3   /* a non-finite position, or one absurdly far away */
 } bmd__nl_result;
 
+/* Bound on the lattice image |n| of a position (and on the images a cell
+ * needs per axis): beyond it the position or the cell is absurd, and the
+ * builder packs image triples into 3 x 21 bits. */
+#define BMD__NL_WRAP_MAX 262144.0
+
 typedef struct bmd__nlist {
     int n_atoms;       /* atoms of the system at the last build */
     int built;         /* 0: must be (re)built before use */

@@ -9,8 +9,6 @@
 
 #include "neighbor/padded.h"
 
-/* |wrap| and image bounds: beyond them a position or a cell is absurd */
-#define WRAP_MAX 262144.0
 #define MAX_PARTICLES (1L << 28)
 
 void bmd__padded_init(bmd__padded *p) { memset(p, 0, sizeof *p); }
@@ -129,7 +127,7 @@ static bmd__nl_result make_particles(bmd__padded *p, bmd__padded_scratch *scr, i
         const double *x = pos + 3 * (size_t)i;
         for (int k = 0; k < 3; k++) {
             double f = x[0] * Bi[k] + x[1] * Bi[3 + k] + x[2] * Bi[6 + k];
-            if (!isfinite(f) || fabs(f) > (per[k] ? WRAP_MAX : 1e12)) return BMD__NL_BAD_POS;
+            if (!isfinite(f) || fabs(f) > (per[k] ? BMD__NL_WRAP_MAX : 1e12)) return BMD__NL_BAD_POS;
             double fl = per[k] ? floor(f) : 0.0;
             w[3 * i + k] = (int)fl;
             u[3 * i + k] = f - fl;

@@ -31,10 +31,7 @@ from mpilib import BATCHMD, mpirun, run  # noqa: E402
 from atom_order_test import MODEL, hot_crystal, xyz_frames  # noqa: E402
 
 c = mpilib.Checks()
-reason = mpilib.no_mpi_reason()
-if reason:
-    print("SKIP: %s" % reason)
-    sys.exit(0)
+mpilib.skip_without_mpi()
 
 CAMPAIGN = """units: metal
 seed: 3

@@ -149,3 +149,11 @@ def no_mpi_reason():
     if not MPIRUN:
         return "no mpirun on PATH"
     return None
+
+
+def skip_without_mpi():
+    """Ends the calling test (exit 0, saying why) where MPI cannot run."""
+    reason = no_mpi_reason()
+    if reason:
+        print("SKIP: %s" % reason)
+        sys.exit(0)

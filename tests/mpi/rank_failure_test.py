@@ -35,10 +35,7 @@ from mpilib import mpirun  # noqa: E402
 TOOL = os.path.join(mpilib.TOOLS, "pipeline_run")
 LIMIT = 25.0
 c = mpilib.Checks()
-reason = mpilib.no_mpi_reason()
-if reason:
-    print("SKIP: %s" % reason)
-    sys.exit(0)
+mpilib.skip_without_mpi()
 
 CAMPAIGN = """units: metal
 seed: 3

@@ -58,10 +58,7 @@ import ase.io  # noqa: E402
 
 N = 30
 c = mpilib.Checks()
-reason = mpilib.no_mpi_reason()
-if reason:
-    print("SKIP: %s" % reason)
-    sys.exit(0)
+mpilib.skip_without_mpi()
 
 CAMPAIGN = """units: metal
 seed: 11

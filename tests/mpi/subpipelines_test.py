@@ -29,10 +29,7 @@ from mpilib import BATCHMD, campaign, exactly_once, mpirun, run, same_runs  # no
 
 TOOL = os.path.join(mpilib.TOOLS, "pipeline_run")
 c = mpilib.Checks()
-reason = mpilib.no_mpi_reason()
-if reason:
-    print("SKIP: %s" % reason)
-    sys.exit(0)
+mpilib.skip_without_mpi()
 
 
 def fused(d, name, pipeline, n, **kw):
