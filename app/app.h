@@ -4,7 +4,7 @@
 
 #include "batchmd/batchmd.h"
 
-/* Exit statuses (CAMPAIGN.md). */
+/* Exit statuses (docs/campaign.md). */
 enum { APP_OK = 0, APP_RUN_FAILED = 1, APP_INVALID = 2 };
 
 /* A campaign loaded and checked, with its dataset and model. */

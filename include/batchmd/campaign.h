@@ -1,4 +1,4 @@
-/* campaign.h — a campaign file (CAMPAIGN.md, format 1) read and checked into
+/* campaign.h — a campaign file (docs/campaign.md, format 1) read and checked into
  * plain structs. Every error names FILE:LINE:COL and what was expected.
  * Relative paths are resolved against the campaign file's folder. */
 #ifndef BATCHMD_CAMPAIGN_H

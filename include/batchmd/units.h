@@ -1,4 +1,4 @@
-/* units.h — the two unit systems of CAMPAIGN.md, in one place.
+/* units.h — the two unit systems of docs/campaign.md, in one place.
  *
  * metal: length Å, energy eV, mass amu, time fs, temperature K,
  *        velocity Å/fs, force eV/Å, stress eV/Å³ (ASE's sign: tensile

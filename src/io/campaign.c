@@ -1,4 +1,4 @@
-/* campaign.c — owns reading a campaign file (CAMPAIGN.md, format 1) into a
+/* campaign.c — owns reading a campaign file (docs/campaign.md, format 1) into a
  * bmd_campaign: root keys, stages, the pipeline expression ('+' fuses stages
  * on one process and binds tighter than '|', which hands systems to the next
  * rank), batch and output settings; and building a fused stage from it. */

@@ -29,7 +29,7 @@ two or more order events happen, unless said otherwise.
     each frame (positions, momenta, forces, energy, stress as printed with
     17 digits) byte-identical whatever the batch; systems below 4096 atoms
     also the same between 1 and 2 threads. The 4096-atom system is only
-    promised the same bits for a given number of threads (CAMPAIGN.md:
+    promised the same bits for a given number of threads (docs/campaign.md:
     compute_split sums the threads' force arrays in thread order); its 1-
     and 2-thread runs agree to 1e-9 Å.
  4. physics: the default against BATCHMD_ORDER_EVERY=0 (no order), 250

@@ -1,5 +1,5 @@
 /* test_campaign.c — the campaign reader's positive paths: the pipeline
- * expression ('+' binds tighter than '|'), defaults from CAMPAIGN.md, paths
+ * expression ('+' binds tighter than '|'), defaults from docs/campaign.md, paths
  * resolved against the campaign's folder, directories and globs expanded in
  * sorted order, per-pair model parameters. (Refusals are covered end to end
  * by tests/cli/errors_test.py.) */
