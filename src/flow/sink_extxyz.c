@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "batchmd/elements.h"
 #include "batchmd/extxyz.h"
 
 typedef struct xyz_sink {
@@ -38,9 +39,20 @@ static int make_parents(const char *path) {
     return 0;
 }
 
+/* 1 when a mass differs from the element's standard one, which is what a
+ * reader (ASE) assumes without a masses column: custom masses (isotopes),
+ * and every mass in lj units (1). Without the column ASE would also turn
+ * the written momenta into wrong velocities. */
+static int custom_masses(const bmd_system *sys) {
+    for (int i = 0; sys->mass && i < sys->n_atoms; i++)
+        if (sys->mass[i] != bmd_element_mass(sys->Z[i])) return 1;
+    return 0;
+}
+
 static bmd_status xyz_write(void *self, const bmd_system *sys) {
     xyz_sink *s = self;
-    bmd_extxyz_write_opts o = {.forces = 1, .momenta = 1, .masses = 0, .energy = 1, .stress = 1, .system_id = 1, .info = 1};
+    bmd_extxyz_write_opts o = {.forces = 1, .momenta = 1, .masses = custom_masses(sys), .energy = 1, .stress = 1,
+                               .system_id = 1, .info = 1};
     bmd_status st = bmd_extxyz_write_frame(s->f, sys, s->units, &o);
     if (!st && ferror(s->f)) st = bmd__fail(BMD_ERR_IO, "%s: write failed: %s", s->path, strerror(errno));
     return st;

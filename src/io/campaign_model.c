@@ -152,7 +152,7 @@ bmd_status bmd__campaign_read_model(const bmd_yread *r, const bmd_ynode *node, b
     int present;
     bmd_status st = bmd_yget_string(r, node, "type", "model", &type, &present);
     if (st) return st;
-    if (!present) return bmd_yerr(r, node, "model: missing 'type' (expected lj or morse)");
+    if (!present) return bmd_yerr(r, node, "model: missing 'type' (expected lj, morse, eam, kim or plugin)");
     c->model.line = node->line;
     c->model.col = node->col;
     c->model.opt.skin = c->units == BMD_UNITS_LJ ? 0.3 : 0.5;
