@@ -14,12 +14,16 @@ typedef struct app_campaign {
     bmd_model *model;
 } app_campaign;
 
-/* Loads the campaign, opens its inputs and builds its model; with
- * check_frames, also parses every structure and checks it against the model
- * and the batch budget. Prints the error and returns APP_INVALID on failure. */
-int app_prepare(const char *path, int check_frames, app_campaign *a);
-/* Loads the campaign and builds its model, without opening its inputs (the
- * ranks of a pipeline other than the first read none). */
+/* app_prepare's flags. CHECK_FRAMES: parse every structure and check it
+ * against the model, its overrides and the batch budget. NO_STAGES: a
+ * campaign without stages is valid (eval, validate). WARN_INPUT: warn on
+ * stderr about structures the run will quarantine at input (validate). */
+enum { APP_CHECK_FRAMES = 1, APP_NO_STAGES = 2, APP_WARN_INPUT = 4 };
+/* Loads the campaign, opens its inputs and builds its model, with the
+ * checks of flags. Prints the error and returns APP_INVALID on failure. */
+int app_prepare(const char *path, int flags, app_campaign *a);
+/* Loads the campaign (stages required) and builds its model, without
+ * opening its inputs (the ranks of a pipeline other than the first read none). */
 int app_prepare_model(const char *path, app_campaign *a);
 void app_release(app_campaign *a);
 /* Applies `threads:` (0: OMP_NUM_THREADS if set, else all cores). */

@@ -58,7 +58,11 @@ int cmd_run(int argc, char **argv) {
     int quiet = 0, resume = 0;
     const char *path = NULL, *device = NULL;
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--device") && i + 1 < argc) {
+        if (!strcmp(argv[i], "--device")) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "batchmd run: --device needs a value (cpu or cuda)\n");
+                return APP_INVALID;
+            }
             device = argv[++i];
         } else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             help();
@@ -86,7 +90,7 @@ int cmd_run(int argc, char **argv) {
         return cmd_run_pipeline(path, quiet, resume);
     }
     app_campaign a;
-    int rc = app_prepare(path, 1, &a);
+    int rc = app_prepare(path, APP_CHECK_FRAMES, &a);
     if (rc) return rc;
     if ((rc = check_supported(&a, quiet)) || (rc = app_check_device(&a, device, 1))) {
         app_release(&a);

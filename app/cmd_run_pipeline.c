@@ -102,7 +102,7 @@ static int open_checkpoint(const app_campaign *a, bmd_pipeline *p, int rank, int
 static int run(const char *path, int quiet, int resume) {
     int rank = bmd_pipeline_world_rank();
     app_campaign a;
-    int rc = rank == 0 ? app_prepare(path, 1, &a) : app_prepare_model(path, &a);
+    int rc = rank == 0 ? app_prepare(path, APP_CHECK_FRAMES, &a) : app_prepare_model(path, &a);
     if (!rc && (rc = local_checks(&a))) app_release(&a);
     if (agree(rc, rank)) {
         if (!rc) app_release(&a);

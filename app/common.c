@@ -52,10 +52,29 @@ void app_release(app_campaign *a) {
     memset(a, 0, sizeof *a);
 }
 
+/* A warning (validate: APP_WARN_INPUT) for a structure the run will take
+ * out as it arrives: two atoms (or an atom and its periodic image) closer
+ * than quarantine.min_distance, by the check of the run's min_distance hook
+ * (bmd_system_closest_pair). A structure the check cannot measure is left
+ * to the run's NaN hook, as the hook does. */
+static void warn_too_close(const app_campaign *a, const bmd_system *sys, long index) {
+    double dmin = a->c.quarantine.min_distance, d;
+    int i, j;
+    if (!(dmin > 0) || bmd_system_closest_pair(sys, dmin, &d, &i, &j) || !(d < dmin)) return;
+    const char *unit = a->c.units == BMD_UNITS_LJ ? "σ" : "Å";
+    char what[64];
+    if (i == j) snprintf(what, sizeof what, "atom %d and its periodic image", i);
+    else snprintf(what, sizeof what, "atoms %d and %d", i, j);
+    fprintf(stderr, "batchmd: warning: %s:%ld: structure %ld: %s are %.4g %s apart, closer than "
+                    "quarantine.min_distance = %g %s: the run will take it out as atoms_too_close\n",
+            sys->source ? sys->source : "?", sys->line, index, what, d, unit, dmin, unit);
+}
+
 /* Parses every structure once: malformed frames, species the model lacks,
  * per-structure overrides out of their stage's range, and structures
- * larger than the batch budget are input errors. */
-static int check_frames(app_campaign *a) {
+ * larger than the batch budget are input errors; with warn, structures the
+ * run will quarantine at input are warnings. */
+static int check_frames(app_campaign *a, int warn) {
     long n = bmd_dataset_size(a->ds);
     for (long i = 0; i < n; i++) {
         bmd_system sys;
@@ -79,15 +98,16 @@ static int check_frames(app_campaign *a) {
             fprintf(stderr, "batchmd: %s:%ld: structure %ld has no atoms\n", sys.source ? sys.source : "?", sys.line, i);
             bad = 1;
         }
+        if (!bad && warn) warn_too_close(a, &sys, i);
         bmd_system_free(&sys);
         if (bad) return APP_INVALID;
     }
     return APP_OK;
 }
 
-int app_prepare(const char *path, int check, app_campaign *a) {
+int app_prepare(const char *path, int flags, app_campaign *a) {
     memset(a, 0, sizeof *a);
-    if (bmd_campaign_load(path, &a->c)) {
+    if (bmd_campaign_load_flags(path, flags & APP_NO_STAGES ? BMD_CAMPAIGN_STAGES_OPTIONAL : 0, &a->c)) {
         app_error(NULL);
         return APP_INVALID;
     }
@@ -97,8 +117,8 @@ int app_prepare(const char *path, int check, app_campaign *a) {
         app_release(a);
         return APP_INVALID;
     }
-    if (check) {
-        int rc = check_frames(a);
+    if (flags & APP_CHECK_FRAMES) {
+        int rc = check_frames(a, (flags & APP_WARN_INPUT) != 0);
         if (rc) {
             app_release(a);
             return rc;

@@ -75,6 +75,7 @@ typedef struct bmd_campaign {
     } batch;
     struct {
         char *final, *failed;
+        char *eval; /* output.eval: where `batchmd eval` writes (NULL: not given) */
         bmd_campaign_output_every trajectory, log;
         char *checkpoint;
         double checkpoint_every_s;
@@ -94,8 +95,14 @@ typedef struct bmd_campaign {
 } bmd_campaign;
 
 /* Reads and checks path. On error returns BMD_ERR_PARSE (or IO) with a
- * message "FILE:LINE:COL: ..." and leaves *c empty. */
+ * message "FILE:LINE:COL: ..." and leaves *c empty. A campaign needs
+ * stages (what `run` runs). */
 bmd_status bmd_campaign_load(const char *path, bmd_campaign *c);
+/* bmd_campaign_load's flags. STAGES_OPTIONAL: a campaign without `stages`,
+ * or with `stages: {}`, is valid (n_stages = 0, one empty stage group):
+ * enough for single-point evaluation (`batchmd eval`). */
+enum { BMD_CAMPAIGN_STAGES_OPTIONAL = 1 };
+bmd_status bmd_campaign_load_flags(const char *path, int flags, bmd_campaign *c);
 /* Builds the campaign's model (caller destroys it). */
 bmd_status bmd_campaign_make_model(const bmd_campaign *c, bmd_model **out);
 /* Builds a stage with the campaign's stages of pipeline group g fused; its

@@ -214,10 +214,11 @@ static bmd_status read_every(const bmd_yread *r, const bmd_ynode *node, const ch
 }
 
 static bmd_status read_output(const bmd_yread *r, const bmd_ynode *node, bmd_campaign *c) {
-    static const char *const keys[] = {"final", "failed", "trajectory", "log", "checkpoint", "ordered", NULL};
+    static const char *const keys[] = {"final", "failed", "eval", "trajectory", "log", "checkpoint", "ordered", NULL};
     bmd_status st = bmd_ycheck_keys(r, node, "output", keys);
     if (!st) st = read_path(r, node, "final", "output", c, &c->output.final);
     if (!st) st = read_path(r, node, "failed", "output", c, &c->output.failed);
+    if (!st) st = read_path(r, node, "eval", "output", c, &c->output.eval);
     if (!st) st = bmd_yget_bool(r, node, "ordered", "output", &c->output.ordered, NULL);
     if (st) return st;
     const bmd_ynode *n;
@@ -254,7 +255,9 @@ static bmd_status set_defaults(bmd_campaign *c) {
     return c->output.final && c->output.failed ? BMD_OK : bmd__fail(BMD_ERR_NOMEM, "out of memory");
 }
 
-static bmd_status load_tree(const bmd_yread *r, const bmd_ynode *root, bmd_campaign *c) {
+/* stages_optional: a campaign without stages (or with `stages: {}`) is
+ * valid: what `eval` needs (bmd_campaign_load_flags). */
+static bmd_status load_tree(const bmd_yread *r, const bmd_ynode *root, int stages_optional, bmd_campaign *c) {
     static const char *const keys[] = {"units", "seed", "threads", "device", "model", "input", "stages",
                                        "pipeline", "batch", "output", "quarantine", NULL};
     bmd_status st = bmd_ycheck_keys(r, root, "campaign", keys);
@@ -289,11 +292,17 @@ static bmd_status load_tree(const bmd_yread *r, const bmd_ynode *root, bmd_campa
     if (!(n = bmd_yaml_get(root, "input", NULL))) return bmd_yerr(r, root, "missing 'input' (an extxyz file, a directory or a glob)");
     if ((st = bmd__campaign_read_input(r, n, c))) return st;
 
-    if (!(n = bmd_yaml_get(root, "stages", NULL))) return bmd_yerr(r, root, "missing 'stages' (named stages, e.g. relax: {type: fire, fmax: 0.05})");
-    if (n->kind != BMD_Y_MAP || n->n == 0) return bmd_yerr(r, n, "stages: expected a mapping of named stages");
-    if (n->n > BMD_MAX_STAGES) return bmd_yerr(r, n, "stages: at most %d stages", BMD_MAX_STAGES);
-    for (int i = 0; i < n->n; i++)
-        if ((st = read_stage(r, n->keys[i], n->items[i], c))) return st;
+    if (!(n = bmd_yaml_get(root, "stages", NULL))) {
+        if (!stages_optional)
+            return bmd_yerr(r, root, "missing 'stages' (named stages, e.g. relax: {type: fire, fmax: 0.05})");
+    } else {
+        if (n->kind != BMD_Y_MAP) return bmd_yerr(r, n, "stages: expected a mapping of named stages");
+        if (n->n == 0 && !stages_optional)
+            return bmd_yerr(r, n, "stages: expected at least one named stage (e.g. relax: {type: fire, fmax: 0.05})");
+        if (n->n > BMD_MAX_STAGES) return bmd_yerr(r, n, "stages: at most %d stages", BMD_MAX_STAGES);
+        for (int i = 0; i < n->n; i++)
+            if ((st = read_stage(r, n->keys[i], n->items[i], c))) return st;
+    }
 
     if ((n = bmd_yaml_get(root, "pipeline", NULL))) {
         if ((st = read_pipeline(r, n, c))) return st;
@@ -320,7 +329,9 @@ static bmd_status load_tree(const bmd_yread *r, const bmd_ynode *root, bmd_campa
     return BMD_OK;
 }
 
-bmd_status bmd_campaign_load(const char *path, bmd_campaign *c) {
+bmd_status bmd_campaign_load(const char *path, bmd_campaign *c) { return bmd_campaign_load_flags(path, 0, c); }
+
+bmd_status bmd_campaign_load_flags(const char *path, int flags, bmd_campaign *c) {
     memset(c, 0, sizeof *c);
     c->path = dup_str(path);
     const char *slash = strrchr(path, '/');
@@ -338,7 +349,7 @@ bmd_status bmd_campaign_load(const char *path, bmd_campaign *c) {
     bmd_ynode *root = NULL;
     if (!st) st = bmd_yaml_load(path, &root);
     bmd_yread r = {path};
-    if (!st) st = load_tree(&r, root, c);
+    if (!st) st = load_tree(&r, root, (flags & BMD_CAMPAIGN_STAGES_OPTIONAL) != 0, c);
     bmd_yaml_free(root);
     if (st) bmd_campaign_free(c);
     return st;
@@ -388,6 +399,7 @@ void bmd_campaign_free(bmd_campaign *c) {
     for (int i = 0; i < c->n_stages; i++) free(c->stages[i].name);
     free(c->output.final);
     free(c->output.failed);
+    free(c->output.eval);
     free(c->output.trajectory.file);
     free(c->output.log.file);
     free(c->output.checkpoint);

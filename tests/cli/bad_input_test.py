@@ -304,7 +304,8 @@ def energy_of(xyz, cmd="eval"):
         never_crashed(r, "energy (%s)" % cmd)
         if r.returncode != 0:
             return None, r.stderr
-        return [float(f[0]["energy"]) for f in frames_of(os.path.join(d, "out/final.extxyz"))], r.stderr
+        out = "out/eval.extxyz" if cmd == "eval" else "out/final.extxyz"  # eval: beside final
+        return [float(f[0]["energy"]) for f in frames_of(os.path.join(d, out))], r.stderr
 
 
 pts = [(0.1, 0.2, 0.3), (3.9, 0.1, 0.0), (1.8, 3.6, 0.2), (0.2, 1.9, 3.5)]

@@ -3,7 +3,11 @@
 implementation): energies, forces and stresses of a periodic triclinic cell,
 a cell smaller than the cutoff, a slab and an open cluster, read back with
 ase.io.read. ASE 3.22's LennardJones shifts the pair energy to zero at rc,
-as `shift: true` does."""
+as `shift: true` does. The campaign has no stages (eval needs none; so does
+`stages: {}`, and `run` refuses both with exit 2). Where eval writes: -o
+FILE, else output.eval, else eval.extxyz beside output.final; a run's final
+stays byte for byte what the run wrote, and -o naming it is refused."""
+import hashlib
 import os
 import tempfile
 
@@ -37,29 +41,78 @@ cl = Atoms("Ar13", positions=rng.normal(0, 1, (13, 3)) * 3.0)
 cl.positions = np.array([p * 1.0 for p in cl.positions])
 frames.append(cl)
 
-c = Checks()
-with tempfile.TemporaryDirectory() as d:
-    ase.io.write(os.path.join(d, "in.extxyz"), frames)
-    frames = ase.io.read(os.path.join(d, "in.extxyz"), ":")  # what batchmd reads (ASE writes 8 decimals)
-    with open(os.path.join(d, "c.yaml"), "w") as f:
-        f.write("model: {type: lj, epsilon: %r, sigma: %r, cutoff: %r, shift: true}\n"
-                "input: in.extxyz\nstages: {relax: {type: fire}}\noutput: {final: out.extxyz}\n" % (EPS, SIG, RC))
-    r = run("eval", "--quiet", os.path.join(d, "c.yaml"))
-    c.check(r.returncode == 0, "eval exit status 0 (stderr: %s)" % r.stderr)
-    got = ase.io.read(os.path.join(d, "out.extxyz"), ":") if r.returncode == 0 else []
-    c.check(len(got) == len(frames), "one frame out per frame in")
+MODEL = "model: {type: lj, epsilon: %r, sigma: %r, cutoff: %r, shift: true}\ninput: in.extxyz\n" % (EPS, SIG, RC)
+
+
+def check_against_ase(what, path, frames):
+    got = ase.io.read(path, ":") if os.path.exists(path) else []
+    c.check(len(got) == len(frames), "%s: one frame out per frame in" % what)
     for i, (ref, out) in enumerate(zip(frames, got)):
         calc = LennardJones(epsilon=EPS, sigma=SIG, rc=RC)
         ref.calc = calc
         e, f = ref.get_potential_energy(), ref.get_forces()
-        c.check(out.info.get("system_id") == i, "system %d: system_id" % i)
-        c.check(np.array_equal(out.positions, ref.positions), "system %d: positions round trip bitwise" % i)
+        c.check(out.info.get("system_id") == i, "%s: system %d: system_id" % (what, i))
+        c.check(np.array_equal(out.positions, ref.positions), "%s: system %d: positions round trip bitwise" % (what, i))
         e_out = out.get_potential_energy()
-        c.check(abs(e_out - e) <= 1e-10 * max(1.0, abs(e)), "system %d: energy %r vs ASE %r" % (i, e_out, e))
+        c.check(abs(e_out - e) <= 1e-10 * max(1.0, abs(e)), "%s: system %d: energy %r vs ASE %r" % (what, i, e_out, e))
         df = np.abs(out.get_forces() - f).max()
-        c.check(df <= 1e-10 * max(1.0, np.abs(f).max()), "system %d: forces differ from ASE by %g" % (i, df))
+        c.check(df <= 1e-10 * max(1.0, np.abs(f).max()), "%s: system %d: forces differ from ASE by %g" % (what, i, df))
         if all(ref.pbc):
             s = ref.get_stress()
             ds = np.abs(out.get_stress() - s).max()
-            c.check(ds <= 1e-10 * max(1e-3, np.abs(s).max()), "system %d: stress differs from ASE by %g" % (i, ds))
+            c.check(ds <= 1e-10 * max(1e-3, np.abs(s).max()), "%s: system %d: stress differs from ASE by %g" % (what, i, ds))
+
+
+def digest(path):
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+c = Checks()
+with tempfile.TemporaryDirectory() as d:
+    ase.io.write(os.path.join(d, "in.extxyz"), frames)
+    frames = ase.io.read(os.path.join(d, "in.extxyz"), ":")  # what batchmd reads (ASE writes 8 decimals)
+
+    # no stages at all, and stages: {}: valid for eval; -o honoured
+    for what, stages in (("no stages", ""), ("stages: {}", "stages: {}\n")):
+        with open(os.path.join(d, "c.yaml"), "w") as f:
+            f.write(MODEL + stages + "output: {final: results/final.extxyz}\n")
+        r = run("eval", "--quiet", "-o", os.path.join(d, "out.extxyz"), os.path.join(d, "c.yaml"))
+        c.check(r.returncode == 0, "%s: eval exit status 0 (stderr: %s)" % (what, r.stderr))
+        check_against_ase(what, os.path.join(d, "out.extxyz"), frames)
+        c.check(not os.path.exists(os.path.join(d, "results")), "%s: -o: nothing written beside final" % what)
+        if os.path.exists(os.path.join(d, "out.extxyz")):
+            os.remove(os.path.join(d, "out.extxyz"))
+        r = run("validate", os.path.join(d, "c.yaml"))
+        c.check(r.returncode == 0 and "valid for eval" in r.stdout and "run" in r.stdout,
+                "%s: validate exit 0 saying valid for eval, not run: %d %s %s" % (what, r.returncode, r.stdout, r.stderr))
+        r = run("run", "--quiet", os.path.join(d, "c.yaml"))
+        needle = "c.yaml:1:1: missing 'stages'" if not stages else "c.yaml:3:9: stages: expected at least one named stage"
+        c.check(r.returncode == 2 and needle in r.stderr, "%s: run exit 2 naming %s: %d %s" % (what, needle, r.returncode, r.stderr))
+        c.check(not os.path.exists(os.path.join(d, "results")), "%s: run wrote nothing" % what)
+
+    # a run's final: eval writes beside it (eval.extxyz), or to output.eval, never over it
+    with open(os.path.join(d, "r.yaml"), "w") as f:
+        f.write(MODEL + "stages: {relax: {type: fire, max_steps: 3}}\noutput: {final: results/final.extxyz}\n")
+    final = os.path.join(d, "results", "final.extxyz")
+    r = run("run", "--quiet", os.path.join(d, "r.yaml"))
+    c.check(r.returncode == 0 and os.path.exists(final), "run writes final: %s" % r.stderr)
+    before = digest(final) if os.path.exists(final) else None
+    r = run("eval", os.path.join(d, "r.yaml"))
+    default = os.path.join(d, "results", "eval.extxyz")
+    c.check(r.returncode == 0 and "wrote " + default in r.stderr, "eval says it wrote %s: %s" % (default, r.stderr))
+    check_against_ase("default path", default, frames)
+    c.check(before and digest(final) == before, "eval leaves the run's final byte for byte")
+    for args in (["-o", final], ["--output", os.path.join(d, "results", ".", "final.extxyz")]):
+        r = run("eval", *args, os.path.join(d, "r.yaml"))
+        c.check(r.returncode == 2 and "output.final" in r.stderr, "eval %s: exit 2 naming output.final: %d %s"
+                % (" ".join(args), r.returncode, r.stderr))
+        c.check(before and digest(final) == before, "eval %s: the run's final untouched" % " ".join(args))
+    with open(os.path.join(d, "e.yaml"), "w") as f:
+        f.write(MODEL + "output: {final: results/final.extxyz, eval: e/single.extxyz}\n")
+    r = run("eval", os.path.join(d, "e.yaml"))
+    c.check(r.returncode == 0 and "wrote " + os.path.join(d, "e", "single.extxyz") in r.stderr,
+            "output.eval honoured and named: %s" % r.stderr)
+    check_against_ase("output.eval", os.path.join(d, "e", "single.extxyz"), frames)
+    c.check(before and digest(final) == before, "output.eval: the run's final untouched")
 c.finish()

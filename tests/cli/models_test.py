@@ -57,8 +57,8 @@ def lammps(d, pair_lines, units_block="units metal\n"):
 
 def eval_campaign(d, model_yaml):
     with open(os.path.join(d, "c.yaml"), "w") as f:
-        f.write("model: %s\ninput: in.extxyz\nstages: {relax: {type: fire}}\noutput: {final: out.extxyz}\n" % model_yaml)
-    r = run("eval", "--quiet", os.path.join(d, "c.yaml"))
+        f.write("model: %s\ninput: in.extxyz\n" % model_yaml)  # eval needs no stages
+    r = run("eval", "--quiet", "-o", os.path.join(d, "out.extxyz"), os.path.join(d, "c.yaml"))
     return r, (ase.io.read(os.path.join(d, "out.extxyz"), ":") if r.returncode == 0 else [])
 
 

@@ -1,8 +1,9 @@
 /* test_campaign.c — the campaign reader's positive paths: the pipeline
  * expression ('+' binds tighter than '|'), defaults from docs/campaign.md, paths
  * resolved against the campaign's folder, directories and globs expanded in
- * sorted order, per-pair model parameters. (Refusals are covered end to end
- * by tests/cli/errors_test.py.) */
+ * sorted order, per-pair model parameters, a campaign without stages
+ * (valid with BMD_CAMPAIGN_STAGES_OPTIONAL only), output.eval. (Refusals
+ * are covered end to end by tests/cli/errors_test.py.) */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -152,11 +153,38 @@ static void test_glob_pairs_outputs(void **state) {
     bmd_campaign_free(&c);
 }
 
+/* No stages, or stages: {}: refused by bmd_campaign_load (run), accepted
+ * with BMD_CAMPAIGN_STAGES_OPTIONAL (eval) as one empty stage group. */
+static void test_stages_optional(void **state) {
+    (void)state;
+    static const char *const texts[] = {"model: {type: lj, epsilon: 1, sigma: 1}\ninput: in\n"
+                                        "output: {eval: e/single.extxyz}\n",
+                                        "model: {type: lj, epsilon: 1, sigma: 1}\ninput: in\nstages: {}\n"
+                                        "output: {eval: e/single.extxyz}\n"};
+    static const char *const refusals[] = {"c.yaml:1:1: missing 'stages'", "c.yaml:3:9: stages: expected at least one"};
+    char p[512], want[512];
+    snprintf(p, sizeof p, "%s/c.yaml", dir);
+    snprintf(want, sizeof want, "%s/e/single.extxyz", dir);
+    for (int i = 0; i < 2; i++) {
+        write_file("c.yaml", texts[i]);
+        bmd_campaign c;
+        assert_int_equal(bmd_campaign_load(p, &c), BMD_ERR_PARSE);
+        if (!strstr(bmd_last_error(), refusals[i])) fail_msg("message: %s", bmd_last_error());
+        assert_int_equal(bmd_campaign_load_flags(p, BMD_CAMPAIGN_STAGES_OPTIONAL, &c), BMD_OK);
+        assert_int_equal(c.n_stages, 0);
+        assert_int_equal(c.n_groups, 1);
+        assert_int_equal(c.group_size[0], 0);
+        assert_string_equal(c.output.eval, want);
+        bmd_campaign_free(&c);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pipeline_groups),
         cmocka_unit_test(test_defaults_and_paths),
         cmocka_unit_test(test_glob_pairs_outputs),
+        cmocka_unit_test(test_stages_optional),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
