@@ -6,9 +6,38 @@
 
 #include "app.h"
 
+/* The listing's state: the species every listed model must support (none:
+ * list all), and counts for the closing line of a filtered listing. */
+typedef struct kim_listing {
+    char *const *species;
+    int n_species;
+    int listed, unloaded;
+} kim_listing;
+
+/* 1 when the space-separated symbols of list hold sym. */
+static int has_species(const char *list, const char *sym) {
+    size_t n = strlen(sym);
+    for (const char *p = list; *p;) {
+        while (*p == ' ') p++;
+        size_t k = strcspn(p, " ");
+        if (k == n && !strncmp(p, sym, n)) return 1;
+        p += k;
+    }
+    return 0;
+}
+
 static int print_kim_model(const bmd_kim_model_info *m, void *ctx) {
-    int *n = ctx;
-    (*n)++;
+    kim_listing *l = ctx;
+    if (l->n_species) { /* filtered: portable models that loaded and support every species asked for */
+        if (m->simulator) return 0;
+        if (!m->loaded) {
+            l->unloaded++;
+            return 0;
+        }
+        for (int i = 0; i < l->n_species; i++)
+            if (!has_species(m->species, l->species[i])) return 0;
+    }
+    l->listed++;
     if (m->simulator) {
         printf("  %-72s simulator model (%s): batchmd cannot run it\n", m->name, m->simulator_name);
         return 0;
@@ -22,27 +51,56 @@ static int print_kim_model(const bmd_kim_model_info *m, void *ctx) {
     return 0;
 }
 
-/* The installed OpenKIM models; details (species, forces, virial) with --kim. */
-static void print_kim(int details) {
+/* The installed OpenKIM models; details (species, forces, virial) with
+ * --kim, only those supporting every one of species[n_species] when n_species > 0. */
+static void print_kim(int details, char *const *species, int n_species) {
     if (!bmd_kim_available()) {
         printf("\nOpenKIM models: batchmd was built without the KIM API (install libkim-api-dev and rebuild)\n");
         return;
     }
-    printf("\nOpenKIM models (model: {type: kim, name: ...})%s:\n",
-           details ? "" : "; `batchmd models --kim` adds their species and what they compute");
-    int n = 0;
-    if (bmd_kim_list_models(details, print_kim_model, &n)) printf("  (cannot list them: %s)\n", bmd_last_error());
-    else if (n == 0) printf("  none installed (Debian: apt-get install openkim-models)\n");
+    char wanted[256] = "";
+    for (int i = 0; i < n_species; i++)
+        snprintf(wanted + strlen(wanted), sizeof wanted - strlen(wanted), "%s%s", i ? " " : "", species[i]);
+    if (n_species) printf("\nOpenKIM models (model: {type: kim, name: ...}) supporting %s:\n", wanted);
+    else
+        printf("\nOpenKIM models (model: {type: kim, name: ...})%s:\n",
+               details ? "" : "; `batchmd models --kim` adds their species and what they compute");
+    kim_listing l = {species, n_species, 0, 0};
+    if (bmd_kim_list_models(details, print_kim_model, &l)) printf("  (cannot list them: %s)\n", bmd_last_error());
+    else if (n_species) {
+        if (l.listed == 0) printf("  none of the installed models supports %s\n", wanted);
+        printf("  (%d model%s; simulator models, which batchmd cannot run, are left out", l.listed,
+               l.listed == 1 ? "" : "s");
+        if (l.unloaded) printf(", and %d that could not be loaded", l.unloaded);
+        printf(")\n");
+    } else if (l.listed == 0) printf("  none installed (Debian: apt-get install openkim-models)\n");
 }
 
 int cmd_models(int argc, char **argv) {
-    if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-        printf("usage: batchmd models [--kim]\n\nLists the built-in models and dynamics with their parameters and units,\n"
-               "and the installed OpenKIM models (--kim: with their species, whether they\n"
-               "give forces and virial, and their cutoff; loads every model, a few seconds).\n");
-        return APP_OK;
+    int kim = 0, n_species = 0;
+    char **species = argv + 1; /* the positional arguments, gathered in place */
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            printf("usage: batchmd models [--kim [SPECIES ...]]\n\n"
+                   "Lists the built-in models and dynamics with their parameters and units,\n"
+                   "and the installed OpenKIM models (--kim: with their species, whether they\n"
+                   "give forces and virial, and their cutoff; loads every model, a few seconds).\n"
+                   "--kim Cu Ni: only the portable models that support every species named.\n");
+            return APP_OK;
+        } else if (!strcmp(argv[i], "--kim")) {
+            kim = 1;
+        } else if (argv[i][0] == '-') {
+            fprintf(stderr, "batchmd models: unknown option '%s' (see batchmd models --help)\n", argv[i]);
+            return APP_INVALID;
+        } else {
+            species[n_species++] = argv[i];
+        }
     }
-    int kim = argc > 1 && !strcmp(argv[1], "--kim");
+    if (n_species && !kim) {
+        fprintf(stderr, "batchmd models: unexpected argument '%s' (species go after --kim, e.g. batchmd models "
+                        "--kim Cu; see batchmd models --help)\n", species[0]);
+        return APP_INVALID;
+    }
     printf("models (model: {type: ...}), metal units:\n"
            "  lj      Lennard-Jones 4ε[(σ/r)^12 − (σ/r)^6]\n"
            "          epsilon (eV), sigma (Å), cutoff (Å, default 2.5σ), shift (bool), skin (Å, 0.5),\n"
@@ -63,7 +121,8 @@ int cmd_models(int argc, char **argv) {
         printf("  %-16s %s\n", t->type, t->doc);
         for (int k = 0; k < t->n_params; k++) {
             const bmd_param_desc *p = &t->params[k];
-            if (isnan(p->def)) printf("      %-16s %-6s required   %s\n", p->name, p->unit, p->doc);
+            if (isnan(p->def))
+                printf("      %-16s %-6s %-10s %s\n", p->name, p->unit, p->optional ? "optional" : "required", p->doc);
             else printf("      %-16s %-6s %-10.6g %s\n", p->name, p->unit, p->def, p->doc);
         }
         if (t->is_optimizer)
@@ -73,6 +132,6 @@ int cmd_models(int argc, char **argv) {
         else
             printf("      %-16s %-6s %-10s %s\n", "steps", "", "required", "steps a system spends in the stage");
     }
-    print_kim(kim);
+    print_kim(kim, species, n_species);
     return APP_OK;
 }

@@ -27,6 +27,12 @@ int main(int argc, char **argv) {
         return APP_INVALID;
     }
     const char *cmd = argv[1];
+    int flag = !strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help") || !strcmp(cmd, "--version") ||
+               !strcmp(cmd, "version");
+    if (flag && argc > 2) { /* `batchmd --version x`: refuse rather than ignore (batchmd COMMAND --help for more) */
+        fprintf(stderr, "batchmd: unexpected argument '%s' after %s (see batchmd --help)\n", argv[2], cmd);
+        return APP_INVALID;
+    }
     if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
         usage(stdout);
         return APP_OK;

@@ -102,8 +102,10 @@ void bmd_dynamics_destroy(bmd_dynamics *d);
 typedef struct bmd_param_desc {
     const char *name;
     const char *unit; /* "fs", "K", "1/fs", "eV/Å", "" ... */
-    double def;       /* default; NAN = required */
+    double def;       /* default; NAN = required, unless optional */
     const char *doc;
+    int optional;     /* 1: may be left out; def (NAN) then means "not set"
+                       * (init_temperature: keep the velocities) */
 } bmd_param_desc;
 
 typedef struct bmd_dynamics_type {

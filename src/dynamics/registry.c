@@ -9,7 +9,7 @@
 #include <string.h>
 
 #define INIT_T_DESC                                                                                                 \
-    { "init_temperature", "K", NAN, "Maxwell-Boltzmann velocities at this temperature on entry (absent: keep velocities)" }
+    { "init_temperature", "K", NAN, "Maxwell-Boltzmann velocities at this temperature on entry (absent: keep velocities)", 1 }
 
 static const bmd_param_desc fire_params[BMD__FIRE_NPAR] = {
     [BMD__FIRE_DT] = {"dt", "Å/√eV", 0.1, "initial time step (ASE's mass-free unit)"},

@@ -78,7 +78,7 @@ static bmd_status read_stage(const bmd_yread *r, const char *name, const bmd_yno
         s->values[i] = t->params[i].def;
         if ((st = bmd_yget_number(r, node, t->params[i].name, where, &s->values[i], &present))) return st;
         if (present && (st = check_range(r, node, where, type, t->params[i].name, s->values[i]))) return st;
-        if (!present && isnan(t->params[i].def) && strcmp(t->params[i].name, "init_temperature") != 0)
+        if (!present && isnan(t->params[i].def) && !t->params[i].optional)
             return bmd_yerr(r, node, "%s: missing '%s' (%s%s%s)", where, t->params[i].name, t->params[i].doc,
                             t->params[i].unit[0] ? ", " : "", t->params[i].unit);
     }

@@ -1,7 +1,9 @@
 #!/usr/bin/python3
 """Bad campaigns and bad inputs: `batchmd run` and `batchmd validate` exit
 with status 2, say where (FILE:LINE[:COL]) and what was expected, and leave
-no output file behind."""
+no output file behind. Bad command lines: every subcommand refuses an
+unknown option, a stray argument and an option missing its value with
+status 2 and a message naming it, and writes nothing."""
 import os
 import tempfile
 
@@ -79,6 +81,30 @@ with tempfile.TemporaryDirectory() as d:
 for args in (["--version"], ["--help"], ["run", "--help"], ["eval", "--help"], ["models"]):
     r = run(*args)
     c.check(r.returncode == 0 and r.stdout, "batchmd %s" % " ".join(args))
+
+# bad command lines, for every subcommand: exit 2, the message names the culprit, nothing written
+with tempfile.TemporaryDirectory() as d:
+    with open(os.path.join(d, "c.yaml"), "w") as f:
+        f.write(campaign())
+    with open(os.path.join(d, "in.extxyz"), "w") as f:
+        f.write(GOOD_XYZ)
+    cy = os.path.join(d, "c.yaml")
+    BAD = [  # (arguments, what the message must name)
+        (["--version", "extra"], "'extra'"), (["--help", "extra"], "'extra'"),
+        (["models", "extra"], "'extra'"), (["models", "--frobnicate"], "'--frobnicate'"),
+        (["models", "--kim", "--frobnicate"], "'--frobnicate'"),
+        (["validate", "--device"], "--device needs a value"), (["run", cy, "--device"], "--device needs a value"),
+        (["eval", cy, "-o"], "-o needs a file name"), (["eval", cy, "--output"], "--output needs a file name"),
+    ]
+    for sub in ("run", "eval", "validate"):
+        BAD += [([sub, "--frobnicate", cy], "'--frobnicate'"), ([sub, cy, "-x"], "'-x'"),
+                ([sub, cy, "extra"], "'extra'"), ([sub, "extra", cy], "'extra'")]
+    for args, needle in BAD:
+        r = run(*args)
+        what = "batchmd " + " ".join(a if a != cy else "c.yaml" for a in args)
+        c.check(r.returncode == 2, "%s: exit status %d, expected 2" % (what, r.returncode))
+        c.check(needle in r.stderr and r.stderr.count("\n") == 1, "%s: one message naming %s: %r" % (what, needle, r.stderr))
+        c.check(not os.path.exists(os.path.join(d, "out")), "%s: nothing written" % what)
 r = run("frobnicate")
 c.check(r.returncode == 2 and "unknown command" in r.stderr, "unknown command exits 2")
 c.finish()

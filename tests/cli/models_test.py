@@ -4,7 +4,11 @@
 - kim (an OpenKIM EAM for Cu) against LAMMPS `kim init`/`kim interactions`;
 - plugin (the example Morse plug-in) against the built-in morse model;
 - a KIM model given a species it lacks, or an unknown KIM name: exit 2 with
-  the campaign's place and the reason; a KIM FIRE relaxation converges."""
+  the campaign's place and the reason; a KIM FIRE relaxation converges;
+- the parameter table of `batchmd models` against what the campaign reader
+  accepts: a parameter the table calls required is refused when left out
+  (naming it), every other one (a default, or optional: init_temperature)
+  may be left out."""
 import os
 import re
 import subprocess
@@ -121,4 +125,35 @@ with tempfile.TemporaryDirectory() as d:
         for i in (0, 1):
             c.check(out[i].info["converged_relax"] and np.sqrt((out[i].get_forces() ** 2).sum(1)).max() < 0.01,
                     "system %d relaxed below fmax" % i)
+
+# the parameter table: "required" exactly when leaving the parameter out is refused
+VALUES = {"dt": 1.0, "temperature": 300.0, "friction": 0.01, "steps": 2}  # valid values of required ones
+r = run("models")
+table, kind = {}, None
+for line in r.stdout[r.stdout.index("\ndynamics"):r.stdout.index("\nOpenKIM")].splitlines()[1:]:
+    if line.startswith("      "):
+        table[kind].append((line.split()[0], " required " in line))
+    elif line.startswith("  "):
+        kind = line.split()[0]
+        table[kind] = []
+c.check(len(table) >= 5 and all(table.values()), "models lists the dynamics with their parameters: %s" % table)
+c.check(any(p == "init_temperature" and not req for ps in table.values() for p, req in ps),
+        "init_temperature is listed, and not as required")
+with tempfile.TemporaryDirectory() as d:
+    write_xyz(os.path.join(d, "in.extxyz"), [cu])
+    for kind, params in table.items():
+        required = [p for p, req in params if req]
+        c.check(all(p in VALUES for p in required), "%s: a valid value for each required parameter of %s" % (kind, required))
+        for name, req in params:
+            given = ", ".join("%s: %r" % (p, VALUES.get(p)) for p in required if p != name)
+            with open(os.path.join(d, "c.yaml"), "w") as f:
+                f.write("model: {type: eam, file: %s}\ninput: in.extxyz\nstages:\n  s: {type: %s%s}\n"
+                        % (POT, kind, ", " + given if given else ""))
+            r = run("validate", os.path.join(d, "c.yaml"))
+            if req:
+                c.check(r.returncode == 2 and "missing '%s'" % name in r.stderr,
+                        "%s.%s is listed as required: leaving it out is refused: %d %s" % (kind, name, r.returncode, r.stderr))
+            else:
+                c.check(r.returncode == 0, "%s.%s is not listed as required: it may be left out: %d %s"
+                        % (kind, name, r.returncode, r.stderr))
 c.finish()
