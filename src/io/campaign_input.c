@@ -211,12 +211,13 @@ static bmd_status check_key(const bmd_campaign_stage *s, const bmd_system *sys, 
     errno = 0;
     double x = strtod(v, &end);
     while (*end == ' ' || *end == '\t') end++;
-    if (end == v || *end != '\0' || errno == ERANGE) x = NAN; /* not a number: out of any range */
+    int number = end != v && *end == '\0'; /* "hot" is not one; 1e999 is one out of range */
+    if (!number || errno == ERANGE) x = NAN;
     const char *expected = bmd__campaign_param_out_of_range(s->type->type, name, x);
     if (!expected) return BMD_OK;
-    return bmd__fail(BMD_ERR_PARSE, "%s:%ld: structure %ld: %s=%s overrides stages.%s.%s and is out of range "
-                     "(expected %s)", sys->source ? sys->source : "?", sys->line > 0 ? sys->line + 1 : 0, index,
-                     name, v, s->name, name, expected);
+    return bmd__fail(BMD_ERR_PARSE, "%s:%ld: structure %ld: %s=%s overrides stages.%s.%s and is %s (expected %s)",
+                     sys->source ? sys->source : "?", sys->line > 0 ? sys->line + 1 : 0, index, name, v, s->name,
+                     name, number ? "out of range" : "not a number", expected);
 }
 
 bmd_status bmd_campaign_check_overrides(const bmd_campaign *c, const bmd_system *sys, long index) {

@@ -9,8 +9,9 @@
   :COL for YAML), nothing written;
 - a per-structure override (steps=, max_steps=, temperature=, dt=,
   friction= on an info line) outside the range its stage accepts, NaN
-  included: exit status 2, FILE:LINE of the info line, the key, the stage
-  parameter it overrides and the expected range, nothing written;
+  included, or not a number at all (temperature=hot): exit status 2,
+  FILE:LINE of the info line, the key, the stage parameter it overrides,
+  "out of range" or "not a number", and the expected range, nothing written;
 - a structure that parses but is physically broken (two atoms at the same
   place, a position 1e308 Å away, a periodic cell far thinner than the
   cutoff: cell_too_thin) in the middle of a good file: `run` quarantines
@@ -155,8 +156,10 @@ INVALID_XYZ = [
     ("per-structure max_steps=-1", GOOD + dimer(comment='max_steps=-1 pbc="F F F"'),
      ["in.extxyz:6:", "max_steps=-1", "stages.relax.max_steps", ">= 0"]),
     ("per-structure temperature=-3", GOOD + dimer(comment='name=x temperature=-3 pbc="F F F"'),
-     ["in.extxyz:6:", "temperature=-3", "stages.md.temperature", "temperature >= 0 K"]),
+     ["in.extxyz:6:", "temperature=-3", "stages.md.temperature", "out of range", "temperature >= 0 K"]),
     ("per-structure dt=0", GOOD + dimer(comment='dt=0 pbc="F F F"'), ["in.extxyz:6:", "dt=0", "time step > 0"]),
+    ("per-structure temperature=hot", GOOD + dimer(comment='name=x temperature=hot pbc="F F F"'),
+     ["in.extxyz:6:", "temperature=hot", "stages.md.temperature", "not a number", "temperature >= 0 K"]),
     ("per-structure temperature=nan", GOOD + dimer(comment='temperature=nan pbc="F F F"'),
      ["in.extxyz:6:", "temperature=nan", "stages.md.temperature"]),
     ("per-structure friction=-1", GOOD + dimer(comment='friction=-1 pbc="F F F"'),
