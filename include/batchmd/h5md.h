@@ -9,14 +9,15 @@
  *   /h5md                        version = int32 [1, 1]
  *     author                     name = $USER (or "unknown")
  *     creator                    name = "batchmd", version = bmd_version()
- *     modules/units              version = int32 [1, 0], system = "SI"   (metal units only)
+ *   /parameters                units = "metal" or "lj" (batchmd's unit system)
  *   /particles/system_<id>       <id> = the system's system_id (dataset index)
  *     position                   value [n, N, 3] (unit Angstrom), step [n], time [n] (unit fs)
  *     box                        dimension = int32 3,
  *                                boundary = string [3], "periodic" or "none" per axis (pbc)
  *       edges                    value [n, 3, 3]: the cell's row vectors a, b, c
- *     velocity                   value [n, N, 3] (unit Angstrom fs-1)
- *     force                      value [n, N, 3] (unit eV Angstrom-1)
+ *     velocity                   value [n, N, 3] (unit Angstrom ps-1: batchmd's Å/fs × 1000)
+ *     force                      value [n, N, 3] (unit kJ mol-1 Angstrom-1: batchmd's eV/Å ×
+ *                                e·N_A/1000 = 96.4853328825, CODATA 2014 as ASE 3.22)
  *     species                    int32 [N], atomic numbers (time-independent)
  *     mass                       float64 [N] (unit u, i.e. amu) (time-independent)
  *   /system_observables/system_<id>   (see below)
@@ -37,27 +38,52 @@
  * all); a later frame that lacks one gets NaN there, and one that brings
  * an element the first frame lacked does not store it.
  *
- * Unit strings (the `unit` attribute of every value dataset and of `time`):
- *   metal: Angstrom, fs, Angstrom fs-1, eV Angstrom-1, eV, u, K — the units
- *          module's syntax, and the spellings MDAnalysis' reader knows for
- *          length, time and velocity.
- *   lj:    sigma, tau, sigma tau-1, epsilon sigma-1, epsilon, m, epsilon kB-1
- *          (reduced units; no units module is declared).
- * Every number is stored in float64 as computed: the bits round-trip.
+ * Unit strings: the `unit` attribute of every value dataset (and mass) and
+ * of `time` (none on `step`, a count) is a scalar variable-length ASCII
+ * string (H5MD's units module; h5py reads it as str).
+ *   metal: Angstrom, fs, Angstrom ps-1, kJ mol-1 Angstrom-1, eV, u, K — the
+ *          spellings MDAnalysis' H5MD reader (2.x) knows for length, time,
+ *          velocity and force; velocity and force are in its own units,
+ *          since it knows no eV-based force unit and, up to 2.9, converts
+ *          "Angstrom fs-1" by the inverse factor (MDAnalysis issue #5051).
+ *          No units module is declared: its "SI" system spells the
+ *          ångström "Ang" (and "A" is the ampere), unknown to MDAnalysis.
+ *   lj:    no unit attributes (reduced units σ, τ, ε, m; /parameters says lj).
+ * Positions, cells, times, masses, energies and temperatures are stored in
+ * float64 as computed (their bits round-trip); velocities and forces are
+ * the computed numbers times the factors above (lj: as computed).
  *
  * A frame's step and time come from the system's info keys "step" (an
  * integer) and "time" (a number, in fs or τ) — the snapshot hooks (hooks.h)
- * set them. Without "step" the frame's step is its index in the system's
- * group (0, 1, 2, ...); without "time" the time equals the step. A system
- * written again later (another stage) keeps appending to its group, with
- * the steps the caller gives.
+ * set them: its own step count in the stage and the MD time it has spent
+ * there (Σ steps × dt over MD sub-stages). A relaxation (FIRE) step adds no
+ * time, so relaxation frames carry the MD time before them (0 in
+ * "relax + md") and differ by step; times never decrease. Without "step"
+ * the frame's step is its index in the system's group (0, 1, 2, ...);
+ * without "time" the time equals the step. A system written again later
+ * (another stage) keeps appending to its group, with the steps the caller
+ * gives.
  *
  * The file uses HDF5 1.10's object formats (HDF5 >= 1.10 reads it).
  * Readers: h5py reads everything (f["particles/system_3/position/value"]).
+ * OVITO and other H5MD readers see standard H5MD particle groups; for
+ * axes whose boundary is "none", edges hold the input's cell (H5MD:
+ * placeholders).
  * MDAnalysis' H5MDReader reads the first particle group of a file (in name
- * order: system_0, system_1, system_10, ...) and has no eV-based force
- * unit: open with convert_units=False (units are as above). Other H5MD
- * readers (OVITO) see standard H5MD particle groups. */
+ * order: system_0, system_1, system_10, ...) and builds a topology only
+ * from /particles/trajectory of a *.h5md file. To open system <id>, make
+ * a view file of three HDF5 external links and open that:
+ *     with h5py.File("system_3.h5md", "w") as v:
+ *         v["h5md"] = h5py.ExternalLink("/abs/traj.h5", "/h5md")
+ *         v["particles/trajectory"] = h5py.ExternalLink("/abs/traj.h5", "/particles/system_3")
+ *         v["observables"] = h5py.ExternalLink("/abs/traj.h5", "/system_observables/system_3")
+ *     u = MDAnalysis.Universe("system_3.h5md")
+ * (positions Å, velocities Å/ps, forces kJ/(mol·Å), time ps, box from
+ * edges; ts.data["step"], ts.data["potential_energy"] and
+ * ts.data["temperature"]). lj files open with convert_units=False only
+ * (Universe.empty(N) then load_new(view, format="H5MD",
+ * convert_units=False)); with units converted MDAnalysis refuses a file
+ * without units. */
 #ifndef BATCHMD_H5MD_H
 #define BATCHMD_H5MD_H
 

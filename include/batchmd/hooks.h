@@ -55,7 +55,10 @@ double bmd_hook_drift_max(const bmd_hook *h);
  * by the batch's loop step, so a system's frames do not depend on its
  * batch: a first frame at step 0 (before its first update, or as it leaves
  * the stage if it never takes one), then after every step whose own count
- * is a positive multiple of `every` (< 1: 1). Each frame is the system as
+ * is a positive multiple of `every` (< 1: 1), and, as it leaves the stage's
+ * last sub-stage, its final state if that step count has no frame yet (so
+ * a system's last frame is the state it leaves the stage with, never
+ * written twice). Each frame is the system as
  * bmd_batch_extract gives it (positions, velocities, forces, energy, cell)
  * with the info keys "step" (its own count) and "time" (Σ steps × dt over
  * the sub-stages given a time step with bmd_hook_snapshot_set_dt, so 0 for

@@ -29,6 +29,9 @@ typedef struct bmd_units {
     /* ASE's fs (ase.units.fs = 0.09822694788464063) for metal, 1 for lj:
      * ASE momenta p = m * v / ase_time, with v in Å/fs. */
     double ase_time;
+    /* One energy unit in kJ/mol: e·N_A/1000 = 96.4853328825 (metal; ASE's
+     * 1 / (units.kJ / units.mol)), 1 for lj (reduced units are not converted). */
+    double kjmol;
 } bmd_units;
 
 /* The constants of a unit system. */

@@ -8,6 +8,7 @@
 #define CODATA2014_E 1.6021766208e-19   /* elementary charge, C (eV in J) */
 #define CODATA2014_AMU 1.660539040e-27  /* atomic mass unit, kg */
 #define CODATA2014_K 1.38064852e-23     /* Boltzmann constant, J/K */
+#define CODATA2014_NA 6.022140857e23    /* Avogadro constant, 1/mol */
 
 bmd_units bmd_units_get(bmd_units_kind kind) {
     bmd_units u;
@@ -17,6 +18,7 @@ bmd_units bmd_units_get(bmd_units_kind kind) {
         u.ftm2v = 1.0;
         u.mvv2e = 1.0;
         u.ase_time = 1.0;
+        u.kjmol = 1.0;
         return u;
     }
     u.boltzmann = CODATA2014_K / CODATA2014_E;
@@ -25,6 +27,8 @@ bmd_units bmd_units_get(bmd_units_kind kind) {
     /* (eV/Å)/amu in Å/fs²: e/(1e-10 amu) m/s² * 1e10 Å/m * 1e-30 s²/fs². */
     u.ftm2v = CODATA2014_E / CODATA2014_AMU * 1e-10;
     u.mvv2e = 1.0 / u.ftm2v;
+    /* eV in kJ/mol: e N_A / 1000 J/kJ (ASE: 1 / (units.kJ / units.mol)). */
+    u.kjmol = CODATA2014_E * CODATA2014_NA / 1000.0;
     return u;
 }
 

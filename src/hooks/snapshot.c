@@ -7,8 +7,11 @@
  *   - BEFORE_STEP: its first frame, step 0, before its first update;
  *   - AFTER_STEP: when its own step count (Σ over the stage's sub-stages of
  *     its "steps.<name>") is a positive multiple of `every`;
- *   - ON_CONVERGE: a system that leaves the last sub-stage without ever
- *     having taken a step (converged on entry) gets its step-0 frame then.
+ *   - ON_CONVERGE: as it leaves the last sub-stage, its final state, unless
+ *     AFTER_STEP of the same step count just wrote it (a positive multiple
+ *     of `every`): its last frame is the state it leaves with (the one
+ *     that goes to `final`), written once. A system that never took a step
+ *     (converged on entry) thus gets its step-0 frame then.
  * The loop step of the batch plays no part: a system gives the same frames
  * alone or among thousands. */
 #include "hooks/snapshot_internal.h"
@@ -120,7 +123,7 @@ static bmd_status snap_call(void *self, const bmd_hook_ctx *ctx) {
         int write = 0;
         if (ctx->point == BMD_HOOK_BEFORE_STEP) write = n == 0;
         else if (ctx->point == BMD_HOOK_AFTER_STEP) write = n > 0 && n % h->every == 0;
-        else if (ctx->point == BMD_HOOK_ON_CONVERGE) write = n == 0 && ctx->substage == k - 1;
+        else if (ctx->point == BMD_HOOK_ON_CONVERGE) write = ctx->substage == k - 1 && (n == 0 || n % h->every);
         if (!write) continue;
         bmd_status rc = bmd__snap_write(&h->base, ctx, s, n, own_time(b, s, k, cols, dt), 0, NULL, NULL);
         if (rc) return rc;

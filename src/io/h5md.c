@@ -7,7 +7,7 @@
  *   /h5md                     +version int32[2] = [1, 1]
  *     author                  +name
  *     creator                 +name "batchmd", +version
- *     modules/units           +version int32[2] = [1, 0], +system "SI"   (metal only)
+ *   /parameters               +units "metal" | "lj"  (batchmd's unit system)
  *   /particles/system_<id>
  *     position/{value [n,N,3], step [n], time [n]}     the system's clock
  *     box                     +dimension int32 = 3, +boundary string[3] periodic|none
@@ -25,10 +25,23 @@
  *
  * Every time-dependent element other than position has `step` and `time`
  * as hard links to position's: one sampling per system, as MDAnalysis and
- * OVITO expect. value datasets are float64 with a `unit` attribute, step
- * int64, time float64 with a `unit` attribute; all chunked along an
- * unlimited frame axis, in small chunks (thousands of systems with a few
- * frames each are the common case, and a chunk is allocated whole).
+ * OVITO expect. value datasets are float64, step int64, time float64; all
+ * chunked along an unlimited frame axis, in small chunks (thousands of
+ * systems with a few frames each are the common case, and a chunk is
+ * allocated whole).
+ *
+ * Units (metal): value and time datasets carry a `unit` attribute, a
+ * scalar variable-length ASCII string (H5MD's units module; h5py reads it
+ * as str, which MDAnalysis' reader needs), spelled as MDAnalysis 2.x's
+ * H5MD reader knows them: Angstrom, fs (times, as batchmd counts them),
+ * Angstrom ps-1, kJ mol-1 Angstrom-1, eV, u, K. Velocities and forces are
+ * converted from batchmd's Å/fs and eV/Å (× 1000, × e·N_A/1000): MDAnalysis
+ * knows no eV-based force unit, and up to 2.9 it converts "Angstrom fs-1"
+ * by the inverse factor (MDAnalysis issue #5051); Å/ps and kJ/(mol·Å) are
+ * its own units, which it takes as they are. No units module is
+ * declared: its "SI" system spells the ångström "Ang" (and "A" is the
+ * ampere), which MDAnalysis does not know. lj: no `unit` attributes
+ * (reduced units; /parameters says "lj").
  *
  * A frame is appended by opening the system's datasets by name, growing
  * each by one row and writing it: no per-system state is kept in memory,
@@ -85,15 +98,20 @@ typedef struct h5_sink {
     int resuming; /* reopened for a resume, not rewound yet */
 } h5_sink;
 
-/* Unit strings of each quantity, per unit system. */
+/* Unit strings of each quantity, per unit system (NULL: no attribute). */
 typedef struct unit_set {
     const char *length, *time, *velocity, *force, *energy, *mass, *temperature;
 } unit_set;
 
-static const unit_set METAL_UNITS = {"Angstrom", "fs", "Angstrom fs-1", "eV Angstrom-1", "eV", "u", "K"};
-static const unit_set LJ_UNITS = {"sigma", "tau", "sigma tau-1", "epsilon sigma-1", "epsilon", "m", "epsilon kB-1"};
+static const unit_set METAL_UNITS = {"Angstrom", "fs", "Angstrom ps-1", "kJ mol-1 Angstrom-1", "eV", "u", "K"};
+static const unit_set LJ_UNITS = {NULL, NULL, NULL, NULL, NULL, NULL, NULL};
 
 static const unit_set *units_of(const h5_sink *s) { return s->units == BMD_UNITS_LJ ? &LJ_UNITS : &METAL_UNITS; }
+
+/* Stored velocity and force per batchmd unit: Å/fs -> Å/ps, eV/Å -> kJ/(mol·Å)
+ * (metal); 1 for lj. */
+static double velocity_factor(const h5_sink *s) { return s->units == BMD_UNITS_METAL ? 1000.0 : 1.0; }
+static double force_factor(const h5_sink *s) { return bmd_units_get(s->units).kjmol; }
 
 /* ------------------------------------------------------------ errors */
 
@@ -196,6 +214,18 @@ static herr_t attr_str(hid_t loc, const char *name, hsize_t n, const char *const
 
 static herr_t attr_str1(hid_t loc, const char *name, const char *value) { return attr_str(loc, name, 0, &value); }
 
+/* The `unit` attribute of a dataset: a scalar, variable-length ASCII string
+ * (H5MD's units module); none when unit is NULL. */
+static herr_t attr_unit(hid_t d, const char *unit) {
+    if (!unit) return 0;
+    hid_t t = H5Tcopy(H5T_C_S1);
+    herr_t rc = -1;
+    if (t >= 0 && H5Tset_size(t, H5T_VARIABLE) >= 0 && H5Tset_cset(t, H5T_CSET_ASCII) >= 0)
+        rc = attr_write(d, "unit", t, t, 0, &unit);
+    h5close(t);
+    return rc;
+}
+
 static hid_t group_create(hid_t loc, const char *name) {
     hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
     if (lcpl < 0) return -1;
@@ -232,7 +262,7 @@ static herr_t fixed_write(hid_t loc, const char *name, hid_t ftype, hid_t mtype,
     hid_t sp = H5Screate_simple(1, &n, NULL);
     hid_t d = sp < 0 ? -1 : H5Dcreate2(loc, name, ftype, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     herr_t rc = d < 0 ? -1 : H5Dwrite(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, data);
-    if (rc >= 0 && unit) rc = attr_str1(d, "unit", unit);
+    if (rc >= 0) rc = attr_unit(d, unit);
     h5close(d);
     h5close(sp);
     return rc;
@@ -282,7 +312,7 @@ static long long frames_count(hid_t loc, const char *name) {
 /* ------------------------------------------ time-dependent elements */
 
 /* Creates element group `name` under loc with its value dataset (float64
- * [0, tail...], unit) and step and time: its own datasets when clock < 0,
+ * [0, tail...], unit if not NULL) and step and time: its own datasets when clock < 0,
  * else hard links to the step and time of the element group `clock` (the
  * system's position), so that every element shares one sampling. */
 static bmd_status element_create(const h5_sink *s, hid_t loc, const char *name, int ntail, const hsize_t *tail,
@@ -290,11 +320,11 @@ static bmd_status element_create(const h5_sink *s, hid_t loc, const char *name, 
     hid_t g = group_create(loc, name);
     hid_t v = g < 0 ? -1 : frames_create(g, "value", H5T_IEEE_F64LE, ntail, tail);
     hid_t st = -1, t = -1;
-    int ok = v >= 0 && attr_str1(v, "unit", unit) >= 0;
+    int ok = v >= 0 && attr_unit(v, unit) >= 0;
     if (ok && clock < 0) {
         ok = (st = frames_create(g, "step", H5T_STD_I64LE, 0, NULL)) >= 0 &&
              (t = frames_create(g, "time", H5T_IEEE_F64LE, 0, NULL)) >= 0 &&
-             attr_str1(t, "unit", units_of(s)->time) >= 0;
+             attr_unit(t, units_of(s)->time) >= 0;
     } else if (ok) {
         ok = H5Lcreate_hard(clock, "step", g, "step", H5P_DEFAULT, H5P_DEFAULT) >= 0 &&
              H5Lcreate_hard(clock, "time", g, "time", H5P_DEFAULT, H5P_DEFAULT) >= 0;
@@ -325,7 +355,7 @@ static void make_parents(const char *path) {
 
 /* The /h5md metadata group and the top-level groups of a new file. */
 static bmd_status write_header(h5_sink *s) {
-    const int version[2] = {1, 1}, units_version[2] = {1, 0};
+    const int version[2] = {1, 1};
     const char *user = getenv("USER");
     if (!user || !*user) user = getenv("LOGNAME");
     if (!user || !*user) user = "unknown";
@@ -335,9 +365,8 @@ static bmd_status write_header(h5_sink *s) {
     hid_t u = -1, p = -1, o = -1;
     int ok = c >= 0 && attr_int(h, "version", 2, version) >= 0 && attr_str1(a, "name", user) >= 0 &&
              attr_str1(c, "name", "batchmd") >= 0 && attr_str1(c, "version", bmd_version()) >= 0;
-    if (ok && s->units == BMD_UNITS_METAL)
-        ok = (u = group_create(h, "modules/units")) >= 0 && attr_int(u, "version", 2, units_version) >= 0 &&
-             attr_str1(u, "system", "SI") >= 0;
+    ok = ok && (u = H5Gcreate2(s->file, "parameters", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)) >= 0 &&
+         attr_str1(u, "units", s->units == BMD_UNITS_LJ ? "lj" : "metal") >= 0;
     ok = ok && (p = H5Gcreate2(s->file, "particles", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)) >= 0 &&
          (o = H5Gcreate2(s->file, OBS_GROUP, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)) >= 0;
     bmd_status rc = ok ? BMD_OK : h5fail(s, "cannot write the H5MD header", NULL);
@@ -501,15 +530,20 @@ static bmd_status frame_write(h5_sink *s, const bmd_system *sys, hid_t pg, hid_t
         frames_append(pg, "position/time", H5T_NATIVE_DOUBLE, &time) < 0 ||
         frames_append(pg, "box/edges/value", H5T_NATIVE_DOUBLE, sys->cell) < 0)
         return h5fail(s, "cannot append positions and box to", name);
-    double *nan = NULL;
-    if (!sys->vel || !sys->forces || !sys->has_energy) {
-        nan = malloc(3 * (size_t)sys->n_atoms * sizeof *nan);
-        if (!nan) return bmd__fail(BMD_ERR_NOMEM, "%s: out of memory", s->path);
-        for (int i = 0; i < 3 * sys->n_atoms; i++) nan[i] = NAN;
+    /* nan: NaNs for what the frame lacks; conv: velocities, then forces, in
+     * the stored units */
+    size_t n3 = 3 * (size_t)sys->n_atoms;
+    double *nan = malloc(3 * n3 * sizeof *nan), *conv = nan + n3;
+    if (!nan) return bmd__fail(BMD_ERR_NOMEM, "%s: out of memory", s->path);
+    double kv = velocity_factor(s), kf = force_factor(s);
+    for (size_t i = 0; i < n3; i++) {
+        nan[i] = NAN;
+        if (sys->vel) conv[i] = sys->vel[i] * kv;
+        if (sys->forces) conv[n3 + i] = sys->forces[i] * kf;
     }
     double temp = sys->vel ? frame_temperature(s, sys) : NAN;
-    rc = optional_append(s, pg, "velocity", sys->vel, nan);
-    if (!rc) rc = optional_append(s, pg, "force", sys->forces, nan);
+    rc = optional_append(s, pg, "velocity", sys->vel ? conv : NULL, nan);
+    if (!rc) rc = optional_append(s, pg, "force", sys->forces ? conv + n3 : NULL, nan);
     if (!rc) rc = optional_append(s, og, "potential_energy", sys->has_energy ? &sys->energy : NULL, nan);
     if (!rc) rc = optional_append(s, og, "temperature", &temp, nan);
     free(nan);
