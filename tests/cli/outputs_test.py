@@ -4,7 +4,8 @@ atoms 0.5 Å apart in the middle of a good file) leaves to `failed` with
 status=force_blowup while the others go on; `ordered: true` writes `final`
 in input order; every system_id appears exactly once across final+failed;
 the H5MD trajectory reads back with h5py, one group per system, frames at
-every 5th of the system's own steps, first frame = the input positions."""
+every 5th of the system's own steps and at the step count it leaves with,
+first frame = the input positions, last frame = its final positions."""
 import os
 import tempfile
 
@@ -68,11 +69,12 @@ with tempfile.TemporaryDirectory() as d:
                 continue
             steps = g["position/step"][()]
             total = a.info["steps_relax"] + a.info["steps_md"]
-            want = [0] + [s for s in range(5, total + 1, 5)]
+            want = [0] + [s for s in range(5, total + 1, 5)] + ([total] if total % 5 else [])
             c.check(list(steps) == want, "system %d: frames at own steps %s, want %s" % (sid, list(steps), want))
             pos = g["position/value"]
             c.check(pos.shape == (len(want), len(a), 3), "system %d: position shape %s" % (sid, pos.shape))
             c.check(np.array_equal(pos[0], frames[sid].positions), "system %d: first frame = input" % sid)
+            c.check(np.array_equal(pos[-1], a.positions), "system %d: last frame = final" % sid)
             c.check(list(g["species"][()]) == list(frames[sid].numbers), "system %d: species" % sid)
-            c.check(g["position/value"].attrs.get("unit") in (b"Angstrom", "Angstrom"), "system %d: unit" % sid)
+            c.check(g["position/value"].attrs.get("unit") == "Angstrom", "system %d: unit" % sid)
 c.finish()

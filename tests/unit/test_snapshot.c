@@ -3,7 +3,8 @@
  * counts (0, every, 2 every, ... across fused sub-stages), times from the
  * MD sub-stages' dt (and a structure's "dt"), the same frames and bits
  * alone and in a batch of other sizes, the system filter, a system that
- * converges on entry, the converged-snapshot hook, sink ownership, and the
+ * converges on entry, each system's last frame = the state it leaves with
+ * (written once), the converged-snapshot hook, sink ownership, and the
  * H5MD sink's errors (or its absence in a build without HDF5). */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -95,6 +96,14 @@ static bmd_sink *rec_sink(rec *r, int *destroyed) {
     return s;
 }
 
+/* The frames of system id in r, in order, into out; returns their count. */
+static int frames_of(const rec *r, int64_t id, const frame **out) {
+    int n = 0;
+    for (int i = 0; i < r->n; i++)
+        if (r->f[i].id == id) out[n++] = &r->f[i];
+    return n;
+}
+
 /* ---------------------------------------------------------- systems */
 
 /* System `id`: 2 + id % 5 atoms displaced by disp(id) from their sites. */
@@ -120,6 +129,11 @@ static bmd_dynamics *make(const char *type, double dt) {
 #define EVERY 4
 #define MD_DT 0.5
 #define MD_STEPS 17
+
+/* Frames of a system that took tot own steps: 0, EVERY, 2 EVERY, ... <= tot,
+ * and tot itself (the state it leaves with) when not a multiple. */
+static int n_frames(long tot) { return (int)(tot / EVERY) + 1 + (tot % EVERY != 0); }
+static long frame_step(long tot, int i) { return (long)i * EVERY <= tot ? (long)i * EVERY : tot; }
 
 /* relax (FIRE, fmax 1e-3, at most 30 steps) + md (NVE, dt 0.5 fs, 17
  * steps); optionally relax only. */
@@ -167,6 +181,16 @@ static void run_snap_late(const long *ids, int n, int n_early, int with_md, cons
         while (b->system_id[s] != ids[k]) s++;
         relax[k] = (long)bmd_batch_column_data(b, bmd_stage_steps_column(st, b, 0))[s];
         totals[k] = relax[k] + (with_md ? (long)bmd_batch_column_data(b, bmd_stage_steps_column(st, b, 1))[s] : 0);
+        /* its last frame (if written: the filter) is the state it left with */
+        const frame *f[MAXF];
+        int nf = frames_of(r, ids[k], f);
+        if (nf == 0) continue;
+        size_t at = 3 * (size_t)b->atom_start[s], sz = 3 * (size_t)b->atom_count[s] * sizeof(double);
+        assert_int_equal(f[nf - 1]->step, totals[k]);
+        assert_memory_equal(f[nf - 1]->pos, b->pos + at, sz);
+        assert_memory_equal(f[nf - 1]->vel, b->vel + at, sz);
+        assert_memory_equal(f[nf - 1]->force, b->force + at, sz);
+        assert_true(nf == 1 || f[nf - 2]->step < f[nf - 1]->step); /* written once */
     }
     bmd_stage_destroy(st);
     assert_int_equal(destroyed, 1); /* ... and destroying it destroys the sink */
@@ -177,14 +201,6 @@ static void run_snap_late(const long *ids, int n, int n_early, int with_md, cons
 static void run_snap(const long *ids, int n, int with_md, const int64_t *only, int n_only, rec *r, long *totals,
                      long *relax) {
     run_snap_late(ids, n, n, with_md, only, n_only, r, totals, relax);
-}
-
-/* The frames of system id in r, in order, into out; returns their count. */
-static int frames_of(const rec *r, int64_t id, const frame **out) {
-    int n = 0;
-    for (int i = 0; i < r->n; i++)
-        if (r->f[i].id == id) out[n++] = &r->f[i];
-    return n;
 }
 
 static int same_frame(const frame *a, const frame *b) {
@@ -213,11 +229,11 @@ static void test_own_steps_and_batch_independence(void **state) {
         int na = frames_of(&R2, id, fa), nbf = frames_of(&R1, id, fb);
         assert_int_equal(na, R2.n); /* alone: only its own frames */
         assert_int_equal(na, nbf);
-        assert_int_equal(na, (int)(tot / EVERY) + 1);
+        assert_int_equal(na, n_frames(tot));
         double dt = id == 7 ? 0.25 : MD_DT;
         for (int i = 0; i < na; i++) {
             assert_true(same_frame(fa[i], fb[i]));
-            assert_int_equal(fa[i]->step, (long)i * EVERY);
+            assert_int_equal(fa[i]->step, frame_step(tot, i));
             long md = fa[i]->step > rel ? fa[i]->step - rel : 0;
             assert_true(fa[i]->time == (double)md * dt);
         }
@@ -242,8 +258,8 @@ static void test_filter(void **state) {
     assert_int_equal(frames_of(&R1, 0, f), 0);
     assert_int_equal(frames_of(&R1, 2, f), 0);
     int n1 = frames_of(&R1, 1, f), n3 = frames_of(&R1, 3, f);
-    assert_int_equal(n1, (int)(tot[1] / EVERY) + 1);
-    assert_int_equal(n3, (int)(tot[3] / EVERY) + 1);
+    assert_int_equal(n1, n_frames(tot[1]));
+    assert_int_equal(n3, n_frames(tot[3]));
     assert_int_equal(R1.n, n1 + n3);
 }
 
@@ -259,11 +275,40 @@ static void test_converged_on_entry(void **state) {
     assert_int_equal(frames_of(&R1, 100, f), 1);
     assert_int_equal(f[0]->step, 0);
     assert_true(f[0]->time == 0.0);
-    assert_int_equal(frames_of(&R1, 2, f), (int)(tot[1] / EVERY) + 1);
-    for (int i = 0; i < (int)(tot[1] / EVERY) + 1; i++) {
-        assert_int_equal(f[i]->step, (long)i * EVERY);
+    assert_int_equal(frames_of(&R1, 2, f), n_frames(tot[1]));
+    for (int i = 0; i < n_frames(tot[1]); i++) {
+        assert_int_equal(f[i]->step, frame_step(tot[1], i));
         assert_true(f[i]->time == 0.0); /* an optimizer adds no time */
     }
+}
+
+/* every 1: each step count already has its frame as a system leaves, so
+ * the final state is not written again (0, 1, ..., tot: tot + 1 frames). */
+static void test_final_frame_once(void **state) {
+    (void)state;
+    bmd_model *m = harmonic_model_new(1.0, 0.5, NULL);
+    bmd_batch *b;
+    bmd_batch_create(&b);
+    const long ids[] = {1, 4, 5};
+    for (int k = 0; k < 3; k++) add(b, ids[k]);
+    bmd_stage *st = make_stage(1);
+    bmd_hook *h;
+    assert_int_equal(bmd_hook_snapshot_create(rec_sink(&R1, NULL), 1, NULL, 0, &h), BMD_OK);
+    assert_int_equal(bmd_stage_add_hook(st, h), BMD_OK);
+    assert_int_equal(bmd_stage_run(st, b, m, 0), BMD_OK);
+    for (int s = 0; s < 3; s++) {
+        long tot = (long)(bmd_batch_column_data(b, bmd_stage_steps_column(st, b, 0))[s] +
+                          bmd_batch_column_data(b, bmd_stage_steps_column(st, b, 1))[s]);
+        const frame *f[MAXF];
+        int n = frames_of(&R1, b->system_id[s], f);
+        assert_int_equal(n, tot + 1);
+        for (int i = 0; i < n; i++) assert_int_equal(f[i]->step, i);
+        assert_memory_equal(f[n - 1]->pos, b->pos + 3 * (size_t)b->atom_start[s],
+                            3 * (size_t)b->atom_count[s] * sizeof(double));
+    }
+    bmd_stage_destroy(st);
+    bmd_batch_destroy(b);
+    harmonic_model_free(m);
 }
 
 static void test_converged_snapshot(void **state) {
@@ -378,6 +423,7 @@ int main(void) {
         cmocka_unit_test(test_own_steps_and_batch_independence),
         cmocka_unit_test(test_filter),
         cmocka_unit_test(test_converged_on_entry),
+        cmocka_unit_test(test_final_frame_once),
         cmocka_unit_test(test_converged_snapshot),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_h5md_sink_errors),
