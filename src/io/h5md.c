@@ -533,8 +533,9 @@ static bmd_status frame_write(h5_sink *s, const bmd_system *sys, hid_t pg, hid_t
     /* nan: NaNs for what the frame lacks; conv: velocities, then forces, in
      * the stored units */
     size_t n3 = 3 * (size_t)sys->n_atoms;
-    double *nan = malloc(3 * n3 * sizeof *nan), *conv = nan + n3;
+    double *nan = malloc(3 * n3 * sizeof *nan);
     if (!nan) return bmd__fail(BMD_ERR_NOMEM, "%s: out of memory", s->path);
+    double *conv = nan + n3;
     double kv = velocity_factor(s), kf = force_factor(s);
     for (size_t i = 0; i < n3; i++) {
         nan[i] = NAN;
