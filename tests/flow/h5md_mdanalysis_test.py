@@ -35,6 +35,7 @@ C (lj): MDAnalysis opens it with convert_units=False, positions = raw;
 with convert_units=True it refuses (ValueError: no units), as documented.
 Prints "N passed, M failed"; exits 1 on any failure."""
 import os
+import subprocess
 import sys
 import tempfile
 
@@ -51,6 +52,8 @@ from ase.geometry import cell_to_cellpar  # noqa: E402
 
 import MDAnalysis as mda  # noqa: E402  (2.4 warns that xdrlib is deprecated: harmless)
 
+SOURCE = os.environ.get("BATCHMD_SOURCE") or os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+H5MD_SYSTEM = os.path.join(os.path.abspath(SOURCE), "tools", "h5md-system")
 EV_KJMOL = 1.0 / (ase.units.kJ / ase.units.mol)  # ASE's eV in kJ/mol
 
 c = Checks()
@@ -74,18 +77,18 @@ def structures():
 
 def open_system(traj, system_id, folder, **reader_options):
     """The documented way to open one system of a batchmd trajectory: a view
-    file of external links, which MDAnalysis opens as any H5MD file (with
-    reader options, e.g. convert_units=False, through Universe.empty and
-    load_new: Universe() hands its keywords to the topology parser too)."""
+    file of external links made by tools/h5md-system, which MDAnalysis opens
+    as any H5MD file (with reader options, e.g. convert_units=False, through
+    Universe.empty and load_new: Universe() hands its keywords to the
+    topology parser too). The view is made in `folder`, opened from another
+    working directory: its links are relative to the view's folder."""
     view = os.path.join(folder, "system_%d.h5md" % system_id)
-    target = os.path.abspath(traj)
-    with h5py.File(view, "w") as v:
-        v["h5md"] = h5py.ExternalLink(target, "/h5md")
-        v["particles/trajectory"] = h5py.ExternalLink(target, "/particles/system_%d" % system_id)
-        v["observables"] = h5py.ExternalLink(target, "/system_observables/system_%d" % system_id)
+    r = subprocess.run([H5MD_SYSTEM, traj, str(system_id), "-o", view], capture_output=True, text=True, cwd="/")
+    if r.returncode != 0 or r.stdout.strip() != view:
+        raise RuntimeError("tools/h5md-system failed: %s %s" % (r.stdout, r.stderr))
     if not reader_options:
         return mda.Universe(view)
-    with h5py.File(target, "r") as f:
+    with h5py.File(traj, "r") as f:
         n_atoms = f["particles/system_%d/position/value" % system_id].shape[1]
     u = mda.Universe.empty(n_atoms, trajectory=False)
     u.load_new(view, format="H5MD", **reader_options)
