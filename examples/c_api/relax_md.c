@@ -153,7 +153,8 @@ int main(int argc, char **argv) {
     for (int s = 0; s < batch->n_systems; s++)
         printf("%9lld %6d %11.0f %15s %8.0f %17.10f %13.2f %s\n", (long long)batch->system_id[s],
                batch->atom_count[s], steps[0][s], conv[0][s] != 0 ? "T" : "F", steps[1][s], batch->energy[s],
-               bmd_temperature(batch, s, &units), batch->status[s] == k ? "done" : "failed");
+               bmd_temperature(batch, s, &units, bmd_stage_dof(stage, k - 1)), /* as the last stage counts */
+               batch->status[s] == k ? "done" : "failed");
 
     bmd_stage_destroy(stage); /* also destroys its dynamics */
     bmd_batch_destroy(batch);

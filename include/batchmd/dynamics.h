@@ -112,6 +112,15 @@ typedef struct bmd_dynamics_type {
     const char *type;          /* "fire" */
     const char *doc;           /* one line */
     int is_optimizer;          /* 1: fmax/etol/max_steps; 0: MD with steps */
+    /* How the temperature of the velocities it leaves counts degrees of
+     * freedom (system.h): what it conserves. Langevin: BMD_DOF_ALL (its
+     * noise moves the centre of mass); NVE and Nosé–Hoover: BMD_DOF_MOMENTUM
+     * (total momentum conserved; Nosé–Hoover thermostats that count, its
+     * g = 3N − 3). The optimizers never move the batch's velocities: a row
+     * of theirs reports the velocities the system carries as ASE's
+     * get_temperature() counts a structure's (BMD_DOF_ALL). The log, the
+     * trajectory and init_temperature use it. */
+    bmd_dof_rule dof;
     const bmd_param_desc *params;
     int n_params;
     /* values[n_params] in the order of params (defaults filled by the caller). */
@@ -239,6 +248,10 @@ bmd_status bmd_stage_close(bmd_stage *st);
 /* One step for every live system (0 <= status < k). Returns BMD_OK, or the
  * error of the model, of a dynamics' enter() or of a hook. */
 bmd_status bmd_stage_step(bmd_stage *st, bmd_batch *b, bmd_model *m);
+/* The degrees-of-freedom rule of sub-stage i's dynamics (its catalogue
+ * entry's dof; BMD_DOF_ALL for a dynamics not in the catalogue, or for i out
+ * of range). */
+bmd_dof_rule bmd_stage_dof(const bmd_stage *st, int i);
 /* Loop steps taken so far (what hooks see as ctx->step). */
 long bmd_stage_loop_step(const bmd_stage *st);
 /* Sets the loop step count (a run resumed from a checkpoint continues it). */
@@ -258,14 +271,15 @@ int bmd_stage_live(const bmd_stage *st, const bmd_batch *b);
 
 /* ---- helpers the dynamics share ---- */
 /* Maxwell–Boltzmann velocities at temperature T (K) for the masked systems,
- * keyed by (seed, system_id, stream), total momentum zero, then rescaled so
- * the kinetic temperature (3N−3 degrees of freedom; 3 for N = 1) is exactly T. */
+ * keyed by (seed, system_id, stream); under BMD_DOF_MOMENTUM the total
+ * momentum is then removed (N > 1); last, they are rescaled so that the
+ * kinetic temperature counted by `rule` is exactly T. */
 void bmd_velocities_maxwell_boltzmann(bmd_batch *b, const unsigned char *mask, const double *temperature,
-                                      const bmd_units *u, uint64_t seed, uint32_t stream);
+                                      const bmd_units *u, uint64_t seed, uint32_t stream, bmd_dof_rule rule);
 /* Kinetic energy (eV) of slot s. */
 double bmd_kinetic_energy(const bmd_batch *b, int slot, const bmd_units *u);
-/* Kinetic temperature (K) of slot s with 3N−3 degrees of freedom (3 if N = 1). */
-double bmd_temperature(const bmd_batch *b, int slot, const bmd_units *u);
+/* Kinetic temperature 2K / (N_f k_B) (K) of slot s, N_f = bmd_dof_count(rule, N). */
+double bmd_temperature(const bmd_batch *b, int slot, const bmd_units *u, bmd_dof_rule rule);
 /* max_i |F_i| of slot s, eV/Å. */
 double bmd_fmax(const bmd_batch *b, int slot);
 

@@ -23,7 +23,9 @@
  *   /system_observables/system_<id>   (see below)
  *     potential_energy           value [n] (unit eV)
  *     temperature                value [n] (unit K): kinetic temperature of the
- *                                frame's velocities, 3N − 3 degrees of freedom (3 if N = 1)
+ *                                frame's velocities, 2K / (N_f k_B) with N_f = 3N for
+ *                                Langevin and optimizer frames, 3N − 3 (3 if N = 1) for
+ *                                NVE and Nosé–Hoover ones (the frame's bmd_system.dof)
  *
  * Per-system observables are not in H5MD's /observables group: MDAnalysis'
  * reader expects /observables/<name>/value there and fails on per-system

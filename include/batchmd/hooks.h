@@ -16,8 +16,10 @@ extern "C" {
  * row when a system leaves a sub-stage at a step not already logged. Columns
  * (header line names them with units): system_id, stage, step, energy_eV,
  * fmax_eV_per_A, temperature_K (lj units: energy_eps, fmax_eps_per_sigma,
- * temperature_eps_per_kB). Opens `path` (truncates, parent folders made) in
- * open(). */
+ * temperature_eps_per_kB). The temperature is 2K / (N_f k_B) with N_f as the
+ * row's sub-stage counts (bmd_stage_dof: 3N for nvt_langevin and the
+ * optimizers, 3N − 3 for nve and nvt_nose_hoover). Opens `path` (truncates,
+ * parent folders made) in open(). */
 bmd_status bmd_hook_log_create(const char *path, long every, bmd_hook **out);
 
 /* Takes out (BMD_STATUS_FAILED, status "nan_or_inf") any system whose energy

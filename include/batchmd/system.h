@@ -30,6 +30,25 @@ void bmd_info_remove(bmd_info *info, const char *key);
 bmd_status bmd_info_copy(bmd_info *dst, const bmd_info *src);
 void bmd_info_free(bmd_info *info);
 
+/* The degrees of freedom N_f of a kinetic temperature T = 2K / (N_f k_B):
+ * the dynamics that moves the velocities declares which count is true for it
+ * (bmd_dynamics_type.dof, dynamics.h), so that its mean temperature is the
+ * temperature it samples. */
+typedef enum bmd_dof_rule {
+    /* N_f = 3N: every velocity component is free, the total momentum too
+     * (Langevin: its noise moves the centre of mass). Also the count of a
+     * structure's own velocities: ASE's Atoms.get_temperature() without
+     * constraints. */
+    BMD_DOF_ALL = 0,
+    /* N_f = 3N − 3 (3 when N = 1: a lone atom keeps its one count): the
+     * total momentum is conserved (NVE, Nosé–Hoover), as LAMMPS's compute
+     * temp and ASE's get_temperature() with a FixCom constraint count. */
+    BMD_DOF_MOMENTUM = 1
+} bmd_dof_rule;
+
+/* N_f of n_atoms atoms under rule. */
+int bmd_dof_count(bmd_dof_rule rule, int n_atoms);
+
 typedef struct bmd_system {
     int n_atoms;
     int *Z;          /* [n] atomic numbers (owned) */
@@ -44,6 +63,9 @@ typedef struct bmd_system {
     int has_stress;
     double stress[6]; /* Voigt xx yy zz yz xz xy, eV/Å³, ASE's sign (tensile positive) */
     int64_t system_id; /* index in the dataset (files, then frames); -1 unknown */
+    bmd_dof_rule dof; /* how the temperature of vel counts: the rule of the
+                       * dynamics that moved them (a snapshot hook sets it);
+                       * BMD_DOF_ALL for a structure as read */
     bmd_info info;   /* free info keys (kept and written back) */
     char *source;    /* file it came from (owned), or NULL */
     long line;       /* 1-based line of its atom-count line in source, or 0 */

@@ -86,6 +86,10 @@ void bmd_info_free(bmd_info *info) {
     memset(info, 0, sizeof *info);
 }
 
+int bmd_dof_count(bmd_dof_rule rule, int n_atoms) {
+    return rule == BMD_DOF_MOMENTUM && n_atoms > 1 ? 3 * n_atoms - 3 : 3 * n_atoms;
+}
+
 bmd_status bmd_system_alloc(bmd_system *s, int n_atoms) {
     memset(s, 0, sizeof *s);
     s->system_id = -1;
@@ -133,6 +137,7 @@ bmd_status bmd_system_copy(bmd_system *dst, const bmd_system *src) {
     dst->has_stress = src->has_stress;
     memcpy(dst->stress, src->stress, sizeof dst->stress);
     dst->system_id = src->system_id;
+    dst->dof = src->dof;
     dst->line = src->line;
     if (src->source && !(dst->source = dup_str(src->source))) {
         st = bmd__fail(BMD_ERR_NOMEM, "out of memory copying a system");

@@ -75,7 +75,7 @@ void bmd__params_read(const bmd__params *p, bmd_batch *b, const unsigned char *e
 }
 
 bmd_status bmd__init_velocities(bmd_batch *b, const unsigned char *enter, const double *par, int width, int index,
-                                const bmd_step_info *si) {
+                                const bmd_step_info *si, bmd_dof_rule rule) {
     int any = 0;
     for (int s = 0; s < b->n_systems && !any; s++) {
         double t = par[(size_t)s * (size_t)width + (size_t)index];
@@ -95,7 +95,7 @@ bmd_status bmd__init_velocities(bmd_batch *b, const unsigned char *enter, const 
         temp[s] = t;
     }
     bmd_velocities_maxwell_boltzmann(b, mask, temp, si->units, si->seed,
-                                     BMD_RNG_STREAM(si->substage, BMD_RNG_VELOCITY_INIT));
+                                     BMD_RNG_STREAM(si->substage, BMD_RNG_VELOCITY_INIT), rule);
     free(mask);
     free(temp);
     return BMD_OK;

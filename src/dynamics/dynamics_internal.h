@@ -57,12 +57,26 @@ void bmd__colname(char *out, const char *type, int substage, const char *what);
 
 /* MD dynamics: Maxwell–Boltzmann velocities at enter() for the entering
  * systems whose init_temperature (row value par[s*width + index]) is finite
- * and >= 0 (NaN or < 0: keep the velocities the structure brought). */
+ * and >= 0 (NaN or < 0: keep the velocities the structure brought), at
+ * exactly that temperature as the dynamics' rule counts it. */
 bmd_status bmd__init_velocities(bmd_batch *b, const unsigned char *enter, const double *par, int width, int index,
-                                const bmd_step_info *si);
+                                const bmd_step_info *si, bmd_dof_rule rule);
 
 /* Velocity Verlet half kick v += (dt/2) ftm2v F/m for the atoms of slot s. */
 void bmd__half_kick(bmd_batch *b, int s, double dt, double ftm2v);
+
+/* ---- degrees of freedom (bmd_dynamics_type.dof): what each dynamics
+ * conserves; registry.c's catalogue and the dynamics' own files use these ----
+ * velocity Verlet with forces that sum to zero keeps the total momentum; */
+#define BMD__NVE_DOF BMD_DOF_MOMENTUM
+/* Langevin's friction and noise act on every atom alone: the centre of mass
+ * is thermalised too (its momentum is Maxwellian at T), all 3N count; */
+#define BMD__LGV_DOF BMD_DOF_ALL
+/* Nosé–Hoover scales every velocity by one factor: a total momentum of zero
+ * stays zero, and the thermostat drives 2K to N_f kT with N_f = 3N − 3; */
+#define BMD__NH_DOF BMD_DOF_MOMENTUM
+/* the optimizers leave the batch's velocities alone (see dynamics.h). */
+#define BMD__OPT_DOF BMD_DOF_ALL
 
 /* ---- parameter indices (the descriptor order in registry.c) ---- */
 enum { BMD__FIRE_DT, BMD__FIRE_MAXSTEP, BMD__FIRE_DTMAX, BMD__FIRE_NMIN, BMD__FIRE_FINC, BMD__FIRE_FDEC,

@@ -2,6 +2,10 @@
  *
  * Leimkuhler & Matthews, "Rational construction of stochastic numerical
  * methods for molecular sampling", Appl. Math. Res. Express 2013, 34 (2013).
+ * Friction and noise act on each atom alone, so the total momentum is not
+ * conserved: all 3N degrees of freedom are thermalised (BMD__LGV_DOF), the
+ * log's temperature counts 3N, and init_temperature draws 3N components
+ * (centre-of-mass motion kept), rescaled to exactly T over 3N.
  * For dv = a dt − γ v dt + sqrt(2γ kT/m) dW with a = ftm2v F/m:
  *
  *   B: v ← v + (dt/2) a          A: x ← x + (dt/2) v
@@ -49,7 +53,7 @@ static bmd_status lgv_enter(void *self, bmd_batch *b, const unsigned char *enter
         else if (!(p[BMD__LGV_T] >= 0)) bmd_stage_fail(b, s, "invalid_param_temperature");
         else if (!(p[BMD__LGV_FRICTION] >= 0)) bmd_stage_fail(b, s, "invalid_param_friction");
     }
-    return bmd__init_velocities(b, enter, par, BMD__LGV_NPAR, BMD__LGV_INIT_T, si);
+    return bmd__init_velocities(b, enter, par, BMD__LGV_NPAR, BMD__LGV_INIT_T, si, BMD__LGV_DOF);
 }
 
 static void baoa(bmd_batch *b, int s, const double *p, const bmd_step_info *si, uint32_t stream) {

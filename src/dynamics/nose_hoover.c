@@ -5,7 +5,9 @@
  * extended systems dynamics", Mol. Phys. 87, 1117 (1996), with the chain of
  * Martyna, Klein, Tuckerman, J. Chem. Phys. 97, 2635 (1992). Per system:
  * M = chain thermostats with positions η_j, velocities η̇_j (1/fs) and masses
- *   Q_1 = N_f kT τ²,  Q_j = kT τ² (j > 1),  τ = tdamp,  N_f = 3N − 3 (3 if N = 1),
+ *   Q_1 = N_f kT τ²,  Q_j = kT τ² (j > 1),  τ = tdamp,
+ *   N_f = 3N − 3 (3 if N = 1): the catalogue's rule (BMD__NH_DOF), so that
+ *   the log's temperature 2K/(N_f k) averages to the target,
  * G_1 = (2K − N_f kT)/Q_1,  G_j = (Q_{j−1} η̇_{j−1}² − kT)/Q_j.
  *
  * One step (the Trotter factorisation of LAMMPS's FixNH, one loop, no
@@ -53,7 +55,7 @@ static int columns(nose_hoover *d, bmd_batch *b, int substage) {
            bmd__column(b, &d->c_st, d->n_st, 0, ST_WIDTH) >= 0;
 }
 
-static int ndof(int n) { return n > 1 ? 3 * n - 3 : 3; }
+static int ndof(int n) { return bmd_dof_count(BMD__NH_DOF, n); }
 
 static double tdamp_of(const double *p) { return p[BMD__NH_TDAMP] > 0 ? p[BMD__NH_TDAMP] : 100.0 * p[BMD__NH_DT]; }
 
@@ -80,7 +82,7 @@ static bmd_status nh_enter(void *self, bmd_batch *b, const unsigned char *enter,
             bmd_stage_fail(b, s, "invalid_param_chain");
         memset(st + (size_t)s * ST_WIDTH, 0, ST_WIDTH * sizeof(double));
     }
-    return bmd__init_velocities(b, enter, par, BMD__NH_NPAR, BMD__NH_INIT_T, si);
+    return bmd__init_velocities(b, enter, par, BMD__NH_NPAR, BMD__NH_INIT_T, si, BMD__NH_DOF);
 }
 
 /* Σ m v² of slot s (2K / mvv2e). */

@@ -10,8 +10,11 @@
  *   post_update:  v ← v + (dt/2) a(x)
  *
  * Second order, symplectic and time-reversible: the energy error stays
- * bounded, O(dt²), without drift. Parameters: dt (fs) and init_temperature
- * (K; Maxwell–Boltzmann velocities on entry when finite and >= 0).
+ * bounded, O(dt²), without drift. Forces that sum to zero keep the total
+ * momentum: its temperature counts 3N − 3 (BMD__NVE_DOF), and
+ * init_temperature's velocities have zero momentum. Parameters: dt (fs) and
+ * init_temperature (K; Maxwell–Boltzmann velocities on entry when finite
+ * and >= 0).
  * Column (i = sub-stage index): "nve.i.par" (dt, init_temperature). */
 #include "dynamics/dynamics_internal.h"
 
@@ -73,7 +76,7 @@ static bmd_status nve_enter(void *self, bmd_batch *b, const unsigned char *enter
     for (int s = 0; s < b->n_systems; s++)
         if (enter[s] && b->status[s] >= 0 && !(par[(size_t)s * BMD__NVE_NPAR + BMD__NVE_DT] > 0))
             bmd_stage_fail(b, s, "invalid_param_dt");
-    return bmd__init_velocities(b, enter, par, BMD__NVE_NPAR, BMD__NVE_INIT_T, si);
+    return bmd__init_velocities(b, enter, par, BMD__NVE_NPAR, BMD__NVE_INIT_T, si, BMD__NVE_DOF);
 }
 
 static void nve_pre(void *self, bmd_batch *b, const unsigned char *mask, const bmd_step_info *si) {

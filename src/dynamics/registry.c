@@ -1,5 +1,6 @@
 /* registry.c — owns the catalogue of dynamics types: names, one-line docs,
- * parameter descriptors (name, unit, default, doc) in the order their
+ * degrees-of-freedom rules (dynamics_internal.h's BMD__*_DOF), parameter
+ * descriptors (name, unit, default, doc) in the order their
  * constructors read them (the enums of dynamics_internal.h), and lookup.
  * A new dynamics is one new file and one entry here. Every parameter may be
  * overridden per structure by an info-line key of the same name. */
@@ -58,15 +59,15 @@ static const bmd_param_desc nh_params[BMD__NH_NPAR] = {
 };
 
 static const bmd_dynamics_type types[] = {
-    {"fire", "FIRE optimizer, exactly ASE 3.22's ase.optimize.FIRE (Bitzek et al. 2006)", 1, fire_params,
-     BMD__FIRE_NPAR, bmd__fire_create},
-    {"fire2", "FIRE 2.0 optimizer (Guenole et al. 2020), mass-free", 1, fire2_params, BMD__FIRE2_NPAR,
-     bmd__fire2_create},
-    {"nve", "velocity Verlet, constant energy", 0, nve_params, BMD__NVE_NPAR, bmd__nve_create},
-    {"nvt_langevin", "Langevin thermostat, BAOAB (Leimkuhler & Matthews 2013)", 0, lgv_params, BMD__LGV_NPAR,
-     bmd__langevin_create},
+    {"fire", "FIRE optimizer, exactly ASE 3.22's ase.optimize.FIRE (Bitzek et al. 2006)", 1, BMD__OPT_DOF,
+     fire_params, BMD__FIRE_NPAR, bmd__fire_create},
+    {"fire2", "FIRE 2.0 optimizer (Guenole et al. 2020), mass-free", 1, BMD__OPT_DOF, fire2_params,
+     BMD__FIRE2_NPAR, bmd__fire2_create},
+    {"nve", "velocity Verlet, constant energy", 0, BMD__NVE_DOF, nve_params, BMD__NVE_NPAR, bmd__nve_create},
+    {"nvt_langevin", "Langevin thermostat, BAOAB (Leimkuhler & Matthews 2013)", 0, BMD__LGV_DOF, lgv_params,
+     BMD__LGV_NPAR, bmd__langevin_create},
     {"nvt_nose_hoover", "Nose-Hoover chain thermostat (Martyna, Tuckerman, Klein 1996), as LAMMPS fix nvt", 0,
-     nh_params, BMD__NH_NPAR, bmd__nose_hoover_create},
+     BMD__NH_DOF, nh_params, BMD__NH_NPAR, bmd__nose_hoover_create},
 };
 
 #define N_TYPES ((int)(sizeof types / sizeof types[0]))

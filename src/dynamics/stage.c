@@ -34,6 +34,7 @@ typedef struct substage {
     bmd_convergence conv;
     double key; /* value of "stage.entered" once a system has entered */
     int md;     /* an MD dynamics (not an optimizer): "steps" overrides max_steps too */
+    bmd_dof_rule dof; /* its catalogue entry's (BMD_DOF_ALL when not in it) */
     int c_steps, c_conv;
 } substage;
 
@@ -126,6 +127,7 @@ bmd_status bmd_stage_add(bmd_stage *st, const char *name, bmd_dynamics *d, const
     s->key = name_key(name);
     const bmd_dynamics_type *t = bmd_dynamics_find(d->ops->type);
     s->md = t && !t->is_optimizer;
+    s->dof = t ? t->dof : BMD_DOF_ALL;
     s->c_steps = s->c_conv = -1;
     st->k++;
     st->cap = 0; /* masks are k * cap: regrow */
@@ -202,6 +204,7 @@ void bmd_stage_set_index_offset(bmd_stage *st, int offset) { st->index_offset = 
 int bmd_stage_index_offset(const bmd_stage *st) { return st->index_offset; }
 int bmd_stage_count(const bmd_stage *st) { return st->k; }
 const char *bmd_stage_name(const bmd_stage *st, int i) { return (i >= 0 && i < st->k) ? st->sub[i].name : NULL; }
+bmd_dof_rule bmd_stage_dof(const bmd_stage *st, int i) { return (i >= 0 && i < st->k) ? st->sub[i].dof : BMD_DOF_ALL; }
 const bmd_units *bmd_stage_units(const bmd_stage *st) { return &st->units; }
 long bmd_stage_loop_step(const bmd_stage *st) { return st->loop_step; }
 void bmd_stage_set_loop_step(bmd_stage *st, long step) { st->loop_step = step; }

@@ -1,13 +1,12 @@
 /* velocities.c — owns the velocity helpers the dynamics share:
  * Maxwell–Boltzmann initialisation (counter-based RNG keyed by seed,
- * system_id and stream, zero total momentum, rescaled to exactly T), kinetic
- * energy, kinetic temperature (3N − 3 degrees of freedom) and max force.
+ * system_id and stream; zero total momentum when the dynamics conserves it;
+ * rescaled to exactly T as its degrees of freedom count), kinetic energy,
+ * kinetic temperature (2K / (N_f k_B), N_f by a bmd_dof_rule) and max force.
  * Every per-system sum runs in atom order. */
 #include "dynamics/dynamics_internal.h"
 
 #include <math.h>
-
-static int dof(int n) { return n > 1 ? 3 * n - 3 : 3; }
 
 static double ke_sum(const bmd_batch *b, int s) {
     const double *v = b->vel + 3 * (size_t)b->atom_start[s], *m = b->mass + b->atom_start[s];
@@ -19,8 +18,8 @@ static double ke_sum(const bmd_batch *b, int s) {
 
 double bmd_kinetic_energy(const bmd_batch *b, int slot, const bmd_units *u) { return 0.5 * u->mvv2e * ke_sum(b, slot); }
 
-double bmd_temperature(const bmd_batch *b, int slot, const bmd_units *u) {
-    return 2.0 * bmd_kinetic_energy(b, slot, u) / (dof(b->atom_count[slot]) * u->boltzmann);
+double bmd_temperature(const bmd_batch *b, int slot, const bmd_units *u, bmd_dof_rule rule) {
+    return 2.0 * bmd_kinetic_energy(b, slot, u) / (bmd_dof_count(rule, b->atom_count[slot]) * u->boltzmann);
 }
 
 double bmd_fmax(const bmd_batch *b, int slot) {
@@ -34,7 +33,8 @@ double bmd_fmax(const bmd_batch *b, int slot) {
     return sqrt(m);
 }
 
-static void mb_system(bmd_batch *b, int s, double T, const bmd_units *u, uint64_t seed, uint32_t stream) {
+static void mb_system(bmd_batch *b, int s, double T, const bmd_units *u, uint64_t seed, uint32_t stream,
+                      bmd_dof_rule rule) {
     const int a0 = b->atom_start[s], n = b->atom_count[s];
     double *v = b->vel + 3 * (size_t)a0;
     const double *m = b->mass + a0;
@@ -49,7 +49,7 @@ static void mb_system(bmd_batch *b, int s, double T, const bmd_units *u, uint64_
         double sd = m[i] > 0 ? sqrt(kT * u->ftm2v / m[i]) : 0.0;
         for (int d = 0; d < 3; d++) v[3 * i + d] = sd * g[d];
     }
-    if (n > 1) {
+    if (rule == BMD_DOF_MOMENTUM && n > 1) {
         double p[3] = {0, 0, 0}, M = 0;
         for (int i = 0; i < n; i++) {
             M += m[i];
@@ -59,17 +59,17 @@ static void mb_system(bmd_batch *b, int s, double T, const bmd_units *u, uint64_
             for (int i = 0; i < n; i++)
                 for (int d = 0; d < 3; d++) v[3 * i + d] -= p[d] / M;
     }
-    double k2 = ke_sum(b, s); /* Σ m v² = dof kT / mvv2e at temperature T */
+    double k2 = ke_sum(b, s); /* Σ m v² = N_f kT / mvv2e at temperature T */
     if (k2 > 0) {
-        double scale = sqrt(dof(n) * kT / (u->mvv2e * k2));
+        double scale = sqrt(bmd_dof_count(rule, n) * kT / (u->mvv2e * k2));
         for (int j = 0; j < 3 * n; j++) v[j] *= scale;
     }
 }
 
 void bmd_velocities_maxwell_boltzmann(bmd_batch *b, const unsigned char *mask, const double *temperature,
-                                      const bmd_units *u, uint64_t seed, uint32_t stream) {
+                                      const bmd_units *u, uint64_t seed, uint32_t stream, bmd_dof_rule rule) {
     const int ns = b->n_systems;
     BMD__OMP_FOR_SYSTEMS(bmd__parallel(b))
     for (int s = 0; s < ns; s++)
-        if (mask[s]) mb_system(b, s, temperature[s], u, seed, stream);
+        if (mask[s]) mb_system(b, s, temperature[s], u, seed, stream, rule);
 }

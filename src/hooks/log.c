@@ -3,6 +3,9 @@
  * entry (step 0) and a last row when a system leaves a sub-stage at a step
  * not already logged. Columns: system_id, stage, step, energy, fmax,
  * temperature, with units in the header (metal: eV, eV/Å, K; lj: ε, ε/σ, ε/k_B).
+ * The temperature is 2K / (N_f k_B) with the degrees of freedom the row's
+ * sub-stage declares (bmd_stage_dof: 3N for Langevin and the optimizers,
+ * 3N − 3 for NVE and Nosé–Hoover).
  * For checkpoints (bmd_checkpoint_add_log_hook): commit flushes, fsyncs and
  * records the length; after a rewind, open keeps the file, truncated to
  * that length (rows of a torn last line included), instead of a new one. */
@@ -68,7 +71,7 @@ static void row(log_hook *h, const bmd_hook_ctx *ctx, int s, double steps) {
     const bmd_batch *b = ctx->batch;
     fprintf(h->f, "%lld,%s,%.0f,%.17g,%.17g,%.17g\n", (long long)b->system_id[s],
             bmd_stage_name(ctx->stage, b->status[s]), steps, b->energy[s], bmd_fmax(b, s),
-            bmd_temperature(b, s, ctx->units));
+            bmd_temperature(b, s, ctx->units, bmd_stage_dof(ctx->stage, b->status[s])));
 }
 
 static bmd_status log_call(void *self, const bmd_hook_ctx *ctx) {

@@ -72,6 +72,7 @@ bmd_status bmd__snap_write(bmd__snap_base *sb, const bmd_hook_ctx *ctx, int slot
     memset(&sys, 0, sizeof sys);
     bmd_status rc = bmd_batch_extract(ctx->batch, slot, &sys);
     if (rc) return rc;
+    sys.dof = bmd_stage_dof(ctx->stage, ctx->batch->status[slot]); /* the dynamics that moved vel */
     char buf[40];
     snprintf(buf, sizeof buf, "%ld", step);
     rc = bmd_info_set(&sys.info, "step", buf);

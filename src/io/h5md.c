@@ -487,7 +487,8 @@ static bmd_status system_create(const h5_sink *s, hid_t parts, hid_t obs, const 
     return rc;
 }
 
-/* Kinetic temperature of the frame (3N − 3 degrees of freedom, 3 if N = 1). */
+/* Kinetic temperature of the frame, 2K / (N_f k_B), N_f as sys->dof counts
+ * (the rule of the dynamics that moved the velocities: system.h). */
 static double frame_temperature(const h5_sink *s, const bmd_system *sys) {
     bmd_units u = bmd_units_get(s->units);
     double mv2 = 0;
@@ -495,8 +496,7 @@ static double frame_temperature(const h5_sink *s, const bmd_system *sys) {
         const double *v = sys->vel + 3 * (size_t)i;
         mv2 += sys->mass[i] * (v[0] * v[0] + v[1] * v[1] + v[2] * v[2]);
     }
-    int dof = sys->n_atoms > 1 ? 3 * sys->n_atoms - 3 : 3;
-    return mv2 * u.mvv2e / ((double)dof * u.boltzmann);
+    return mv2 * u.mvv2e / ((double)bmd_dof_count(sys->dof, sys->n_atoms) * u.boltzmann);
 }
 
 /* Appends a row to `path`/value of loc if that element exists: data, or

@@ -104,7 +104,7 @@ static void test_nve_conservation(void **state) {
         assert_int_equal(bmd_stage_step(st, b, m), BMD_OK);
         double e = b->energy[0] + bmd_kinetic_energy(b, 0, &U);
         worst = fmax(worst, fabs(e - e1) / N);
-        t_sum += bmd_temperature(b, 0, &U);
+        t_sum += bmd_temperature(b, 0, &U, bmd_stage_dof(st, 0));
         n++;
         if (n <= 1000) first += (e - e1) / N / 1000;
         if (n > 8999) last += (e - e1) / N / 1000;

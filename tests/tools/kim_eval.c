@@ -284,7 +284,7 @@ static int cmd_bench(const char *name, int nc, int steps, double skin, int nsys)
     double *T = malloc((size_t)nsys * sizeof(double)), *Es = calloc((size_t)nsys, sizeof(double));
     double *W = calloc(6 * (size_t)nsys, sizeof(double));
     for (int k = 0; k < nsys; k++) all[k] = 1, T[k] = T0;
-    bmd_velocities_maxwell_boltzmann(b, all, T, &u, 42, 0);
+    bmd_velocities_maxwell_boltzmann(b, all, T, &u, 42, 0, BMD_DOF_MOMENTUM);
     const long na = b->n_atoms;
     bmd_compute_request full = {NULL, Es, b->force, W, NULL}, fonly = {NULL, NULL, b->force, NULL, NULL};
     double t0 = now();

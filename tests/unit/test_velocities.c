@@ -1,7 +1,10 @@
 /* test_velocities.c — the velocity helpers of dynamics.h: Maxwell–Boltzmann
- * initialisation (zero momentum, exact temperature, the right variance
- * kT·ftm2v/m, keyed by system_id and stream only), kinetic energy against
- * ASE's unit convention, temperature, fmax; and init_temperature on entry. */
+ * initialisation (under BMD_DOF_MOMENTUM zero momentum and exact temperature
+ * over 3N − 3; under BMD_DOF_ALL the same draws with their centre-of-mass
+ * motion kept and exact temperature over 3N; the right variance kT·ftm2v/m,
+ * keyed by system_id and stream only), kinetic energy against ASE's unit
+ * convention, temperature under both counts, fmax; and init_temperature on
+ * entry, counted as each dynamics' catalogue entry says. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,6 +12,7 @@
 #include <cmocka.h>
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "support/harmonic_model.h"
@@ -33,18 +37,45 @@ static void test_maxwell_boltzmann(void **state) {
     add(b, 4, 103);
     unsigned char mask[4] = {1, 1, 1, 0};
     double T[4] = {300, 500, 300, 300};
-    bmd_velocities_maxwell_boltzmann(b, mask, T, &U, 42, BMD_RNG_STREAM(0, BMD_RNG_VELOCITY_INIT));
+    /* BMD_DOF_ALL first: the raw draws, rescaled over 3N */
+    bmd_velocities_maxwell_boltzmann(b, mask, T, &U, 42, BMD_RNG_STREAM(0, BMD_RNG_VELOCITY_INIT), BMD_DOF_ALL);
+    double *all = malloc(3 * (size_t)b->n_atoms * sizeof(double));
+    memcpy(all, b->vel, 3 * (size_t)b->n_atoms * sizeof(double));
+    for (int s = 0; s < 3; s++) {
+        assert_true(fabs(bmd_temperature(b, s, &U, BMD_DOF_ALL) - T[s]) < 1e-9 * T[s]);
+        assert_true(fabs(2 * bmd_kinetic_energy(b, s, &U) / (3 * b->atom_count[s] * U.boltzmann) - T[s]) <
+                    1e-9 * T[s]);
+    }
+    bmd_velocities_maxwell_boltzmann(b, mask, T, &U, 42, BMD_RNG_STREAM(0, BMD_RNG_VELOCITY_INIT),
+                                     BMD_DOF_MOMENTUM);
     for (int s = 0; s < 3; s++) {
         int a0 = b->atom_start[s], n = b->atom_count[s];
-        double p[3] = {0, 0, 0}, M = 0;
+        double p[3] = {0, 0, 0}, pa[3] = {0, 0, 0}, M = 0;
         for (int i = 0; i < n; i++) {
             M += b->mass[a0 + i];
             for (int d = 0; d < 3; d++) p[d] += b->mass[a0 + i] * b->vel[3 * (a0 + i) + d];
+            for (int d = 0; d < 3; d++) pa[d] += b->mass[a0 + i] * all[3 * (a0 + i) + d];
         }
-        if (n > 1)
+        if (n > 1) {
             for (int d = 0; d < 3; d++) assert_true(fabs(p[d]) < 1e-12 * M);
-        assert_true(fabs(bmd_temperature(b, s, &U) - T[s]) < 1e-9 * T[s]);
+            /* the same draws: ALL's velocities less their centre-of-mass
+             * velocity are MOMENTUM's, up to one scale factor */
+            double r = 0;
+            for (int i = 0; i < n && r == 0; i++) r = b->vel[3 * (a0 + i)] / (all[3 * (a0 + i)] - pa[0] / M);
+            for (int i = 0; i < n; i++)
+                for (int d = 0; d < 3; d++)
+                    assert_true(fabs(b->vel[3 * (a0 + i) + d] - r * (all[3 * (a0 + i) + d] - pa[d] / M)) <
+                                1e-9 * (fabs(b->vel[3 * (a0 + i) + d]) + 1e-6));
+            /* and ALL kept a centre-of-mass motion (random: nonzero) */
+            assert_true(fabs(pa[0]) + fabs(pa[1]) + fabs(pa[2]) > 1e-6 * M * sqrt(U.boltzmann * T[s] * U.ftm2v / M));
+        } else {
+            assert_memory_equal(b->vel + 3 * a0, all + 3 * a0, 3 * sizeof(double)); /* N = 1: 3 either way */
+        }
+        assert_true(fabs(bmd_temperature(b, s, &U, BMD_DOF_MOMENTUM) - T[s]) < 1e-9 * T[s]);
+        if (n > 1)
+            assert_true(fabs(2 * bmd_kinetic_energy(b, s, &U) / ((3 * n - 3) * U.boltzmann) - T[s]) < 1e-9 * T[s]);
     }
+    free(all);
     /* the unmasked system is untouched */
     for (int j = 0; j < 12; j++) assert_true(b->vel[3 * b->atom_start[3] + j] == 0.0);
     /* variance per component of v sqrt(m) = kT ftm2v (3000 atoms, 9000 samples: 3% at ~2 SE) */
@@ -62,16 +93,16 @@ static void test_maxwell_boltzmann(void **state) {
     add(c, 5, 100);
     unsigned char m2[2] = {1, 1};
     double T2[2] = {300, 300};
-    bmd_velocities_maxwell_boltzmann(c, m2, T2, &U, 42, BMD_RNG_STREAM(0, BMD_RNG_VELOCITY_INIT));
+    bmd_velocities_maxwell_boltzmann(c, m2, T2, &U, 42, BMD_RNG_STREAM(0, BMD_RNG_VELOCITY_INIT), BMD_DOF_MOMENTUM);
     assert_memory_equal(c->vel + 3 * c->atom_start[1], b->vel, 15 * sizeof(double));
     /* another stream or seed: other velocities */
-    bmd_velocities_maxwell_boltzmann(c, m2, T2, &U, 42, BMD_RNG_STREAM(1, BMD_RNG_VELOCITY_INIT));
+    bmd_velocities_maxwell_boltzmann(c, m2, T2, &U, 42, BMD_RNG_STREAM(1, BMD_RNG_VELOCITY_INIT), BMD_DOF_MOMENTUM);
     assert_memory_not_equal(c->vel + 3 * c->atom_start[1], b->vel, 15 * sizeof(double));
-    bmd_velocities_maxwell_boltzmann(c, m2, T2, &U, 43, BMD_RNG_STREAM(0, BMD_RNG_VELOCITY_INIT));
+    bmd_velocities_maxwell_boltzmann(c, m2, T2, &U, 43, BMD_RNG_STREAM(0, BMD_RNG_VELOCITY_INIT), BMD_DOF_MOMENTUM);
     assert_memory_not_equal(c->vel + 3 * c->atom_start[1], b->vel, 15 * sizeof(double));
     /* T = 0: at rest */
     T2[1] = 0;
-    bmd_velocities_maxwell_boltzmann(c, m2, T2, &U, 42, 0);
+    bmd_velocities_maxwell_boltzmann(c, m2, T2, &U, 42, 0, BMD_DOF_ALL);
     for (int j = 0; j < 15; j++) assert_true(c->vel[3 * c->atom_start[1] + j] == 0.0);
     bmd_batch_destroy(c);
     bmd_batch_destroy(b);
@@ -92,8 +123,14 @@ static void test_kinetic_units(void **state) {
             ke += p * p / (2 * b->mass[i]);
         }
     assert_true(fabs(bmd_kinetic_energy(b, 0, &U) - ke) < 1e-12 * ke);
-    /* 3N − 3 = 3 degrees of freedom */
-    assert_true(fabs(bmd_temperature(b, 0, &U) - 2 * ke / (3 * U.boltzmann)) < 1e-12 * ke / U.boltzmann);
+    /* 3N − 3 = 3 degrees of freedom, or 3N = 6 */
+    assert_int_equal(bmd_dof_count(BMD_DOF_MOMENTUM, 2), 3);
+    assert_int_equal(bmd_dof_count(BMD_DOF_ALL, 2), 6);
+    assert_int_equal(bmd_dof_count(BMD_DOF_MOMENTUM, 1), 3);
+    assert_int_equal(bmd_dof_count(BMD_DOF_ALL, 1), 3);
+    assert_true(fabs(bmd_temperature(b, 0, &U, BMD_DOF_MOMENTUM) - 2 * ke / (3 * U.boltzmann)) <
+                1e-12 * ke / U.boltzmann);
+    assert_true(fabs(bmd_temperature(b, 0, &U, BMD_DOF_ALL) - 2 * ke / (6 * U.boltzmann)) < 1e-12 * ke / U.boltzmann);
     b->force[0] = 3;
     b->force[4] = 4;
     b->force[5] = -12;
@@ -127,9 +164,38 @@ static void test_init_temperature(void **state) {
     double v2[18];
     memcpy(v2, b->vel + 3 * b->atom_start[2], sizeof v2);
     assert_int_equal(bmd_stage_step(st, b, m), BMD_OK);
-    assert_true(fabs(bmd_temperature(b, 0, &U) - 300) < 1e-3);
-    assert_true(fabs(bmd_temperature(b, 1, &U) - 900) < 1e-3);
+    assert_int_equal(bmd_stage_dof(st, 0), BMD_DOF_MOMENTUM); /* nve */
+    assert_true(fabs(bmd_temperature(b, 0, &U, BMD_DOF_MOMENTUM) - 300) < 1e-3);
+    assert_true(fabs(bmd_temperature(b, 1, &U, BMD_DOF_MOMENTUM) - 900) < 1e-3);
     for (int j = 0; j < 18; j++) assert_true(fabs(b->vel[3 * b->atom_start[2] + j] - v2[j]) < 1e-9);
+    bmd_stage_destroy(st);
+    bmd_batch_destroy(b);
+    harmonic_model_free(m);
+}
+
+/* init_temperature under Langevin: 3N components, centre of mass kept,
+ * exactly T over 3N (its catalogue rule). */
+static void test_init_temperature_langevin(void **state) {
+    (void)state;
+    bmd_model *m = harmonic_model_new(0.0, 1.0, NULL);
+    bmd_batch *b;
+    bmd_batch_create(&b);
+    add(b, 6, 0);
+    bmd_stage *st;
+    bmd_stage_create(&U, 3, &st);
+    bmd_dynamics *d;
+    const char *n[] = {"dt", "temperature", "friction", "init_temperature"};
+    const double v[] = {1e-9, 300, 0, 300}; /* no friction, a tiny step: the entry state survives */
+    assert_int_equal(bmd_dynamics_create("nvt_langevin", n, v, 4, &d), BMD_OK);
+    bmd_convergence c = {0, 0, 1};
+    bmd_stage_add(st, "md", d, &c);
+    assert_int_equal(bmd_stage_step(st, b, m), BMD_OK);
+    assert_int_equal(bmd_stage_dof(st, 0), BMD_DOF_ALL);
+    assert_true(fabs(bmd_temperature(b, 0, &U, BMD_DOF_ALL) - 300) < 1e-3);
+    assert_true(fabs(2 * bmd_kinetic_energy(b, 0, &U) / (18 * U.boltzmann) - 300) < 1e-3);
+    double p = 0;
+    for (int i = 0; i < 6; i++) p += b->mass[i] * b->vel[3 * i];
+    assert_true(fabs(p) > 1e-9);
     bmd_stage_destroy(st);
     bmd_batch_destroy(b);
     harmonic_model_free(m);
@@ -141,6 +207,7 @@ int main(void) {
         cmocka_unit_test(test_maxwell_boltzmann),
         cmocka_unit_test(test_kinetic_units),
         cmocka_unit_test(test_init_temperature),
+        cmocka_unit_test(test_init_temperature_langevin),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
