@@ -257,6 +257,8 @@ __global__ static void k_init(bmd_dev d) {
         t[BMD_HD_F2S_DT] = u->params[BMD_HD_F2_DT];
         t[BMD_HD_F2S_A] = u->params[BMD_HD_F2_ASTART];
         t[BMD_HD_F2S_PENDING] = 1;
+    } else if (u->kind == BMD_CUDA_NOSE_HOOVER) {
+        bmd_hd_nhc_enter(u->params, t, d.boltzmann);
     }
     t[BMD_DST_INIT] = 1;
     const int a0 = d.start[s]; /* the optimizers' own velocities start at 0 */

@@ -213,6 +213,15 @@ BMD_HD static inline void bmd_hd_fire2_x(double *x, double v, double dt, double 
 enum { BMD_HD_NH_ETA = 0, BMD_HD_NH_ETAD = BMD_HD_NH_MAX, BMD_HD_NH_ETADD = 2 * BMD_HD_NH_MAX + 1,
        BMD_HD_NH_ETHERMO = 3 * BMD_HD_NH_MAX + 1, BMD_HD_NH_WIDTH = 3 * BMD_HD_NH_MAX + 2 };
 
+/* The state of a system entering (nose_hoover.c's enter()): at rest, with
+ * the chain's forces G_j = −kT/Q_j for j > 1 (LAMMPS's FixNH::setup). */
+BMD_HD static inline void bmd_hd_nhc_enter(const double *p, double *t, double boltzmann) {
+    const int M = (int)p[3];
+    const double kT = boltzmann * p[1], td = p[2] > 0 ? p[2] : 100.0 * p[0];
+    for (int k = 0; k < BMD_HD_NH_WIDTH; k++) t[k] = 0.0;
+    for (int j = 1; j < M; j++) t[BMD_HD_NH_ETADD + j] = -kT / (kT * td * td);
+}
+
 /* m |v|² of one atom (the term of Σ m v²) */
 BMD_HD static inline double bmd_hd_mv2(const double *v, double m) {
     return m * (v[0] * v[0] + v[1] * v[1] + v[2] * v[2]);

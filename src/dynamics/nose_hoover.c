@@ -21,7 +21,9 @@
  *   η_j ← η_j + η̇_j dt/2 (all j);  G_1 from the new K
  *   η̇_1 ← (η̇_1 e^{−η̇_2 dt/8} + G_1 dt/4) e^{−η̇_2 dt/8}
  *   for j = 2..M:  η̇_j ← (η̇_j e^{−η̇_{j+1} dt/8} + G_j dt/4) e^{−η̇_{j+1} dt/8}, G_j fresh
- * (η̇_{M+1} = 0). The conserved energy is
+ * (η̇_{M+1} = 0). A system enters at rest (η = η̇ = 0) with the chain's forces
+ * G_j (j > 1) of that state, −kT/Q_j, as LAMMPS's FixNH::setup() sets them
+ * (G_1 is computed from K at the start of every NHC). The conserved energy is
  *   H = K + U + N_f kT η_1 + Σ_{j>1} kT η_j + Σ_j Q_j η̇_j²/2.
  *
  * Parameters: dt (fs), temperature (K), tdamp (fs; 0: 100 dt), chain (1..10,
@@ -80,7 +82,13 @@ static bmd_status nh_enter(void *self, bmd_batch *b, const unsigned char *enter,
         else if (!(p[BMD__NH_TDAMP] >= 0)) bmd_stage_fail(b, s, "invalid_param_tdamp");
         else if (!(p[BMD__NH_CHAIN] >= 1 && p[BMD__NH_CHAIN] <= MM && p[BMD__NH_CHAIN] == floor(p[BMD__NH_CHAIN])))
             bmd_stage_fail(b, s, "invalid_param_chain");
-        memset(st + (size_t)s * ST_WIDTH, 0, ST_WIDTH * sizeof(double));
+        double *t = st + (size_t)s * ST_WIDTH;
+        memset(t, 0, ST_WIDTH * sizeof(double));
+        if (b->status[s] < 0) continue;
+        /* G_j = (Q_{j−1} η̇_{j−1}² − kT)/Q_j at η̇ = 0 (src/cuda/hd_dynamics.h's
+         * bmd_hd_nhc_enter writes the same bits) */
+        const double kT = si->units->boltzmann * p[BMD__NH_T], td = tdamp_of(p);
+        for (int j = 1; j < (int)p[BMD__NH_CHAIN]; j++) t[ST_ETADD + j] = -kT / (kT * td * td);
     }
     return bmd__init_velocities(b, enter, par, BMD__NH_NPAR, BMD__NH_INIT_T, si, BMD__NH_DOF);
 }

@@ -1,4 +1,4 @@
-/* pair_eval.c — test driver for the pair models (lj, morse):
+/* pair_eval.c — test driver for the pair models (lj, morse), and for dynamics on them:
  *
  *   pair_eval lj|morse PARAMS.txt IN.extxyz OUT.txt
  *       reads every frame of IN (metal units), builds the model from PARAMS,
@@ -7,6 +7,16 @@
  *           energy FRAME E                         (eV)
  *           virial FRAME Wxx Wyy Wzz Wyz Wxz Wxy   (eV, W = dE/dε)
  *           force FRAME ATOM Fx Fy Fz              (eV/Å)
+ *   pair_eval md lj|morse PARAMS.txt metal|lj IN.extxyz STEPS OUT.txt TYPE [NAME=VALUE]...
+ *       runs the dynamics TYPE (its parameters NAME=VALUE) on every frame of
+ *       IN (in those units; each frame's velocities are its initial ones)
+ *       in one batch, through the stage API, for STEPS steps, and writes
+ *       after each step N (1..STEPS), with %.17g:
+ *           step N FRAME KE PE ETHERMO             (ETHERMO: the last entry of
+ *                                                   nvt_nose_hoover's state row,
+ *                                                   E_thermostat; nan otherwise)
+ *           x N FRAME ATOM x y z
+ *           v N FRAME ATOM vx vy vz
  *   pair_eval bench [NCELLS [STEPS]]
  *       the LAMMPS bench/in.lj analogue: fcc LJ at reduced density 0.8442,
  *       4 NCELLS³ atoms (default 20: 32,000), rc 2.5σ, skin 0.3σ, NVE
@@ -27,6 +37,7 @@
 #include <time.h>
 
 #include "batchmd/batch.h"
+#include "batchmd/dynamics.h"
 #include "batchmd/elements.h"
 #include "batchmd/extxyz.h"
 #include "batchmd/model.h"
@@ -174,6 +185,77 @@ static int eval(const char *kind, const char *params, const char *in, const char
     return rc;
 }
 
+/* The md mode (see the top of the file). */
+static int md(const char *kind, const char *params, const char *units, const char *in, long steps, const char *out,
+              const char *type, int n_par, char **par) {
+    const bmd_units_kind uk = strcmp(units, "lj") == 0 ? BMD_UNITS_LJ : BMD_UNITS_METAL;
+    const bmd_units U = bmd_units_get(uk);
+    const char *names[16];
+    double values[16];
+    char name_buf[16][64];
+    if (n_par > 16) return 2;
+    for (int i = 0; i < n_par; i++) {
+        const char *eq = strchr(par[i], '=');
+        if (!eq || eq - par[i] >= 64) {
+            fprintf(stderr, "pair_eval: expected NAME=VALUE, got '%s'\n", par[i]);
+            return 2;
+        }
+        memcpy(name_buf[i], par[i], (size_t)(eq - par[i]));
+        name_buf[i][eq - par[i]] = '\0';
+        names[i] = name_buf[i];
+        values[i] = strtod(eq + 1, NULL);
+    }
+    bmd_pair_params *pairs;
+    bmd_pair_options opt;
+    int np, rc = read_params(params, &pairs, &np, &opt);
+    if (rc) return rc;
+    bmd_model *m = NULL;
+    if ((rc = make_model(kind, pairs, np, &opt, &m))) {
+        free(pairs);
+        return rc;
+    }
+    bmd_system *frames = NULL;
+    long nf = 0;
+    bmd_batch *b = NULL;
+    bmd_stage *st = NULL;
+    bmd_dynamics *d = NULL;
+    bmd_convergence conv = {0, 0, steps};
+    FILE *f = NULL;
+    if (bmd_extxyz_read_all(in, uk, &frames, &nf) || bmd_batch_create(&b) ||
+        bmd_dynamics_create(type, names, values, n_par, &d) || bmd_stage_create(&U, 1, &st) ||
+        bmd_stage_add(st, "md", d, &conv))
+        rc = 2;
+    for (long k = 0; k < nf && !rc; k++)
+        if (bmd_model_check_system(m, &frames[k]) || bmd_batch_append(b, &frames[k], NULL)) rc = 2;
+    if (!rc && !(f = fopen(out, "w"))) rc = 1;
+    if (rc) fprintf(stderr, "pair_eval: %s\n", bmd_last_error());
+    for (long n = 1; !rc && n <= steps; n++) {
+        if (bmd_stage_step(st, b, m)) {
+            fprintf(stderr, "pair_eval: step %ld: %s\n", n, bmd_last_error());
+            rc = 1;
+            break;
+        }
+        const int c = bmd_batch_find_column(b, "nvt_nh.0.st");
+        for (int s = 0; s < b->n_systems; s++) {
+            const double eth = c >= 0 ? bmd_batch_column_data(b, c)[(size_t)(s + 1) * b->columns[c].width - 1] : NAN;
+            fprintf(f, "step %ld %d %.17g %.17g %.17g\n", n, s, bmd_kinetic_energy(b, s, &U), b->energy[s], eth);
+            for (int i = 0; i < b->atom_count[s]; i++) {
+                const double *x = b->pos + 3 * (size_t)(b->atom_start[s] + i), *v = b->vel + 3 * (size_t)(b->atom_start[s] + i);
+                fprintf(f, "x %ld %d %d %.17g %.17g %.17g\n", n, s, i, x[0], x[1], x[2]);
+                fprintf(f, "v %ld %d %d %.17g %.17g %.17g\n", n, s, i, v[0], v[1], v[2]);
+            }
+        }
+    }
+    if (f && fclose(f)) rc = 1;
+    for (long k = 0; k < nf; k++) bmd_system_free(&frames[k]);
+    free(frames);
+    bmd_stage_destroy(st);
+    bmd_batch_destroy(b);
+    bmd_model_destroy(m);
+    free(pairs);
+    return rc;
+}
+
 static double now(void) {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
@@ -263,8 +345,11 @@ int main(int argc, char **argv) {
         }
         return bench(ncell, steps);
     }
+    if (argc >= 9 && strcmp(argv[1], "md") == 0)
+        return md(argv[2], argv[3], argv[4], argv[5], atol(argv[6]), argv[7], argv[8], argc - 9, argv + 9);
     if (argc != 5) {
         fprintf(stderr, "usage: pair_eval lj|morse PARAMS.txt IN.extxyz OUT.txt\n"
+                        "       pair_eval md lj|morse PARAMS.txt metal|lj IN.extxyz STEPS OUT.txt TYPE [NAME=VALUE]...\n"
                         "       pair_eval bench [NCELLS [STEPS]]\n");
         return 2;
     }

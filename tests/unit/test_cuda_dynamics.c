@@ -94,6 +94,7 @@ static void run(int which) {
         f2st[s][BMD_HD_F2S_A] = f2p[BMD_HD_F2_ASTART];
         f2st[s][BMD_HD_F2S_PENDING] = 1;
     }
+    for (int s = 0; s < 2; s++) bmd_hd_nhc_enter(hvals, nst[s], u->boltzmann);
     int n_back = 0;
     bmd_dynamics *d = NULL;
     if (which == NVE) assert_int_equal(bmd_dynamics_create("nve", nnames, nvals, 1, &d), BMD_OK);
