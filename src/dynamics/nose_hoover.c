@@ -7,7 +7,12 @@
  * M = chain thermostats with positions η_j, velocities η̇_j (1/fs) and masses
  *   Q_1 = N_f kT τ²,  Q_j = kT τ² (j > 1),  τ = tdamp,
  *   N_f = 3N − 3 (3 if N = 1): the catalogue's rule (BMD__NH_DOF), so that
- *   the log's temperature 2K/(N_f k) averages to the target,
+ *   the log's temperature 2K/(N_f k) averages to the target (the stationary
+ *   η̇_1 forces ⟨2K⟩ = N_f kT). Every velocity is scaled by one factor, so a
+ *   total momentum of zero (init_temperature's) stays zero; velocities
+ *   brought in with a net momentum keep it, scaled with the rest, as in
+ *   LAMMPS (the drift is then part of K: give init_temperature, or zero
+ *   the momentum, for canonical sampling),
  * G_1 = (2K − N_f kT)/Q_1,  G_j = (Q_{j−1} η̇_{j−1}² − kT)/Q_j.
  *
  * One step (the Trotter factorisation of LAMMPS's FixNH, one loop, no
