@@ -94,6 +94,13 @@ def ase_temperature(atoms, stage):
     return a.get_temperature()
 
 
+def velocity_to_ase(dataset):
+    """The factor from the H5MD velocity dataset's unit to ASE's Å per ASE time unit."""
+    unit = dataset.attrs.get("unit")
+    unit = unit.decode() if isinstance(unit, bytes) else str(unit)
+    return {"Angstrom fs-1": 1 / units.fs, "Angstrom ps-1": 1 / (1000 * units.fs)}[unit]
+
+
 def close(x, y, rel=1e-12):
     return abs(x - y) <= rel * abs(y)
 
@@ -129,7 +136,7 @@ def frames_against_ase(c):
                     stage, local = STAGES[i], int(t - (ends[i - 1] if i else 0))
                     atoms = Atoms(numbers=g["species"][()], positions=g["position/value"][k],
                                   masses=g["mass"][()], cell=g["box/edges/value"][k], pbc=fin.pbc)
-                    atoms.set_velocities(g["velocity/value"][k] / units.fs)  # Å/fs -> Å per ASE time unit
+                    atoms.set_velocities(g["velocity/value"][k] * velocity_to_ase(g["velocity/value"]))
                     want = ase_temperature(atoms, stage)
                     got = log.get((sid, stage, local))
                     c.check(got is not None and close(got, want),
