@@ -129,7 +129,10 @@ bmd_status bmd_sink_skip(bmd_sink *s, int64_t system_id);
 bmd_status bmd_sink_destroy(bmd_sink *s);
 
 /* Extended XYZ file sink (created/truncated now, parent folders made), frames
- * with energy, stress, forces, momenta, system_id and info keys. */
+ * with energy, stress, forces, momenta, system_id and info keys. Only whole
+ * frames reach the file (up to 64 KiB or a second's worth of them are held
+ * in memory), each written with the catchable signals blocked: a
+ * process that dies by any signal but SIGKILL leaves no torn frame. */
 bmd_status bmd_sink_extxyz_create(const char *path, bmd_units_kind units, bmd_sink **out);
 /* The same sink over an existing file, kept and appended to (created when
  * missing), for a resume: its rewind op truncates the file back to the

@@ -6,77 +6,58 @@
  * The temperature is 2K / (N_f k_B) with the degrees of freedom the row's
  * sub-stage declares (bmd_stage_dof: 3N for Langevin and the optimizers,
  * 3N − 3 for NVE and Nosé–Hoover).
+ * Rows are records (io/records.h): a process killed by a signal other than
+ * SIGKILL leaves whole rows only.
  * For checkpoints (bmd_checkpoint_add_log_hook): commit flushes, fsyncs and
  * records the length; after a rewind, open keeps the file, truncated to
  * that length (rows of a torn last line included), instead of a new one. */
 #include "hooks/hooks_internal.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "batchmd/checkpoint.h"
+#include "io/records.h"
 
 typedef struct log_hook {
     char *path;
-    FILE *f;
+    bmd__records *out;
     long every;
     long long resume_len; /* >= 0: open keeps the file, truncated to it */
 } log_hook;
 
-/* Creates the parent folders of path (mkdir -p of its dirname). */
-static void make_parents(const char *path) {
-    char buf[4096];
-    size_t n = strlen(path);
-    if (n >= sizeof buf) return;
-    memcpy(buf, path, n + 1);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/') continue;
-        *p = '\0';
-        mkdir(buf, 0777);
-        *p = '/';
-    }
-}
-
 static bmd_status log_open(void *self, const bmd_stage *stage, bmd_batch *b) {
     (void)b;
     log_hook *h = self;
-    if (h->f) fclose(h->f);
-    make_parents(h->path);
+    bmd__records_close(h->out);
+    h->out = NULL;
+    bmd_status st;
     if (h->resume_len >= 0) {
-        struct stat st;
-        h->f = fopen(h->path, "r+");
-        if (!h->f) return bmd__fail(BMD_ERR_IO, "%s: cannot reopen the log (%s)", h->path, strerror(errno));
-        if (fstat(fileno(h->f), &st) != 0 || st.st_size < h->resume_len)
-            return bmd__fail(BMD_ERR_IO, "%s: shorter than the %lld bytes the checkpoint committed: cannot resume",
-                             h->path, h->resume_len);
-        if (ftruncate(fileno(h->f), (off_t)h->resume_len) != 0 || fseek(h->f, (long)h->resume_len, SEEK_SET) != 0)
-            return bmd__fail(BMD_ERR_IO, "%s: cannot truncate the log (%s)", h->path, strerror(errno));
+        if ((st = bmd__records_open(h->path, 1, &h->out)) || (st = bmd__records_truncate(h->out, h->resume_len)))
+            return st;
         h->resume_len = -1;
         return BMD_OK;
     }
-    h->f = fopen(h->path, "w");
-    if (!h->f) return bmd__fail(BMD_ERR_IO, "%s: cannot open the log for writing (%s)", h->path, strerror(errno));
+    if ((st = bmd__records_open(h->path, 0, &h->out))) return st;
+    FILE *f = bmd__records_stream(h->out);
     if (bmd_stage_units(stage)->kind == BMD_UNITS_LJ)
-        fputs("system_id,stage,step,energy_eps,fmax_eps_per_sigma,temperature_eps_per_kB\n", h->f);
+        fputs("system_id,stage,step,energy_eps,fmax_eps_per_sigma,temperature_eps_per_kB\n", f);
     else
-        fputs("system_id,stage,step,energy_eV,fmax_eV_per_A,temperature_K\n", h->f);
-    return BMD_OK;
+        fputs("system_id,stage,step,energy_eV,fmax_eV_per_A,temperature_K\n", f);
+    return bmd__records_end(h->out);
 }
 
-static void row(log_hook *h, const bmd_hook_ctx *ctx, int s, double steps) {
+static void row(FILE *f, const bmd_hook_ctx *ctx, int s, double steps) {
     const bmd_batch *b = ctx->batch;
-    fprintf(h->f, "%lld,%s,%.0f,%.17g,%.17g,%.17g\n", (long long)b->system_id[s],
+    fprintf(f, "%lld,%s,%.0f,%.17g,%.17g,%.17g\n", (long long)b->system_id[s],
             bmd_stage_name(ctx->stage, b->status[s]), steps, b->energy[s], bmd_fmax(b, s),
             bmd_temperature(b, s, ctx->units, bmd_stage_dof(ctx->stage, b->status[s])));
 }
 
 static bmd_status log_call(void *self, const bmd_hook_ctx *ctx) {
     log_hook *h = self;
-    if (!h->f) return bmd__fail(BMD_ERR_IO, "%s: log written before it was opened", h->path);
+    if (!h->out) return bmd__fail(BMD_ERR_IO, "%s: log written before it was opened", h->path);
     bmd_batch *b = ctx->batch;
     int cols[BMD__HOOK_MAX_SUB];
     int k = bmd__hook_steps_columns(ctx->stage, b, cols);
@@ -90,22 +71,21 @@ static bmd_status log_call(void *self, const bmd_hook_ctx *ctx) {
         if (ctx->point == BMD_HOOK_BEFORE_STEP) write = n == 0;
         else if (ctx->point == BMD_HOOK_AFTER_STEP) write = n % h->every == 0;
         else if (ctx->point == BMD_HOOK_ON_CONVERGE) write = n == 0 || n % h->every != 0;
-        if (write) row(h, ctx, s, steps);
+        if (write) row(bmd__records_stream(h->out), ctx, s, steps);
     }
-    return ferror(h->f) ? bmd__fail(BMD_ERR_IO, "%s: write error", h->path) : BMD_OK;
+    return bmd__records_end(h->out); /* the rows of this call, whole */
 }
 
 static bmd_status log_close(void *self) {
     log_hook *h = self;
-    if (!h->f) return BMD_OK;
-    int bad = fclose(h->f) != 0;
-    h->f = NULL;
-    return bad ? bmd__fail(BMD_ERR_IO, "%s: error closing the log", h->path) : BMD_OK;
+    bmd_status st = bmd__records_close(h->out);
+    h->out = NULL;
+    return st;
 }
 
 static void log_destroy(void *self) {
     log_hook *h = self;
-    if (h->f) fclose(h->f);
+    bmd__records_close(h->out);
     free(h->path);
     free(h);
 }
@@ -133,12 +113,8 @@ bmd_status bmd_hook_log_create(const char *path, long every, bmd_hook **out) {
 static bmd_status log_commit(void *self, void **state, size_t *n) {
     log_hook *h = ((bmd_hook *)self)->self;
     long long len = 0;
-    if (h->f) {
-        long pos;
-        if (fflush(h->f) != 0 || fsync(fileno(h->f)) != 0 || (pos = ftell(h->f)) < 0)
-            return bmd__fail(BMD_ERR_IO, "%s: cannot flush the log to disk (%s)", h->path, strerror(errno));
-        len = pos;
-    }
+    bmd_status st;
+    if (h->out && (st = bmd__records_flush(h->out, 1, &len))) return st;
     long long *v = malloc(sizeof *v);
     if (!v) return bmd__fail(BMD_ERR_NOMEM, "out of memory");
     *v = len;
@@ -150,7 +126,7 @@ static bmd_status log_commit(void *self, void **state, size_t *n) {
 static bmd_status log_rewind(void *self, const void *state, size_t n) {
     log_hook *h = ((bmd_hook *)self)->self;
     if (n != sizeof h->resume_len) return bmd__fail(BMD_ERR_PARSE, "%s: malformed checkpoint state", h->path);
-    if (h->f) return bmd__fail(BMD_ERR_INVALID, "%s: the log is rewound after it was opened", h->path);
+    if (h->out) return bmd__fail(BMD_ERR_INVALID, "%s: the log is rewound after it was opened", h->path);
     memcpy(&h->resume_len, state, sizeof h->resume_len);
     return BMD_OK;
 }
