@@ -34,6 +34,11 @@ void app_set_threads(int threads);
  * returns APP_INVALID, as validate does. run = 1: also refuses a usable GPU,
  * which `run` cannot drive yet (APP_RUN_FAILED). */
 int app_check_device(const app_campaign *a, const char *device_opt, int run);
+/* Closes and frees final and failed (set to NULL): `run` closes them before
+ * it reports on the run. Returns the first error. */
+bmd_status app_close_sinks(bmd_sink **final, bmd_sink **failed);
+/* "" for 1, "s" otherwise: "%ld structure%s". */
+const char *app_plural(long n);
 /* Prints "batchmd: <message>" for the last library error. */
 void app_error(const char *what);
 

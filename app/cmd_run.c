@@ -9,12 +9,18 @@
 #include "progress.h"
 #include "run_checkpoint.h"
 
+/* Test-only (not in the help): BATCHMD_TEST_KILL=[rankR:]checkpoint:N|append:N|
+ * step:N|fail:N kills the process (on MPI rank R only) with SIGKILL halfway
+ * through the N-th checkpoint, halfway through the N-th frame of final, or
+ * after the N-th batch step; fail:N makes the N-th batch step fail with an
+ * error (run_checkpoint.h; tests/cli/resume_test.py). */
 static void help(void) {
-    printf("usage: batchmd run [--quiet] [--resume] CAMPAIGN.yaml\n"
+    printf("usage: batchmd run [--device cpu|cuda] [--quiet] [--resume] CAMPAIGN.yaml\n"
            "\n"
            "Runs every input structure through the campaign's stages and writes\n"
            "output.final (every system once, as it leaves the last stage) and\n"
            "output.failed (systems taken out, with the reason in 'status').\n"
+           "Every output is complete and closed before the summary is printed.\n"
            "\n"
            "A pipeline with '|' runs one stage group per MPI rank:\n"
            "  mpirun -np N batchmd run CAMPAIGN.yaml   (or srun -n N batchmd run ...)\n"
@@ -25,13 +31,16 @@ static void help(void) {
            "  --resume   continue an interrupted campaign from its last checkpoint\n"
            "             (output.checkpoint; none yet: start from the beginning)\n"
            "\n"
-           "With output.checkpoint, a checkpoint is written every every_s seconds and\n"
-           "on SIGTERM, SIGINT or SIGUSR1 (then the run stops with status 1; a second\n"
-           "such signal ends it at once). With Slurm: #SBATCH --signal=USR1@120.\n"
-           "Env BATCHMD_TEST_KILL=[rankR:]checkpoint:N|append:N|step:N|fail:N (tests only)\n"
-           "kills the process (on MPI rank R only) with SIGKILL halfway through the N-th\n"
-           "checkpoint, halfway through the N-th frame of final, or after the N-th batch\n"
-           "step; fail:N makes the N-th batch step fail with an error.\n");
+           "SIGTERM, SIGINT, SIGHUP (a closed terminal) or SIGUSR1 stops the run at\n"
+           "the next round with status 1, every output closed with whole frames; with\n"
+           "output.checkpoint a checkpoint is written then (and every every_s seconds)\n"
+           "for --resume, without one the systems still running are in neither file.\n"
+           "A second such signal ends the process at once (outputs still end with a\n"
+           "whole frame). With Slurm: #SBATCH --signal=USR1@120. Progress and summary\n"
+           "lines written to a closed pipe or terminal are dropped; the run goes on.\n"
+           "\n"
+           "Exit status: 0 success, 1 the run failed or was stopped, 2 the campaign or\n"
+           "an input is invalid (nothing written).\n");
 }
 
 /* Settings this version cannot honour yet: refuse clearly rather than ignore. */
@@ -130,25 +139,28 @@ int cmd_run(int argc, char **argv) {
                            .checkpoint = ck,
                            .stop = app_ckpt_stop_flag()};
     bmd_run_stats stats;
-    if (bmd_run_inflight(st, a.model, a.ds, &opt, final, failed, &stats)) {
-        if (pr.drawn) fputc('\n', stderr);
+    bmd_status ran = bmd_run_inflight(st, a.model, a.ds, &opt, final, failed, &stats);
+    /* every output complete and closed before the run is reported on (the
+     * log and trajectory hooks were closed by the run) */
+    bmd_status closed = app_close_sinks(&final, &failed);
+    if (pr.drawn && (ran || closed || bmd_checkpoint_stopped(ck))) fputc('\n', stderr);
+    if (ran) {
         app_error("run failed");
         rc = APP_RUN_FAILED;
-        goto out;
-    }
-    if (bmd_checkpoint_stopped(ck)) {
-        if (pr.drawn) fputc('\n', stderr);
+    } else if (closed) {
+        app_error(NULL);
+        rc = APP_RUN_FAILED;
+    } else if (bmd_checkpoint_stopped(ck)) {
         fprintf(stderr, "batchmd: interrupted by signal; checkpoint written to %s; continue with `batchmd run --resume %s`\n",
                 bmd_checkpoint_path(ck), path);
         rc = APP_RUN_FAILED;
-        goto out;
+    } else {
+        progress_summary(&pr, stderr, &a.c, &stats, (const bmd_hook *const *)drift, NULL);
     }
-    progress_summary(&pr, &a.c, &stats, (const bmd_hook *const *)drift, NULL);
-out:;
-    bmd_status closed_final = bmd_sink_destroy(final), closed_failed = bmd_sink_destroy(failed);
-    if (closed_final || closed_failed) {
-        if (!rc) app_error(NULL);
-        if (!rc) rc = APP_RUN_FAILED;
+out:
+    if (app_close_sinks(&final, &failed) && !rc) {
+        app_error(NULL);
+        rc = APP_RUN_FAILED;
     }
     bmd_stage_destroy(st);
     bmd_checkpoint_destroy(ck);

@@ -8,9 +8,11 @@
  * so and exit 2 (nothing written); a run error makes every rank exit 1.
  * The summary comes from the last rank. With output.checkpoint every rank
  * keeps its own checkpoint files (PATH.rankR.a/.b; bmd_pipeline_checkpoint_setup),
- * SIGTERM, SIGINT or SIGUSR1 on any rank cuts a checkpoint on every rank and
- * stops them all (exit 1), and --resume continues from the newest checkpoint
- * complete on every rank. */
+ * SIGTERM, SIGINT, SIGHUP or SIGUSR1 on any rank cuts a checkpoint on every
+ * rank and stops them all (exit 1), and --resume continues from the newest
+ * checkpoint complete on every rank; without a checkpoint such a signal
+ * stops the rank's run as a failure, which stops every rank (exit 1). Every
+ * output is closed on every rank (a barrier) before the summary is printed. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,7 +101,9 @@ static int open_checkpoint(const app_campaign *a, bmd_pipeline *p, int rank, int
     return APP_OK;
 }
 
-static int run(const char *path, int quiet, int resume) {
+/* The summary (last rank, on success) goes to *summary (malloc'd text),
+ * printed once every rank has closed its outputs. */
+static int run(const char *path, int quiet, int resume, char **summary) {
     int rank = bmd_pipeline_world_rank();
     app_campaign a;
     int rc = rank == 0 ? app_prepare(path, APP_CHECK_FRAMES, &a) : app_prepare_model(path, &a);
@@ -174,33 +178,35 @@ static int run(const char *path, int quiet, int resume) {
         opt.progress_user = &pr;
         opt.progress_every_s = progress_interval(&pr);
     }
-    if (ck) {
-        opt.checkpoint = ck;
-        opt.stop = app_ckpt_stop_flag();
-    }
+    opt.checkpoint = ck;
+    opt.stop = app_ckpt_stop_flag(); /* without a checkpoint: a signal stops the run (exit 1), outputs closed */
     bmd_run_stats stats;
-    if (bmd_pipeline_run(p, st, a.model, rank == 0 ? a.ds : NULL, &opt, final, failed, &stats)) {
-        if (pr.drawn) fputc('\n', stderr);
+    bmd_status ran = bmd_pipeline_run(p, st, a.model, rank == 0 ? a.ds : NULL, &opt, final, failed, &stats);
+    bmd_status closed = app_close_sinks(&final, &failed); /* the log and trajectory: closed by the run */
+    if (pr.drawn && (ran || closed || bmd_checkpoint_stopped(ck))) fputc('\n', stderr);
+    if (ran) {
         fprintf(stderr, "batchmd: rank %d: run failed: %s\n", rank, bmd_last_error());
         rc = APP_RUN_FAILED;
-        goto out;
-    }
-    if (bmd_checkpoint_stopped(ck)) {
-        if (pr.drawn) fputc('\n', stderr);
+    } else if (closed) {
+        app_error(NULL);
+        rc = APP_RUN_FAILED;
+    } else if (bmd_checkpoint_stopped(ck)) {
         fprintf(stderr, "batchmd: rank %d: interrupted by signal; checkpoint written to %s; continue with `mpirun -np "
                         "%d batchmd run --resume %s`\n", rank, bmd_checkpoint_path(ck), bmd_pipeline_world_size(), path);
         rc = APP_RUN_FAILED;
-        goto out;
-    }
-    if (last) {
+    } else if (last && !pr.quiet) {
         bmd_pipeline_totals totals;
         bmd_pipeline_get_totals(p, &totals);
         for (int i = 0; i < bmd_stage_count(st) && offset + i < BMD_MAX_STAGES; i++) drift[offset + i] = drift_local[i];
-        progress_summary(&pr, c, &stats, (const bmd_hook *const *)drift, &totals);
+        size_t n = 0;
+        FILE *text = open_memstream(summary, &n);
+        if (text) {
+            progress_summary(&pr, text, c, &stats, (const bmd_hook *const *)drift, &totals);
+            fclose(text);
+        }
     }
-out:;
-    bmd_status closed_final = bmd_sink_destroy(final), closed_failed = bmd_sink_destroy(failed);
-    if ((closed_final || closed_failed) && !rc) {
+out:
+    if (app_close_sinks(&final, &failed) && !rc) {
         app_error(NULL);
         rc = APP_RUN_FAILED;
     }
@@ -217,11 +223,15 @@ int cmd_run_pipeline(const char *path, int quiet, int resume) {
                 bmd_pipeline_launched_size(), bmd_last_error());
         return APP_INVALID;
     }
-    int rc = run(path, quiet, resume);
+    char *summary = NULL;
+    int rc = run(path, quiet, resume, &summary);
     /* every rank has said what it has to say before any exits: mpirun stops
-     * the job at the first non-zero exit */
+     * the job at the first non-zero exit; and every rank's outputs are
+     * closed before the summary says where they are */
     fflush(stderr);
     bmd_pipeline_barrier();
+    if (summary) fputs(summary, stderr);
+    free(summary);
     bmd_pipeline_finalize();
     return rc;
 }

@@ -49,12 +49,13 @@ int cmd_validate(int argc, char **argv) {
         app_release(&a);
         return rc;
     }
+    long n = bmd_dataset_size(a.ds);
     if (a.c.n_stages == 0) /* what eval needs, not what run needs */
-        printf("%s: valid for eval: %ld structures, model %s; no stages, so `batchmd run` refuses it", path,
-               bmd_dataset_size(a.ds), a.c.model.type);
+        printf("%s: valid for eval: %ld structure%s, model %s; no stages, so `batchmd run` refuses it", path, n,
+               app_plural(n), a.c.model.type);
     else
-        printf("%s: valid: %ld structures, %d stages, model %s", path, bmd_dataset_size(a.ds), a.c.n_stages,
-               a.c.model.type);
+        printf("%s: valid: %ld structure%s, %d stage%s, model %s", path, n, app_plural(n), a.c.n_stages,
+               app_plural(a.c.n_stages), a.c.model.type);
     if (a.c.n_groups > 1) /* the '|' of the pipeline: one MPI rank per group */
         printf("; a pipeline of %d stage groups: run it with mpirun -np %d%s", a.c.n_groups, a.c.n_groups,
                bmd_pipeline_mpi_available() ? "" : " (this batchmd was built without MPI)");

@@ -1,5 +1,6 @@
 /* common.c — what the subcommands share: loading and checking a campaign,
- * its inputs and its model; threads; error printing. */
+ * its inputs and its model; threads; error printing; closing `run`'s final
+ * and failed; plurals. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,14 @@ void app_error(const char *what) {
     if (what) fprintf(stderr, "batchmd: %s: %s\n", what, msg[0] ? msg : "unknown error");
     else fprintf(stderr, "batchmd: %s\n", msg[0] ? msg : "unknown error");
 }
+
+bmd_status app_close_sinks(bmd_sink **final, bmd_sink **failed) {
+    bmd_status a = bmd_sink_destroy(*final), b = bmd_sink_destroy(*failed);
+    *final = *failed = NULL;
+    return a ? a : b;
+}
+
+const char *app_plural(long n) { return n == 1 ? "" : "s"; }
 
 int app_check_device(const app_campaign *a, const char *opt, int run) {
     const char *dev = opt ? opt : a->c.device;

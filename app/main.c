@@ -1,6 +1,11 @@
-/* main.c — the batchmd command: dispatches to its subcommands. */
+/* main.c — the batchmd command: dispatches to its subcommands, after
+ * making the process safe for its outputs (safe_streams). */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "app.h"
 
@@ -21,7 +26,23 @@ static void usage(FILE *f) {
             "2 the campaign or an input is invalid (nothing written).\n");
 }
 
+/* What is said on stdout and stderr never ends the process, nor mixes with
+ * its outputs: SIGPIPE is ignored (`batchmd run c.yaml 2>&1 | head -1`:
+ * writes to the closed pipe fail with EPIPE, which progress and summary
+ * lines ignore; an output file that is a pipe fails the run with a message
+ * instead), and a closed stdin, stdout or stderr is reopened on /dev/null,
+ * so that no output file gets descriptor 2 and the progress lines. */
+static void safe_streams(void) {
+    signal(SIGPIPE, SIG_IGN);
+    for (int fd = 0; fd <= 2; fd++)
+        if (fcntl(fd, F_GETFD) == -1 && errno == EBADF) {
+            int null = open("/dev/null", O_RDWR); /* the lowest free descriptor: fd */
+            if (null >= 0 && null != fd) close(null);
+        }
+}
+
 int main(int argc, char **argv) {
+    safe_streams();
     if (argc < 2) {
         usage(stderr);
         return APP_INVALID;

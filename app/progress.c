@@ -5,7 +5,8 @@
  * neighbor-list builds and the steps of a system per build; the time split
  * of timers.h with other = the rest of the wall time; the peak RSS and
  * bytes per atom of the peak batch; energy drift of NVE stages;
- * where the outputs are; for a pipeline, the throughput of all ranks and
+ * where every output is (final, failed, log, trajectory, checkpoint);
+ * for a pipeline, the throughput of all ranks and
  * the hand-over traffic). */
 #include "progress.h"
 
@@ -77,28 +78,29 @@ void progress_update(void *user, const bmd_run_stats *s) {
 
 /* The run's wall time split as timers.h names it, seconds and % of wall;
  * other = wall - the five (start-up, sampler creation, the summary). */
-static void time_split(const bmd_run_stats *s, int rank) {
+static void time_split(FILE *f, const bmd_run_stats *s, int rank) {
     const double part[5] = {s->t_neighbor, s->t_force, s->t_integrate, s->t_flow, s->t_io};
     double wall = s->seconds, other = wall;
-    fprintf(stderr, "  time%s %.4g s:", rank ? " (this rank)" : "", wall);
+    fprintf(f, "  time%s %.4g s:", rank ? " (this rank)" : "", wall);
     for (int i = 0; i < 5; i++) {
-        fprintf(stderr, " %s %.4g s (%.1f%%),", bmd_timer_name((bmd_timer_id)i), part[i],
+        fprintf(f, " %s %.4g s (%.1f%%),", bmd_timer_name((bmd_timer_id)i), part[i],
                 wall > 0 ? 100 * part[i] / wall : 0.0);
         other -= part[i];
     }
-    fprintf(stderr, " other %.4g s (%.1f%%)\n", other, wall > 0 ? 100 * other / wall : 0.0);
+    fprintf(f, " other %.4g s (%.1f%%)\n", other, wall > 0 ? 100 * other / wall : 0.0);
 }
 
 /* Neighbor-list builds of the run (each system's first build and its
  * rebuilds, summed: LAMMPS's "Neighbor list builds", per system), and how
  * many steps of a system there were per build; nothing for a model that
  * keeps no lists (plug-ins). */
-static void lists_line(const bmd_run_stats *s, int rank) {
+static void lists_line(FILE *f, const bmd_run_stats *s, int rank) {
     if (s->list_builds < 0) return;
-    fprintf(stderr, "  neighbor lists%s: %ld builds", rank ? " (this rank)" : "", s->list_builds);
+    fprintf(f, "  neighbor lists%s: %ld build%s", rank ? " (this rank)" : "", s->list_builds,
+            app_plural(s->list_builds));
     if (s->list_builds > 0)
-        fprintf(stderr, ", one per %.4g steps of a system", s->system_steps / (double)s->list_builds);
-    fputc('\n', stderr);
+        fprintf(f, ", one per %.4g steps of a system", s->system_steps / (double)s->list_builds);
+    fputc('\n', f);
 }
 
 /* Peak resident set size of this process, bytes: VmHWM of /proc/self/status
@@ -121,47 +123,58 @@ static double peak_rss_bytes(void) {
 }
 
 /* The peak RSS and what it comes to per atom of the largest live batch. */
-static void memory_line(const bmd_run_stats *s) {
+static void memory_line(FILE *f, const bmd_run_stats *s) {
     double bytes = peak_rss_bytes();
     if (bytes < 0) return;
-    fprintf(stderr, "  memory: peak RSS %.1f MiB", bytes / (1024.0 * 1024.0));
+    fprintf(f, "  memory: peak RSS %.1f MiB", bytes / (1024.0 * 1024.0));
     if (s->peak_atoms > 0)
-        fprintf(stderr, ", %.0f bytes per atom of the peak batch (%ld atoms)", bytes / (double)s->peak_atoms,
+        fprintf(f, ", %.0f bytes per atom of the peak batch (%ld atoms)", bytes / (double)s->peak_atoms,
                 s->peak_atoms);
-    fputc('\n', stderr);
+    fputc('\n', f);
 }
 
-void progress_summary(progress *p, const bmd_campaign *c, const bmd_run_stats *s, const bmd_hook *const *drift,
+/* Where every output of the campaign is (per_rank: the log and trajectory
+ * of each pipeline rank, log.rank1.csv, and its checkpoint pair). */
+static void outputs_lines(FILE *f, const bmd_campaign *c, int per_rank) {
+    fprintf(f, "  final:      %s\n  failed:     %s\n", c->output.final, c->output.failed);
+    const char *each[2] = {c->output.log.file, c->output.trajectory.file}, *label[2] = {"log:", "trajectory:"};
+    for (int i = 0; i < 2; i++) {
+        if (!each[i]) continue;
+        char *path = per_rank ? app_rank_path(each[i], ".rank*") : NULL;
+        fprintf(f, "  %-11s %s\n", label[i], path ? path : each[i]);
+        free(path);
+    }
+    if (c->output.checkpoint) fprintf(f, "  checkpoint: %s%s\n", c->output.checkpoint, per_rank ? ".rank*.{a,b}" : "");
+}
+
+void progress_summary(progress *p, FILE *f, const bmd_campaign *c, const bmd_run_stats *s, const bmd_hook *const *drift,
                       const bmd_pipeline_totals *pipe) {
     if (p->quiet) return;
     if (p->drawn) fprintf(stderr, "\r\033[K");
-    fprintf(stderr, "batchmd: %ld structures in %.2f s: %ld done, %ld failed\n", s->total, s->seconds, s->done,
-            s->failed);
+    fprintf(f, "batchmd: %ld structure%s in %.2f s: %ld done, %ld failed\n", s->total, app_plural(s->total), s->seconds,
+            s->done, s->failed);
     for (int i = 0; i < s->n_stages && i < 32; i++) {
-        fprintf(stderr, "  stage %-12s entered %ld, converged %ld, left on budget %ld", i < p->n_names ? p->names[i] : "?",
+        fprintf(f, "  stage %-12s entered %ld, converged %ld, left on budget %ld", i < p->n_names ? p->names[i] : "?",
                 s->entered[i], s->converged[i], s->unconverged[i]);
         double d = drift && drift[i] ? bmd_hook_drift_max(drift[i]) : NAN;
-        if (!isnan(d)) fprintf(stderr, "; energy drift max %.3g %s/atom", d, c->units == BMD_UNITS_LJ ? "ε" : "eV");
-        fputc('\n', stderr);
+        if (!isnan(d)) fprintf(f, "; energy drift max %.3g %s/atom", d, c->units == BMD_UNITS_LJ ? "ε" : "eV");
+        fputc('\n', f);
     }
     double rate = s->seconds > 0 ? s->atom_steps / s->seconds : 0;
     if (pipe) {
         rate = pipe->seconds > 0 ? pipe->atom_steps / pipe->seconds : 0;
-        fprintf(stderr, "  throughput %.4g atom-steps/s over all ranks; this rank %ld batch steps\n", rate,
-                s->loop_steps);
-        fprintf(stderr, "  pipeline: %ld hand-over messages, %.3g MB (batch.comm %s)\n", pipe->messages,
-                pipe->bytes / 1e6, c->batch.comm);
+        fprintf(f, "  throughput %.4g atom-steps/s over all ranks; this rank %ld batch step%s\n", rate, s->loop_steps,
+                app_plural(s->loop_steps));
+        fprintf(f, "  pipeline: %ld hand-over message%s, %.3g MB (batch.comm %s)\n", pipe->messages,
+                app_plural(pipe->messages), pipe->bytes / 1e6, c->batch.comm);
     } else {
-        fprintf(stderr, "  throughput %.4g atom-steps/s over %ld batch steps\n", rate, s->loop_steps);
+        fprintf(f, "  throughput %.4g atom-steps/s over %ld batch step%s\n", rate, s->loop_steps,
+                app_plural(s->loop_steps));
     }
-    lists_line(s, pipe != NULL);
-    time_split(s, pipe != NULL);
-    fprintf(stderr, "  batch: peak %ld atoms, %ld systems, %ld refills\n", s->peak_atoms, s->peak_systems, s->refills);
-    memory_line(s);
-    fprintf(stderr, "  final:  %s\n  failed: %s\n", c->output.final, c->output.failed);
-    if (c->output.log.file) {
-        char *each = pipe ? app_rank_path(c->output.log.file, ".rank*") : NULL; /* one per rank */
-        fprintf(stderr, "  log:    %s\n", each ? each : c->output.log.file);
-        free(each);
-    }
+    lists_line(f, s, pipe != NULL);
+    time_split(f, s, pipe != NULL);
+    fprintf(f, "  batch: peak %ld atoms, %ld systems, %ld refill%s\n", s->peak_atoms, s->peak_systems, s->refills,
+            app_plural(s->refills));
+    memory_line(f, s);
+    outputs_lines(f, c, pipe != NULL);
 }

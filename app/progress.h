@@ -2,6 +2,8 @@
 #ifndef BATCHMD_APP_PROGRESS_H
 #define BATCHMD_APP_PROGRESS_H
 
+#include <stdio.h>
+
 #include "batchmd/batchmd.h"
 
 typedef struct progress {
@@ -20,9 +22,11 @@ void progress_init_names(progress *p, int quiet, const char *const *names, int n
 double progress_interval(const progress *p);
 /* bmd_run_options.progress callback (user = progress*). */
 void progress_update(void *user, const bmd_run_stats *s);
-/* drift[i]: the drift monitor of stage i (of the names), or NULL; pipe:
- * the pipeline's totals over all ranks (NULL on one process). */
-void progress_summary(progress *p, const bmd_campaign *c, const bmd_run_stats *s, const bmd_hook *const *drift,
+/* The end-of-run summary into f (stderr, or a buffer a pipeline prints
+ * once every rank has closed its outputs): drift[i]: the drift monitor of
+ * stage i (of the names), or NULL; pipe: the pipeline's totals over all
+ * ranks (NULL on one process). Call it once every output is closed. */
+void progress_summary(progress *p, FILE *f, const bmd_campaign *c, const bmd_run_stats *s, const bmd_hook *const *drift,
                       const bmd_pipeline_totals *pipe);
 
 #endif

@@ -1,7 +1,7 @@
 /* run_checkpoint.c — owns checkpoints and --resume in `batchmd run` on one
  * process (run_checkpoint.h): opening or refusing the checkpoint, the log
- * and trajectory outputs it commits, the stop flag set by SIGTERM, SIGINT
- * and SIGUSR1, and BATCHMD_TEST_KILL, a test-only switch that kills the
+ * and trajectory outputs it commits, the stop flag set by SIGTERM, SIGINT,
+ * SIGHUP and SIGUSR1, and BATCHMD_TEST_KILL, a test-only switch that kills the
  * process with SIGKILL at a chosen point (tests/cli/resume_test.py). */
 #include "run_checkpoint.h"
 
@@ -98,7 +98,7 @@ static void on_signal(int sig) {
 }
 
 volatile sig_atomic_t *app_ckpt_stop_flag(void) {
-    struct sigaction sa;
+    struct sigaction sa, was;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
     sa.sa_flags = SA_RESETHAND; /* a second signal of the same kind ends the process at once */
@@ -106,6 +106,8 @@ volatile sig_atomic_t *app_ckpt_stop_flag(void) {
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGUSR1, &sa, NULL);
+    /* a closed terminal is a stop too, unless started with nohup (SIGHUP ignored: kept so) */
+    if (sigaction(SIGHUP, NULL, &was) == 0 && was.sa_handler != SIG_IGN) sigaction(SIGHUP, &sa, NULL);
     return &stop_flag;
 }
 

@@ -20,9 +20,10 @@ int app_ckpt_outputs(const app_campaign *a, bmd_checkpoint *ck, int resuming, bm
  * rank's suffix (log.rank1.csv; app_rank_path). */
 int app_ckpt_outputs_rank(const app_campaign *a, bmd_checkpoint *ck, int resuming, bmd_stage *st, int group,
                           const char *suffix);
-/* Installs handlers of SIGTERM, SIGINT and SIGUSR1 (Slurm's --signal) that
- * set the returned flag (bmd_run_options.stop); a second signal of the same
- * kind has its default effect (ends the process). */
+/* Installs handlers of SIGTERM, SIGINT, SIGHUP (a closed terminal; left
+ * ignored under nohup) and SIGUSR1 (Slurm's --signal) that set the returned
+ * flag (bmd_run_options.stop); a second signal of the same kind has its
+ * default effect (ends the process; outputs hold whole frames and rows). */
 volatile sig_atomic_t *app_ckpt_stop_flag(void);
 /* Test only: BATCHMD_TEST_KILL="checkpoint:N" (SIGKILL halfway through
  * writing the N-th checkpoint), "append:N" (after half of the N-th frame

@@ -8,19 +8,9 @@
 #include <string.h>
 
 #include "app.h"
+#include "io/campaign_internal.h"
 
-char *app_rank_path(const char *path, const char *suffix) {
-    if (!path) return NULL;
-    size_t n = strlen(path), k = suffix ? strlen(suffix) : 0;
-    char *out = malloc(n + k + 1);
-    if (!out) return NULL;
-    const char *slash = strrchr(path, '/'), *dot = strrchr(path, '.');
-    size_t at = dot && (!slash || dot > slash + 1) ? (size_t)(dot - path) : n;
-    memcpy(out, path, at);
-    if (k) memcpy(out + at, suffix, k);
-    memcpy(out + at + k, path + at, n - at + 1);
-    return out;
-}
+char *app_rank_path(const char *path, const char *suffix) { return path ? bmd__path_suffixed(path, suffix) : NULL; }
 
 /* output.trajectory's hook: a frame of every system into traj (taken over,
  * even on failure) every `every` of its own steps; frame times count the

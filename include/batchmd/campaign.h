@@ -74,7 +74,9 @@ typedef struct bmd_campaign {
         int debug;        /* pipeline: log every rank's hand-overs on stderr */
     } batch;
     struct {
-        char *final, *failed;
+        char *final, *failed; /* failed not given: final's name + ".failed" before its extension
+                               * (out/a.extxyz -> out/a.failed.extxyz); neither given:
+                               * results/final.extxyz, results/failed.extxyz */
         char *eval; /* output.eval: where `batchmd eval` writes (NULL: not given) */
         bmd_campaign_output_every trajectory, log;
         char *checkpoint;

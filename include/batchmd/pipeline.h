@@ -195,7 +195,10 @@ int bmd_pipeline_is_last(const bmd_pipeline *p);
  * the failing rank tells every other rank at once (a notice, one per rank
  * and run, checked after every step), the links drain so that no rank
  * waits forever, and the others return BMD_ERR_RUNTIME naming the failing
- * rank ("rank 1 failed (see its message); rank 0 stops"). */
+ * rank ("rank 1 failed (see its message); rank 0 stops"). Without
+ * checkpoints (bmd_pipeline_checkpoint_setup), opt->stop set on a rank is
+ * such an error there ("interrupted by a stop request"), as in
+ * bmd_run_inflight. */
 bmd_status bmd_pipeline_run(bmd_pipeline *p, bmd_stage *st, bmd_model *m, const bmd_dataset *ds,
                             const bmd_run_options *opt, bmd_sink *final, bmd_sink *failed, bmd_run_stats *stats);
 

@@ -492,7 +492,9 @@ bmd_status bmd_pipeline_run(bmd_pipeline *p, bmd_stage *st, bmd_model *m, const 
     x.ck = p->ck;
     x.stop = p->ck ? opt->stop : NULL;
     ropt.checkpoint = p->ck; /* restored by the runner; cut by this file (the runner's stop is ours) */
-    ropt.stop = NULL;
+    /* without a checkpoint a stop is the runner's: this rank's run fails ("interrupted by a stop
+     * request"), which stops every rank of the pipeline, their outputs closed */
+    ropt.stop = p->ck ? NULL : opt->stop;
     ropt.stress_on_exit = l->last && opt->stress_on_exit;
     ropt.ordered = l->last && opt->ordered;
     bmd_status rc = BMD_OK;

@@ -213,12 +213,34 @@ static bmd_status read_every(const bmd_yread *r, const bmd_ynode *node, const ch
     return st;
 }
 
+/* Every output its own file: two writers of one file would interleave. */
+static bmd_status check_distinct(const bmd_yread *r, const bmd_ynode *node, const bmd_campaign *c) {
+    static const char *const key[] = {"final", "failed", "log", "trajectory", "checkpoint", "eval"};
+    const char *path[] = {c->output.final, c->output.failed, c->output.log.file, c->output.trajectory.file,
+                          c->output.checkpoint, c->output.eval};
+    for (int i = 1; i < 6; i++)
+        for (int j = 0; j < i; j++)
+            if (path[i] && path[j] && strcmp(path[i], path[j]) == 0) {
+                const bmd_ynode *at = bmd_yaml_get(node, key[i], NULL);
+                return bmd_yerr(r, at ? at : node, "output.%s: '%s' is also output.%s (every output needs a file of its own)",
+                                key[i], path[i], key[j]);
+            }
+    return BMD_OK;
+}
+
 static bmd_status read_output(const bmd_yread *r, const bmd_ynode *node, bmd_campaign *c) {
     static const char *const keys[] = {"final", "failed", "eval", "trajectory", "log", "checkpoint", "ordered", NULL};
     bmd_status st = bmd_ycheck_keys(r, node, "output", keys);
     if (!st) st = read_path(r, node, "final", "output", c, &c->output.final);
     if (!st) st = read_path(r, node, "failed", "output", c, &c->output.failed);
     if (!st) st = read_path(r, node, "eval", "output", c, &c->output.eval);
+    if (!st && bmd_yaml_get(node, "final", NULL) && !bmd_yaml_get(node, "failed", NULL)) {
+        /* failed next to final, named after it (out/a.extxyz -> out/a.failed.extxyz): two
+         * campaigns that write different finals in one folder never share a failed file */
+        free(c->output.failed);
+        c->output.failed = bmd__path_suffixed(c->output.final, ".failed");
+        if (!c->output.failed) st = bmd__fail(BMD_ERR_NOMEM, "out of memory");
+    }
     if (!st) st = bmd_yget_bool(r, node, "ordered", "output", &c->output.ordered, NULL);
     if (st) return st;
     const bmd_ynode *n;
@@ -232,7 +254,7 @@ static bmd_status read_output(const bmd_yread *r, const bmd_ynode *node, bmd_cam
         if ((st = read_path(r, n, "file", "output.checkpoint", c, &c->output.checkpoint))) return st;
         if ((st = bmd_yget_number(r, n, "every_s", "output.checkpoint", &c->output.checkpoint_every_s, NULL))) return st;
     }
-    return BMD_OK;
+    return check_distinct(r, node, c);
 }
 
 static bmd_status set_defaults(bmd_campaign *c) {

@@ -144,6 +144,18 @@ def same_runs(d, ref, name):
     return bad
 
 
+def children(pid):
+    """Pids whose parent is pid (mpirun's ranks, in rank order when sorted)."""
+    out = []
+    for e in os.listdir("/proc"):
+        try:
+            if e.isdigit() and int(open("/proc/%s/stat" % e).read().rsplit(")", 1)[1].split()[1]) == pid:
+                out.append(int(e))
+        except (OSError, ValueError, IndexError):
+            pass
+    return out
+
+
 def no_mpi_reason():
     """Why the MPI tests cannot run here, or None."""
     if not MPIRUN:

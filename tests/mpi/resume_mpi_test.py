@@ -229,18 +229,6 @@ c.check(rc == 0 and "from the beginning" not in err, "kfail: resumed, completes 
 compare("kfail", d, 3)
 
 
-def children(pid):
-    """Pids whose parent is pid (mpirun's ranks)."""
-    out = []
-    for e in os.listdir("/proc"):
-        try:
-            if e.isdigit() and int(open("/proc/%s/stat" % e).read().rsplit(")", 1)[1].split()[1]) == pid:
-                out.append(int(e))
-        except (OSError, ValueError, IndexError):
-            pass
-    return out
-
-
 def signalled(name, ranks, how, sig, late=False):
     """Signals the job (how: "mpirun", or "rank1": that rank's process only)
     once every rank has a checkpoint (late: and rank 0 has ended); then
@@ -260,7 +248,7 @@ def signalled(name, ranks, how, sig, late=False):
     if how == "mpirun":
         p.send_signal(sig)
     else:
-        kids = sorted(children(p.pid))
+        kids = sorted(mpilib.children(p.pid))
         c.check(len(kids) == ranks, "%s: found the %d rank processes" % (name, ranks))
         if kids:
             os.kill(kids[int(how[4:])], sig)  # mpirun starts them in rank order
@@ -312,7 +300,7 @@ while time.time() - t1 < 30 and p.poll() is None:
     if n0 and n1 and n0[1] and n1[0] > n0[0] + 5:
         break
     time.sleep(0.002)
-kids = sorted(children(p.pid))
+kids = sorted(mpilib.children(p.pid))
 if len(kids) == 2:
     os.kill(kids[1], signal.SIGKILL)
 try:
