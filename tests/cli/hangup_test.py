@@ -15,7 +15,7 @@ trajectory.
   head -1      `batchmd run c.yaml 2>&1 | head -1`: head gets the summary's
                first line, batchmd exits 0, outputs complete;
   eval, validate, models  on a closed pipe: exit 0 (eval: every structure
-               in final);
+               in its output, eval.extxyz beside final);
   hangup       the run's controlling terminal (a pty) closes once the
                progress bar is on it: the kernel sends SIGHUP, later writes
                to the terminal fail (EIO). The run stops as on SIGTERM: exit
@@ -206,7 +206,7 @@ check_outputs(d, "head -1", 300, True)
 w = closed_pipe()
 p = subprocess.run([BATCHMD, "eval", "c.yaml"], cwd=d, stdout=w, stderr=w, timeout=300)
 T.check(p.returncode == 0, "eval on a closed pipe: exit 0 (got %d)" % p.returncode)
-T.check(sorted(xyz(os.path.join(d, "out/final.extxyz"))) == list(range(24)), "eval: every structure in final")
+T.check(sorted(xyz(os.path.join(d, "out/eval.extxyz"))) == list(range(24)), "eval: every structure in its output (out/eval.extxyz)")
 for args in (["validate", "c.yaml"], ["models"]):
     p = subprocess.run([BATCHMD, *args], cwd=d, stdout=w, stderr=w, timeout=300)
     T.check(p.returncode == 0, "%s on a closed pipe: exit 0 (got %d)" % (args[0], p.returncode))
