@@ -31,7 +31,10 @@ typedef struct bmd_compute_request {
                               * W_ab = dE/dε_ab, the derivative of the energy
                               * with respect to a homogeneous strain, so that
                               * stress = W / volume (ASE's sign). For pair
-                              * potentials W_ab = Σ_pairs φ'(r) r_a r_b / r. */
+                              * potentials W_ab = Σ_pairs φ'(r) r_a r_b / r.
+                              * A model that cannot compute it for a system
+                              * writes NaN there: batchmd then gives that
+                              * system no stress (never a placeholder). */
     double *energy_per_atom; /* [n_atoms] eV, pair energy split half/half */
 } bmd_compute_request;
 

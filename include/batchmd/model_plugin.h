@@ -21,7 +21,10 @@
  *    Unknown keys should be refused, naming them.
  *  - compute() is called with a set of systems (one or several) and writes
  *    the requested outputs; an output pointer that is NULL is not wanted.
- *    Outputs are overwritten, not accumulated. It returns 0, or nonzero
+ *    Outputs are overwritten, not accumulated; they arrive filled with NaN.
+ *    A plug-in that cannot compute the virial leaves it so (NaN): batchmd
+ *    then writes no stress for those systems. Energy or forces left NaN
+ *    take the system out (status nan_or_inf). It returns 0, or nonzero
  *    after writing a message into err. It is never called concurrently on
  *    the same handle, unless the plug-in sets BMD_PLUGIN_THREAD_SAFE; it may
  *    use threads of its own.

@@ -2,6 +2,7 @@
  * append, stable compaction on removal, extraction, and the named columns in
  * which dynamics keep per-system and per-atom state. */
 #include "batchmd/batch.h"
+#include "core/batch_internal.h"
 
 #include <errno.h>
 #include <math.h>
@@ -276,4 +277,14 @@ double bmd_batch_volume(const bmd_batch *b, int slot) {
     double det = c[0] * (c[4] * c[8] - c[5] * c[7]) - c[1] * (c[3] * c[8] - c[5] * c[6]) +
                  c[2] * (c[3] * c[7] - c[4] * c[6]);
     return fabs(det);
+}
+
+int bmd__batch_stress_from_virial(bmd_batch *b, int s, const double *w) {
+    const unsigned char *p = b->pbc + 3 * (size_t)s;
+    double v = bmd_batch_volume(b, s);
+    int ok = p[0] && p[1] && p[2] && v > 0;
+    for (int k = 0; k < 6 && ok; k++) ok = isfinite(w[k]);
+    for (int k = 0; k < 6 && ok; k++) b->stress[6 * (size_t)s + k] = w[k] / v;
+    b->stress_valid[s] = (unsigned char)ok;
+    return ok;
 }

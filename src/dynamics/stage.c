@@ -18,6 +18,7 @@
  * steps of its sub-stage, dropped when it enters one). Masks live in the stage and
  * grow with the batch: no allocation per step in steady state. */
 #include "dynamics/dynamics_internal.h"
+#include "core/batch_internal.h"
 #include "core/checks.h"
 #include "neighbor/atom_order.h"
 
@@ -347,13 +348,7 @@ static bmd_status evaluate(bmd_stage *st, bmd_batch *b, bmd_model *m, const unsi
         if (!mask[s]) continue;
         b->forces_valid[s] = 1;
         b->stress_valid[s] = 0;
-        if (!st->want_stress) continue;
-        const unsigned char *p = b->pbc + 3 * (size_t)s;
-        double vol = bmd_batch_volume(b, s);
-        if (p[0] && p[1] && p[2] && vol > 0) {
-            for (int c = 0; c < 6; c++) b->stress[6 * (size_t)s + c] = st->virial[6 * (size_t)s + c] / vol;
-            b->stress_valid[s] = 1;
-        }
+        if (st->want_stress) bmd__batch_stress_from_virial(b, s, st->virial + 6 * (size_t)s);
     }
     return BMD_OK;
 }

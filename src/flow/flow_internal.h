@@ -24,7 +24,8 @@ int bmd__stress_defined(const bmd_batch *b, int s);
 /* One model evaluation for the masked systems: energy and forces when given
  * (may be NULL), and, for the masked systems whose stress is defined, the
  * virial into *virial (grown as needed), b->stress = W / V (ASE's sign) and
- * stress_valid. Nothing is computed when nothing is asked of it. */
+ * stress_valid (0 where the model gave no finite virial: no stress is
+ * written then). Nothing is computed when nothing is asked of it. */
 bmd_status bmd__flow_compute(bmd_model *m, bmd_batch *b, unsigned char *mask, double *energy, double *forces,
                              double **virial, size_t *virial_cap);
 

@@ -1,6 +1,9 @@
 /* flow_util.c — owns the helpers of flow_internal.h: scratch growth and the
- * stress of leaving or evaluated systems (W / V, ASE's sign). */
+ * stress of leaving or evaluated systems (W / V, ASE's sign; none where the
+ * model gives no finite virial). */
 #include "flow/flow_internal.h"
+
+#include "core/batch_internal.h"
 
 #include <stdlib.h>
 
@@ -34,11 +37,7 @@ bmd_status bmd__flow_compute(bmd_model *m, bmd_batch *b, unsigned char *mask, do
     bmd_compute_request req = {.mask = mask, .energy = energy, .forces = forces, .virial = want_w ? *virial : NULL};
     bmd_status st = bmd_model_compute(m, b, &req);
     if (st) return st;
-    for (int s = 0; s < b->n_systems; s++) {
-        if (!mask[s] || !want_w || !bmd__stress_defined(b, s)) continue;
-        double v = bmd_batch_volume(b, s);
-        for (int k = 0; k < 6; k++) b->stress[6 * (size_t)s + k] = (*virial)[6 * (size_t)s + k] / v;
-        b->stress_valid[s] = 1;
-    }
+    for (int s = 0; s < b->n_systems; s++)
+        if (mask[s] && want_w) bmd__batch_stress_from_virial(b, s, *virial + 6 * (size_t)s);
     return BMD_OK;
 }

@@ -383,9 +383,12 @@ static int compute_one(kim_model *km, kim_thread *t, const bmd_batch *b, int s, 
     }
     const int want_w = req->virial != NULL, want_f = req->forces != NULL;
     const int w_fallback = want_w && !km->support[A_VIRIAL];
+    /* forces whenever the virial is wanted, into our padded scratch: some
+     * drivers (EAM_Dynamo) accumulate partialVirial only in their force
+     * loop and leave it zero when forces are not requested */
     const int use[N_OUT] = {
         req->energy != NULL || km->support[A_ENERGY] == 2,
-        want_f || w_fallback || km->support[A_FORCES] == 2,
+        want_f || want_w || km->support[A_FORCES] == 2,
         (req->energy_per_atom != NULL && km->support[A_PPE]) || km->support[A_PPE] == 2,
         (want_w && km->support[A_VIRIAL]) || km->support[A_VIRIAL] == 2,
         km->support[A_PPV] == 2,

@@ -4,7 +4,11 @@
  * compute hands the plug-in runs of consecutive masked systems as plain
  * arrays pointing into the batch (no copies), check_system asks it which
  * elements it supports, destroy frees the handle and unloads the library.
- * This is the only file that includes dlfcn.h. */
+ * The requested outputs of the masked systems are filled with NaN before the
+ * plug-in runs: what it leaves unwritten is never a stale or zero value
+ * (energy or forces left so take the system out as nan_or_inf; a virial
+ * left so means no stress, model.h). This is the only file that includes
+ * dlfcn.h. */
 #include "batchmd/model_plugin.h"
 
 #include <dlfcn.h>
@@ -14,6 +18,7 @@
 #include <string.h>
 
 #include "batchmd/elements.h"
+#include "models/model_internal.h"
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -198,6 +203,8 @@ static bmd_status plugin_compute(void *self, const bmd_batch *b, const bmd_compu
     const int ns = b->n_systems;
     const unsigned char *mask = req->mask;
     char err[ERR_LEN];
+    for (int s = 0; s < ns; s++)
+        if (!mask || mask[s]) bmd__compute_write_nan(b, s, req);
 #ifdef _OPENMP
     if ((pm->api->flags & BMD_PLUGIN_THREAD_SAFE) && ns > 1 && omp_get_max_threads() > 1) {
         /* one system per call, systems spread over threads */

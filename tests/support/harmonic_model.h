@@ -9,11 +9,13 @@
  * With `disorder` set, bond i in direction d has stiffness
  * k_b (1 + 0.5 i/N)(1, 1.3, 1.7)_d: no two normal modes share a frequency
  * (degenerate modes give a Nosé–Hoover thermostat extra invariants).
- * Systems whose system_id equals `poison_id` get NaN energy and forces.
+ * Systems whose system_id equals `poison_id` get NaN energy and forces (none
+ * by default: LONG_MIN, not the -1 of a system without an id).
  * Counts its calls and remembers the last mask. */
 #ifndef BATCHMD_TEST_HARMONIC_MODEL_H
 #define BATCHMD_TEST_HARMONIC_MODEL_H
 
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,7 +111,7 @@ static inline bmd_model *harmonic_model_new(double k_tether, double k_bond, harm
     harmonic_model *self = calloc(1, sizeof *self);
     self->k_tether = k_tether;
     self->k_bond = k_bond;
-    self->poison_id = -1;
+    self->poison_id = LONG_MIN;
     m->ops = &harmonic_ops;
     m->self = self;
     if (h) *h = self;
