@@ -8,8 +8,10 @@
  * exit code (graduated); BMD_STATUS_FAILED means taken out (quarantine).
  *
  * One step of bmd_stage_step:
- *   (forces are computed first for any live system without valid forces; a
- *    system never takes an update with stale or zero forces)
+ *   (forces are computed first for any live system without valid forces,
+ *    then AFTER_COMPUTE(mask of those systems); a system never takes an
+ *    update with stale or zero forces, nor leaves on an evaluation that the
+ *    AFTER_COMPUTE hooks have not seen)
  *   BEFORE_STEP
  *   for each sub-stage i: BEFORE_PRE_UPDATE, pre_update(mask_i), AFTER_PRE_UPDATE
  *   BEFORE_COMPUTE, one model evaluation for every live system, AFTER_COMPUTE
@@ -32,7 +34,7 @@
  *   or out of budget (then "converged.N" is 0).
  * - Hook points of a sub-stage (…_PRE_UPDATE, …_POST_UPDATE) fire only when
  *   the sub-stage has systems this step. A loop step in which no system is
- *   live after entry stops after entry (no other hook point fires).
+ *   live after entry stops after entry (no hook point fires after it).
  * - Systems a hook takes out (bmd_stage_fail) are dropped from every later
  *   mask of the step.
  *

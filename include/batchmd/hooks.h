@@ -23,8 +23,9 @@ extern "C" {
 bmd_status bmd_hook_log_create(const char *path, long every, bmd_hook **out);
 
 /* Takes out (BMD_STATUS_FAILED, status "nan_or_inf") any system whose energy
- * or forces are NaN/Inf after a model evaluation (AFTER_COMPUTE; also at
- * BEFORE_STEP, which covers the evaluation made when systems arrive). */
+ * or forces are NaN/Inf after a model evaluation (AFTER_COMPUTE, which also
+ * fires after the evaluation made when systems arrive, before they can
+ * leave at step 0; and BEFORE_STEP). */
 bmd_status bmd_hook_nan_create(bmd_hook **out);
 
 /* Caps each atom's force at `fmax_clamp` eV/Å (direction kept) after every

@@ -544,7 +544,11 @@ bmd_status bmd_stage_step(bmd_stage *st, bmd_batch *b, bmd_model *m) {
         if (out) st->tmp[s] = st->live[s] = 0;
         any |= st->tmp[s];
     }
-    if (any && (rc = evaluate(st, b, m, st->tmp))) return rc;
+    /* AFTER_COMPUTE for them too, before enter() and the step-0 convergence
+     * check: a quarantine hook (nan, fclamp) sees every evaluation before a
+     * system can leave on it */
+    if (any && ((rc = evaluate(st, b, m, st->tmp)) || (rc = call_hooks(st, b, BMD_HOOK_AFTER_COMPUTE, -1, st->tmp))))
+        return rc;
 
     if ((rc = enter_pass(st, b))) return rc;
     if (!refresh_live(st, b)) return BMD_OK;

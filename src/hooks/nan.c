@@ -1,7 +1,8 @@
 /* nan.c — the NaN/Inf detector hook: after every model evaluation
- * (AFTER_COMPUTE), and before the first update of a step (BEFORE_STEP, which
- * covers the evaluation made when systems arrive), any system whose energy
- * or forces are not finite is taken out with status "nan_or_inf". */
+ * (AFTER_COMPUTE, which the stage also calls after the evaluation made when
+ * systems arrive, before a system can converge at step 0), and before the
+ * first update of a step (BEFORE_STEP), any system whose energy or forces
+ * are not finite is taken out with status "nan_or_inf". */
 #include "hooks/hooks_internal.h"
 
 #include <math.h>

@@ -187,7 +187,7 @@ static void test_hook_order_one_substage(void **state) {
     assert_int_equal(bmd_stage_add_hook(st, rec_new(ALL_POINTS, 1)), BMD_OK);
     assert_int_equal(bmd_stage_run(st, b, &logging_model, 0), BMD_OK);
     const char *want = "OPEN "
-                       "C E0 BS BPRE0 P0 APRE0 BC C AC BPOST0 Q0 APOST0 AS "
+                       "C AC E0 BS BPRE0 P0 APRE0 BC C AC BPOST0 Q0 APOST0 AS "
                        "BS BPRE0 P0 APRE0 BC C AC BPOST0 Q0 APOST0 AS OC0 "
                        "CLOSE ";
     assert_string_equal(events, want);
@@ -217,7 +217,7 @@ static void test_hook_order_fused(void **state) {
     bmd_stage_add_hook(st, rec_new(ALL_POINTS, 1));
     assert_int_equal(bmd_stage_run(st, b, &logging_model, 0), BMD_OK);
     const char *want = "OPEN "
-                       "C E0 BS BPRE0 P0 APRE0 BC C AC BPOST0 Q0 APOST0 AS OC0 E1 "
+                       "C AC E0 BS BPRE0 P0 APRE0 BC C AC BPOST0 Q0 APOST0 AS OC0 E1 "
                        "BS BPRE1 P1 APRE1 BC C AC BPOST1 Q1 APOST1 AS "
                        "BS BPRE1 P1 APRE1 BC C AC BPOST1 Q1 APOST1 AS OC1 "
                        "CLOSE ";
@@ -232,7 +232,7 @@ static void test_hook_order_fused(void **state) {
     b->status[0] = 2;
     b->status[2] = 1;
     assert_int_equal(bmd_stage_step(st, b, &logging_model), BMD_OK);
-    assert_string_equal(events, "C E0 E1 BS BPRE0 P0 APRE0 BPRE1 P1 APRE1 BC C AC BPOST0 Q0 APOST0 "
+    assert_string_equal(events, "C AC E0 E1 BS BPRE0 P0 APRE0 BPRE1 P1 APRE1 BC C AC BPOST0 Q0 APOST0 "
                                 "BPOST1 Q1 APOST1 AS OC0 E1 ");
     bmd_stage_destroy(st);
     bmd_batch_destroy(b);
@@ -275,8 +275,9 @@ static void test_step0_convergence(void **state) {
     bmd_stage_add(st, "r2", dyn("fire2", 0), &c);
     bmd_stage_add_hook(st, rec_new(ALL_POINTS, 1));
     assert_int_equal(bmd_stage_step(st, b, &logging_model), BMD_OK);
-    /* both sub-stages passed at step 0, in one loop step, without an update */
-    assert_string_equal(events, "C OC0 OC1 ");
+    /* both sub-stages passed at step 0, in one loop step, without an update,
+     * after the AFTER_COMPUTE hooks saw the evaluation they passed on */
+    assert_string_equal(events, "C AC OC0 OC1 ");
     assert_int_equal(b->status[0], 2);
     assert_true(col(b, "steps.r1", 0) == 0 && col(b, "converged.r1", 0) == 1);
     assert_true(col(b, "steps.r2", 0) == 0 && col(b, "converged.r2", 0) == 1);
