@@ -73,9 +73,12 @@ bmd_status bmd_batch_create(bmd_batch **out);
 /* Frees the batch and everything it owns; NULL is a no-op. */
 void bmd_batch_destroy(bmd_batch *b);
 
-/* Appends a copy of sys (vel NULL -> zero velocities; forces are not copied:
- * forces_valid starts 0). status starts 0. Columns are zero-filled for the
- * new rows. *slot (may be NULL) receives its slot. */
+/* Appends a copy of sys (vel NULL -> zero velocities; forces, energy and
+ * stress are not copied: forces_valid starts 0, nor are the info keys of
+ * ASE's calculator results energy, free_energy, stress, dipole, magmom: a
+ * result at the input's positions is never written as the model's).
+ * status starts 0. Columns are zero-filled for the new rows. *slot (may be
+ * NULL) receives its slot. */
 bmd_status bmd_batch_append(bmd_batch *b, const bmd_system *sys, int *slot);
 /* Removes every slot s with remove[s] != 0, compacting atoms, systems and
  * columns in place (remaining systems keep their relative order). */

@@ -53,6 +53,7 @@ typedef struct bmd_campaign {
     char *path;            /* the campaign file */
     char *dir;             /* its folder */
     bmd_units_kind units;
+    int units_line, units_col; /* where `units:` is written (0: not given) */
     uint64_t seed;
     int threads;           /* 0: OMP_NUM_THREADS if set, else all cores */
     char device[8];        /* "cpu" (default) or "cuda" (the GPU backend, cuda.h) */

@@ -114,6 +114,10 @@ bmd_status bmd_batch_append(bmd_batch *b, const bmd_system *sys, int *slot) {
     int s = b->n_systems, a0 = b->n_atoms, n = sys->n_atoms;
     bmd_info info;
     if ((st = bmd_info_copy(&info, &sys->info))) return st;
+    /* results of a calculation at the input's positions (ASE's per-config
+     * calculator properties) do not enter: the model's own replace them */
+    static const char *const results[] = {"energy", "free_energy", "stress", "dipole", "magmom"};
+    for (size_t k = 0; k < sizeof results / sizeof results[0]; k++) bmd_info_remove(&info, results[k]);
     memcpy(b->pos + 3 * (size_t)a0, sys->pos, 3 * (size_t)n * sizeof(double));
     if (sys->vel) memcpy(b->vel + 3 * (size_t)a0, sys->vel, 3 * (size_t)n * sizeof(double));
     else memset(b->vel + 3 * (size_t)a0, 0, 3 * (size_t)n * sizeof(double));

@@ -290,6 +290,8 @@ static bmd_status load_tree(const bmd_yread *r, const bmd_ynode *root, int stage
         int u = bmd_units_parse(units);
         if (u < 0) return bmd_yerr(r, bmd_yaml_get(root, "units", NULL), "units: unknown unit system '%s' (expected metal or lj)", units);
         c->units = (bmd_units_kind)u;
+        c->units_line = bmd_yaml_get(root, "units", NULL)->line;
+        c->units_col = bmd_yaml_get(root, "units", NULL)->col;
     }
     long seed = 0, threads = 0;
     if ((st = bmd_yget_long(r, root, "seed", "campaign", 0, &seed, NULL))) return st;

@@ -1,5 +1,9 @@
 /* campaign_model.c — owns the campaign's `model:` section (lj and morse pair
- * potentials with per-species-pair parameters) and building the model. */
+ * potentials with per-species-pair parameters; eam, kim, plugin) and
+ * building the model. Only lj and morse take their parameters in the
+ * campaign's units; eam files, KIM models (loaded with metal units) and
+ * plug-ins (whose ABI is metal) compute in eV and Å, so `units: lj` with
+ * them is refused at the `units` line. */
 #include "io/campaign_internal.h"
 
 #include <math.h>
@@ -156,6 +160,13 @@ bmd_status bmd__campaign_read_model(const bmd_yread *r, const bmd_ynode *node, b
     c->model.line = node->line;
     c->model.col = node->col;
     c->model.opt.skin = c->units == BMD_UNITS_LJ ? 0.3 : 0.5;
+    if (c->units == BMD_UNITS_LJ && (!strcmp(type, "eam") || !strcmp(type, "kim") || !strcmp(type, "plugin"))) {
+        const bmd_ynode at = {.line = c->units_line, .col = c->units_col};
+        return bmd_yerr(r, &at,
+                        "units: lj, but a model of type %s (line %d) computes in metal units (eV, Å, eV/Å; its "
+                        "masses amu and times fs): use units: metal, the only units of eam, kim and plugin models",
+                        type, node->line);
+    }
     if (!strcmp(type, "eam")) return read_eam(r, node, c);
     if (!strcmp(type, "kim")) return read_kim(r, node, c);
     if (!strcmp(type, "plugin")) return read_plugin(r, node, c);

@@ -219,7 +219,8 @@ bmd_status bmd_extxyz_index_open(const char *path, bmd_extxyz_index **out) {
         bmd_extxyz_index_close(ix);
         return st;
     }
-    bmd_status st = scan(f, ix);
+    bmd_status st = bmd__xyz_sniff(path, f);
+    if (!st) st = scan(f, ix);
     fclose(f);
     if (st) {
         bmd_extxyz_index_close(ix);

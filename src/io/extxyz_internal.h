@@ -69,6 +69,12 @@ bmd_status bmd__xyz_parse_info(const char *s, size_t len, const char *path, long
  * both ASE and bmd__xyz_parse_info read back s. */
 void bmd__xyz_put_token(FILE *f, const char *s);
 
+/* BMD_OK when the open file f (left at its start) may be (extended) XYZ;
+ * otherwise BMD_ERR_UNSUPPORTED with "PATH: not extended XYZ (it looks like
+ * a LAMMPS data file); ..." and the ASE call that converts it
+ * (extxyz_sniff.c). */
+bmd_status bmd__xyz_sniff(const char *path, FILE *f);
+
 /* What a per-atom column feeds. */
 typedef enum {
     BMD__COL_SKIP = 0, /* unknown (or superseded): checked against its type, dropped */
@@ -78,7 +84,9 @@ typedef enum {
     BMD__COL_MASSES,   /* masses:R:1 */
     BMD__COL_MOMENTA,  /* momenta:R:3, ASE units */
     BMD__COL_VEL,      /* velocities:R:3, Å/fs */
-    BMD__COL_FORCES    /* forces:R:3 */
+    BMD__COL_FORCES,   /* forces:R:3 */
+    BMD__COL_MOVE_MASK /* move_mask:L:1 or L:3 (ASE's FixAtoms, FixCartesian):
+                        * all T is accepted (nothing fixed), an F refused */
 } bmd__xyz_role;
 
 typedef struct {
@@ -95,7 +103,7 @@ typedef struct {
     int n;
     bmd__xyz_prop *p;  /* owned, n entries */
     long fields;       /* fields per atom line */
-    int has[BMD__COL_FORCES + 1]; /* which roles are present */
+    int has[BMD__COL_MOVE_MASK + 1]; /* which roles are present */
     short ztab[26 * 27];          /* symbol (capitalized, 1-2 letters) -> Z, 0 unknown */
 } bmd__xyz_props;
 

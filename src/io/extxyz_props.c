@@ -1,6 +1,15 @@
 /* extxyz_props.c — owns the per-atom columns of an extxyz frame: the
  * Properties value (name:type:ncols triples, as ASE's parse_properties) and
- * the parsing of one atom line against it, without allocation. */
+ * the parsing of one atom line against it, without allocation.
+ *
+ * What each column does: species, Z, pos, masses, momenta and velocities
+ * (momenta win when both are given, as in ASE's Atoms) make the structure;
+ * forces are read and left aside (the model's own replace them); ASE's
+ * move_mask (FixAtoms, FixCartesian) is refused as soon as it fixes
+ * anything, since batchmd moves every atom; any other column (tags,
+ * charges, initial_magmoms, a user's arrays: none changes the motion under
+ * batchmd's models, which see species and positions only) is checked
+ * against its declared type and not carried to the outputs. */
 #include <limits.h>
 #include <math.h>
 #include <stdlib.h>
@@ -133,6 +142,15 @@ bmd_status bmd__xyz_props_parse(const char *value, const char *path, long lineno
             p->role = known[k].role;
             out->has[p->role] = 1;
         }
+        if (strcmp(p->name, "move_mask") == 0) {
+            if (p->type != 'L' || (p->ncols != 1 && p->ncols != 3)) {
+                st = bmd__xyz_err(path, lineno, "Properties: 'move_mask' is %c:%d (expected move_mask:L:1 or "
+                                  "move_mask:L:3, ASE's FixAtoms or FixCartesian)", p->type, p->ncols);
+                goto fail;
+            }
+            p->role = BMD__COL_MOVE_MASK;
+            out->has[p->role] = 1;
+        }
         out->fields += p->ncols;
         out->n++;
     }
@@ -251,6 +269,18 @@ bmd_status bmd__xyz_atom_line(const char *line, size_t len, const bmd__xyz_props
                 break;
             case BMD__COL_FORCES:
                 sys->forces[a3] = v;
+                break;
+            case BMD__COL_MOVE_MASK:
+                if (!bmd__xyz_bool(tok, tl, 0, &bv))
+                    return value_error("bad logical", tok, tl, field, p, c, "T or F", path, lineno);
+                if (!bv)
+                    return bmd__xyz_err(path, lineno,
+                                        "atom %d is fixed%s%.1s (move_mask F in field %ld: an ASE %s constraint); "
+                                        "batchmd does not support fixed atoms and would move it: remove the "
+                                        "constraint (del atoms.constraints) or the move_mask column to let "
+                                        "every atom move",
+                                        atom + 1, p->ncols == 3 ? " along " : "", p->ncols == 3 ? "xyz" + c : "",
+                                        field, p->ncols == 3 ? "FixCartesian" : "FixAtoms");
                 break;
             case BMD__COL_SKIP:
                 if (p->type == 'I' && !bmd__xyz_int(tok, tl, LONG_MIN, LONG_MAX, &iv))

@@ -127,7 +127,7 @@ INVALID_XYZ = [
     ("truncated in an atom line", GOOD + "2\nx\nAr 0 0 0\nAr 3.8 0", ["in.extxyz:8:", "atom line has 3 fields"]),
     ("truncated in a number", GOOD + "2\nx\nAr 0 0 0\nAr 3.8 0 1.5e", ["in.extxyz:8:", "bad number '1.5e'"]),
     ("garbled bytes after a good frame", GOOD.encode() + garbage, ["in.extxyz:5:"]),
-    ("binary file", b"\x1f\x8b\x08\x00" + garbage, ["in.extxyz:1:", "expected an atom count"]),
+    ("binary file", b"\x1f\x8b\x08\x00" + garbage, ["in.extxyz: not extended XYZ", "gzip-compressed"]),
     ("atom count off by one", GOOD.replace("2\n", "1\n", 1), ["in.extxyz:4:", "expected an atom count"]),
     ("text after the last frame", GOOD + "the end\n", ["in.extxyz:5:", "expected an atom count"]),
     ("non-UTF-8 comment line", (GOOD + dimer(comment='name=caf\xe9 pbc="F F F"')).encode("latin-1"),
