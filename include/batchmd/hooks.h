@@ -37,9 +37,11 @@ bmd_status bmd_hook_fclamp_create(double fmax_clamp, double fail_above, bmd_hook
 /* Takes out (status "atoms_too_close") a system with two atoms, or an atom
  * and its periodic image, closer than min_distance Å: broken input
  * (overlapping or duplicated atoms) named as such rather than left to blow
- * up. Each system is looked at once, at BEFORE_STEP of its first step (a
- * per-system column marks it, and travels with it). Add it before the nan
- * and fclamp hooks: they would take such a system out first. */
+ * up. Each system is looked at once, right after its first evaluation
+ * (AFTER_COMPUTE), or at BEFORE_STEP of its first step when it arrives with
+ * valid forces (a per-system column marks it, and travels with it). Add it
+ * before the nan and fclamp hooks: they would take such a system out
+ * first. */
 bmd_status bmd_hook_min_distance_create(double min_distance, bmd_hook **out);
 
 /* Energy-drift monitor for NVE: per system, |E_total − E_total at entry| / N

@@ -1,13 +1,14 @@
-/* min_distance.c — the input-geometry hook: at BEFORE_STEP it looks once at
- * each system it has not seen (a per-system column, "min_distance.seen",
- * travels with the system), and takes out (status "atoms_too_close") a
- * system with two atoms, or an atom and its periodic image, closer than
- * min_distance: such a structure (overlapping atoms, a duplicated atom) is
- * broken input whose forces would blow up, and saying so is more useful
- * than "nan_or_inf". It runs after the evaluation made when systems arrive,
- * so add it before the nan and fclamp hooks, which would take the system
- * out first. A position the check cannot handle (non-finite, absurdly far
- * away) is left to those hooks. */
+/* min_distance.c — the input-geometry hook: at AFTER_COMPUTE (the stage
+ * calls it after the evaluation made when systems arrive) and BEFORE_STEP
+ * (for systems that arrive with valid forces) it looks once at each system
+ * it has not seen (a per-system column, "min_distance.seen", travels with
+ * the system), and takes out (status "atoms_too_close") a system with two
+ * atoms, or an atom and its periodic image, closer than min_distance: such
+ * a structure (overlapping atoms, a duplicated atom) is broken input whose
+ * forces would blow up, and saying so is more useful than "nan_or_inf". Add
+ * it before the nan and fclamp hooks, which listen at AFTER_COMPUTE too and
+ * would take the system out first. A position the check cannot handle
+ * (non-finite, absurdly far away) is left to those hooks. */
 #include "hooks/hooks_internal.h"
 
 #include <math.h>
@@ -50,5 +51,5 @@ bmd_status bmd_hook_min_distance_create(double min_distance, bmd_hook **out) {
     if (!h) return bmd__fail(BMD_ERR_NOMEM, "out of memory creating the min_distance hook");
     h->dmin = min_distance;
     h->col = -1;
-    return bmd__hook_wrap(&md_ops, h, BMD_HOOK_BEFORE_STEP, 1, out);
+    return bmd__hook_wrap(&md_ops, h, BMD_HOOK_AFTER_COMPUTE | BMD_HOOK_BEFORE_STEP, 1, out);
 }
