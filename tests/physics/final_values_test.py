@@ -74,15 +74,15 @@ def run(tmp, model, frames):
         f.write(head + "input: in.extxyz\n" + STAGES
                 + "output: {final: out/final.extxyz, failed: out/failed.extxyz}\n")
     with open(os.path.join(tmp, "eval.yaml"), "w") as f:
-        f.write(head + "input: out/final.extxyz\n" + STAGES + "output: {final: ev/final.extxyz}\n")
+        f.write(head + "input: out/final.extxyz\n")  # eval needs no stages
     r = subprocess.run([BATCHMD, "run", "--quiet", "run.yaml"], cwd=tmp, capture_output=True, text=True)
     c.check(r.returncode == 0, "%s: run exits 0: %s" % (model, r.stderr[-800:]))
-    r = subprocess.run([BATCHMD, "eval", "--quiet", "eval.yaml"], cwd=tmp, capture_output=True, text=True)
+    r = subprocess.run([BATCHMD, "eval", "--quiet", "-o", "ev/eval.extxyz", "eval.yaml"], cwd=tmp, capture_output=True, text=True)
     c.check(r.returncode == 0, "%s: eval exits 0: %s" % (model, r.stderr[-800:]))
     if r.returncode:
         return [], []
     return (ase.io.read(os.path.join(tmp, "out", "final.extxyz"), ":"),
-            ase.io.read(os.path.join(tmp, "ev", "final.extxyz"), ":"))
+            ase.io.read(os.path.join(tmp, "ev", "eval.extxyz"), ":"))
 
 
 def rel(a, b):
