@@ -6,13 +6,13 @@
  * What goes into the sections is the runner's business (runner.c,
  * checkpoint_state.c). */
 #include "flow/checkpoint_internal.h"
+#include "core/paths.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "batchmd/batchmd.h"
@@ -336,19 +336,6 @@ static void sync_dir(const char *path) {
     free(dir);
 }
 
-/* mkdir -p of path's parent folder. */
-static void make_parents(const char *path) {
-    char *p = dup_str(path);
-    if (!p) return;
-    for (char *c = p + 1; *c; c++) {
-        if (*c != '/') continue;
-        *c = '\0';
-        mkdir(p, 0777);
-        *c = '/';
-    }
-    free(p);
-}
-
 bmd_status bmd__ckpt_write(bmd_checkpoint *ck, const bmd__buf *sections, uint32_t n_sections) {
     bmd__buf b = {0};
     put_header(&b, ck);
@@ -361,7 +348,7 @@ bmd_status bmd__ckpt_write(bmd_checkpoint *ck, const bmd__buf *sections, uint32_
         bmd__buf_free(&b);
         return bmd__fail(BMD_ERR_NOMEM, "%s: out of memory writing the checkpoint", ck->path);
     }
-    make_parents(ck->tmp);
+    bmd__make_parents(ck->tmp);
     int fd = open(ck->tmp, O_WRONLY | O_CREAT | O_TRUNC, 0666);
     bmd_status rc = BMD_OK;
     long index = ck->written + 1;

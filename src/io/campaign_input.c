@@ -5,6 +5,8 @@
  * against the ranges the stages accept. */
 #include "io/campaign_internal.h"
 
+#include "core/paths.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <glob.h>
@@ -27,18 +29,6 @@ char *bmd__campaign_path(const char *dir, const char *rel) {
         memcpy(p + nd + 1, rel, nr + 1);
     }
     return p;
-}
-
-char *bmd__path_suffixed(const char *path, const char *suffix) {
-    size_t n = strlen(path), k = suffix ? strlen(suffix) : 0;
-    char *out = malloc(n + k + 1);
-    if (!out) return NULL;
-    const char *slash = strrchr(path, '/'), *dot = strrchr(path, '.');
-    size_t at = dot && dot > (slash ? slash + 1 : path) ? (size_t)(dot - path) : n;
-    memcpy(out, path, at);
-    if (k) memcpy(out + at, suffix, k);
-    memcpy(out + at + k, path + at, n - at + 1);
-    return out;
 }
 
 static int add_input(bmd_campaign *c, char *path) {

@@ -4,15 +4,11 @@
 #define BATCHMD_CAMPAIGN_INTERNAL_H
 
 #include "batchmd/campaign.h"
+#include "core/paths.h" /* bmd__path_suffixed: the default failed path */
 #include "io/campaign_read.h"
 
 /* dir + "/" + rel, or a copy of rel when it is absolute. NULL on no memory. */
 char *bmd__campaign_path(const char *dir, const char *rel);
-/* path with suffix put before the extension of its file name (out/a.extxyz,
- * ".failed" -> out/a.failed.extxyz; no extension: at the end; a leading dot
- * is no extension). malloc'd; NULL on no memory. The command's per-rank
- * file names use it too. */
-char *bmd__path_suffixed(const char *path, const char *suffix);
 bmd_status bmd__campaign_read_model(const bmd_yread *r, const bmd_ynode *node, bmd_campaign *c);
 bmd_status bmd__campaign_read_input(const bmd_yread *r, const bmd_ynode *node, bmd_campaign *c);
 /* NULL when x is a value stage parameter `name` of dynamics `type` accepts,

@@ -65,6 +65,7 @@
  * handler is replaced by one that keeps the innermost message of the first
  * failure, which goes into batchmd's error message, with the path. */
 #include "batchmd/h5md.h"
+#include "core/paths.h"
 
 #include <errno.h>
 #include <hdf5.h>
@@ -339,20 +340,6 @@ static bmd_status element_create(const h5_sink *s, hid_t loc, const char *name, 
 
 /* ------------------------------------------------------ the file */
 
-/* mkdir -p of path's parent folder. */
-static void make_parents(const char *path) {
-    char *p = malloc(strlen(path) + 1);
-    if (!p) return;
-    strcpy(p, path);
-    for (char *c = p + 1; *c; c++) {
-        if (*c != '/') continue;
-        *c = '\0';
-        mkdir(p, 0777);
-        *c = '/';
-    }
-    free(p);
-}
-
 /* The /h5md metadata group and the top-level groups of a new file. */
 static bmd_status write_header(h5_sink *s) {
     const int version[2] = {1, 1};
@@ -391,7 +378,7 @@ static bmd_status file_open(h5_sink *s, int truncate) {
     if (fapl >= 0) H5Pset_libver_bounds(fapl, H5F_LIBVER_18, H5F_LIBVER_LATEST);
 #endif
     if (truncate) {
-        make_parents(s->path);
+        bmd__make_parents(s->path);
         s->file = H5Fcreate(s->path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
     } else {
         s->file = H5Fopen(s->path, H5F_ACC_RDWR, fapl);

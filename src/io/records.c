@@ -5,6 +5,7 @@
  * second has passed since the last write-out, on flush and on close. A
  * fatal signal is then delivered between records. */
 #include "io/records.h"
+#include "core/paths.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -34,20 +35,6 @@ struct bmd__records {
     double last; /* when complete records last went out (or the file was opened) */
 };
 
-/* mkdir -p of path's parent folder (a failure shows when opening). */
-static void make_parents(const char *path) {
-    char *p = malloc(strlen(path) + 1);
-    if (!p) return;
-    strcpy(p, path);
-    for (char *s = p + 1; *s; s++) {
-        if (*s != '/') continue;
-        *s = '\0';
-        mkdir(p, 0777);
-        *s = '/';
-    }
-    free(p);
-}
-
 bmd_status bmd__records_open(const char *path, int keep, bmd__records **out) {
     *out = NULL;
     bmd__records *r = calloc(1, sizeof *r);
@@ -57,7 +44,7 @@ bmd_status bmd__records_open(const char *path, int keep, bmd__records **out) {
     }
     strcpy(r->path, path);
     r->fd = -1;
-    make_parents(path);
+    bmd__make_parents(path);
     r->fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | (keep ? 0 : O_TRUNC), 0666);
     if (r->fd < 0 || (keep && lseek(r->fd, 0, SEEK_END) < 0)) {
         bmd_status st = bmd__fail(BMD_ERR_IO, "%s: cannot %s: %s", path, keep ? "reopen" : "create", strerror(errno));
