@@ -10,10 +10,14 @@
 #include "run_checkpoint.h"
 
 /* Test-only (not in the help): BATCHMD_TEST_KILL=[rankR:]checkpoint:N|append:N|
- * step:N|fail:N kills the process (on MPI rank R only) with SIGKILL halfway
- * through the N-th checkpoint, halfway through the N-th frame of final, or
- * after the N-th batch step; fail:N makes the N-th batch step fail with an
- * error (run_checkpoint.h; tests/cli/resume_test.py). */
+ * step:N|fail:N|hold:N kills the process (on MPI rank R only) with SIGKILL
+ * halfway through the N-th checkpoint, halfway through the N-th frame of
+ * final, or after the first batch step >= N; fail:N makes the first batch
+ * step >= N fail with an error; hold:N writes batchmd[.rankR].held (working
+ * directory) after the step in which the N-th distinct system was stepped
+ * and then steps nothing until a signal or that file's removal, so that a
+ * test's signal always comes before the run's end (run_checkpoint.h;
+ * tests/cli/resume_test.py, tests/mpi/resume_mpi_test.py). */
 static void help(void) {
     printf("usage: batchmd run [--device cpu|cuda] [--quiet] [--resume] CAMPAIGN.yaml\n"
            "\n"

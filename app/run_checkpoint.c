@@ -2,13 +2,16 @@
  * process (run_checkpoint.h): opening or refusing the checkpoint, the log
  * and trajectory outputs it commits, the stop flag set by SIGTERM, SIGINT,
  * SIGHUP and SIGUSR1, and BATCHMD_TEST_KILL, a test-only switch that kills the
- * process with SIGKILL at a chosen point (tests/cli/resume_test.py). */
+ * process with SIGKILL at a chosen point (tests/cli/resume_test.py) or
+ * holds it at a chosen point until a signal (so that a test's signal can
+ * never come after the run's end). */
 #include "run_checkpoint.h"
 
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 int app_ckpt_open(const app_campaign *a, int resume, int quiet, bmd_checkpoint **ck, int *resuming) {
@@ -141,6 +144,78 @@ static bmd_status fail_step_call(void *self, const bmd_hook_ctx *ctx) {
 }
 static const bmd_hook_ops fail_step_ops = {"test_fail", NULL, fail_step_call, NULL, kill_step_destroy};
 
+/* hold:N: after the batch step in which the N-th distinct system (by
+ * system_id) was stepped, the process writes the file batchmd.held
+ * (batchmd.rankR.held on pipeline rank R) in its working directory, with
+ * the step, and waits, stepping nothing, until its stop flag is set (a
+ * signal arrived) or a test removes the file; then removes the file and
+ * goes on. Once per run. A test waits for the file, then signals: the run
+ * cannot have ended before. */
+typedef struct hold {
+    long want, seen;
+    unsigned char *ids; /* [n_ids] 1: system_id stepped here */
+    long n_ids;
+    int done;
+    char path[4096];
+} hold;
+
+static int hold_note(hold *h, long id) {
+    if (id < 0) return 0;
+    if (id >= h->n_ids) {
+        long n = 2 * id + 64;
+        unsigned char *p = realloc(h->ids, (size_t)n);
+        if (!p) return -1;
+        memset(p + h->n_ids, 0, (size_t)(n - h->n_ids));
+        h->ids = p;
+        h->n_ids = n;
+    }
+    if (!h->ids[id]) h->seen++;
+    h->ids[id] = 1;
+    return 0;
+}
+
+static bmd_status hold_call(void *self, const bmd_hook_ctx *ctx) {
+    hold *h = self;
+    if (h->done) return BMD_OK;
+    for (int s = 0; s < ctx->batch->n_systems; s++)
+        if (ctx->mask[s] && hold_note(h, ctx->batch->system_id[s]))
+            return bmd__fail(BMD_ERR_NOMEM, "out of memory");
+    if (h->seen < h->want) return BMD_OK;
+    h->done = 1;
+    FILE *f = fopen(h->path, "w");
+    if (!f) return bmd__fail(BMD_ERR_IO, "%s: cannot write (BATCHMD_TEST_KILL hold)", h->path);
+    fprintf(f, "%ld\n", ctx->step);
+    if (fclose(f)) return bmd__fail(BMD_ERR_IO, "%s: cannot write (BATCHMD_TEST_KILL hold)", h->path);
+    while (!stop_flag && access(h->path, F_OK) == 0) {
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+    }
+    unlink(h->path);
+    return BMD_OK;
+}
+static void hold_destroy(void *self) {
+    hold *h = self;
+    free(h->ids);
+    free(h);
+}
+static const bmd_hook_ops hold_ops = {"test_hold", NULL, hold_call, NULL, hold_destroy};
+
+static int add_hold(bmd_stage *st, int rank) {
+    hold *h = calloc(1, sizeof *h);
+    bmd_hook *k = calloc(1, sizeof *k);
+    if (!h || !k) {
+        free(h);
+        free(k);
+        return APP_RUN_FAILED;
+    }
+    h->want = kill_at;
+    if (rank >= 0) snprintf(h->path, sizeof h->path, "batchmd.rank%d.held", rank);
+    else snprintf(h->path, sizeof h->path, "batchmd.held");
+    unlink(h->path); /* a stale one from an earlier run */
+    *k = (bmd_hook){&hold_ops, h, BMD_HOOK_AFTER_STEP, 1};
+    return bmd_stage_add_hook(st, k) ? APP_RUN_FAILED : APP_OK;
+}
+
 /* A sink around final that, at its kill_at-th frame, flushes what came
  * before, appends half of the frame's bytes and kills the process: a torn
  * last frame, as a kill in the middle of an append leaves. */
@@ -215,7 +290,7 @@ int app_ckpt_test_kill_rank(bmd_checkpoint *ck, bmd_stage *st, bmd_units_kind un
         char *end = NULL;
         long want = strtol(spec + 4, &end, 10);
         if (end == spec + 4 || *end != ':') {
-            fprintf(stderr, "batchmd: BATCHMD_TEST_KILL='%s': expected [rankR:]checkpoint:N, append:N or step:N\n",
+            fprintf(stderr, "batchmd: BATCHMD_TEST_KILL='%s': expected [rankR:]WHAT:N\n",
                     all);
             return APP_INVALID;
         }
@@ -233,6 +308,8 @@ int app_ckpt_test_kill_rank(bmd_checkpoint *ck, bmd_stage *st, bmd_units_kind un
         if (!h) return APP_RUN_FAILED;
         *h = (bmd_hook){spec[0] == 's' ? &kill_step_ops : &fail_step_ops, NULL, BMD_HOOK_AFTER_STEP, 1};
         if (bmd_stage_add_hook(st, h)) return APP_RUN_FAILED;
+    } else if (n == 4 && !strncmp(spec, "hold", n)) {
+        return add_hold(st, rank);
     } else if (n == 6 && !strncmp(spec, "append", n)) {
         if (!*final) return APP_OK; /* a rank that writes no final */
         kill_sink *k = calloc(1, sizeof *k);
@@ -250,7 +327,7 @@ int app_ckpt_test_kill_rank(bmd_checkpoint *ck, bmd_stage *st, bmd_units_kind un
     }
     return APP_OK;
 bad:
-    fprintf(stderr, "batchmd: BATCHMD_TEST_KILL='%s': expected [rankR:]checkpoint:N, append:N, step:N or fail:N "
-                    "(N >= 1)\n", all);
+    fprintf(stderr, "batchmd: BATCHMD_TEST_KILL='%s': expected [rankR:]checkpoint:N, append:N, step:N, fail:N "
+                    "or hold:N (N >= 1)\n", all);
     return APP_INVALID;
 }

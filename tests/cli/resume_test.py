@@ -17,8 +17,11 @@ test-only switch: SIGKILL at a chosen point):
              torn frame is left: checked), then the 7th after resuming;
   ordered    output.ordered: true, SIGKILL after step 100 and halfway
              through the 10th frame;
-  sigterm    SIGTERM from outside once the first checkpoint is there: exit
-             1, "interrupted by signal ... --resume", then resumed;
+  sigterm    SIGTERM from outside while the run holds after stepping its
+             12th system (BATCHMD_TEST_KILL=hold:12: it writes batchmd.held
+             and steps nothing until a signal, so the signal cannot come
+             after the run's end): exit 1, "interrupted by signal ...
+             --resume", then resumed;
   nockpt     --resume without a checkpoint: a notice, a run from the start.
 The second run of each SIGKILL scenario is started from the folder above
 (`batchmd run --resume steps/c.yaml`): a checkpoint knows its inputs by
@@ -234,12 +237,15 @@ check_outputs(d, "ordered", False)
 
 # ------------------------------------------------------- SIGTERM, graceful
 d = setup("sigterm")
-p = subprocess.Popen([BATCHMD, "run", "-q", "c.yaml"], cwd=d, stderr=subprocess.PIPE, text=True)
-t0 = time.time()
-while not os.path.exists(os.path.join(d, "out/campaign.ckpt")) and time.time() - t0 < 60 and p.poll() is None:
-    time.sleep(0.002)
+p = subprocess.Popen([BATCHMD, "run", "-q", "c.yaml"], cwd=d, stderr=subprocess.PIPE, text=True,
+                     env=dict(os.environ, BATCHMD_TEST_KILL="hold:12"))
+t0 = time.monotonic()
+while not os.path.exists(os.path.join(d, "batchmd.held")) and p.poll() is None and time.monotonic() - t0 < 300:
+    time.sleep(0.002)  # 300 s: a hang guard only
+T.check(os.path.exists(os.path.join(d, "batchmd.held")) and os.path.exists(os.path.join(d, "out/campaign.ckpt")),
+        "sigterm: the run holds after its 12th system, with a checkpoint (exit %s)" % p.poll())
 p.send_signal(signal.SIGTERM)
-err = p.communicate(timeout=120)[1]
+err = p.communicate(timeout=300)[1]
 T.check(p.returncode == 1, "sigterm: exit 1 (got %d)" % p.returncode)
 T.check("interrupted by signal" in err and "checkpoint written to" in err and "batchmd run --resume c.yaml" in err,
         "sigterm: the message says a checkpoint was written and how to continue: %r" % err)

@@ -82,7 +82,10 @@ def campaign(d, name, pipeline, inp="in.extxyz", seed=11, relax=120, anneal=25, 
     return path
 
 
-def run(cmd, timeout=120, env=None):
+HANG = 300  # s: the hang guard of every run (a few seconds each): a failure, never a wait for a state
+
+
+def run(cmd, timeout=HANG, env=None):
     """Runs cmd in its own process group; on timeout kills the group.
     Returns (returncode or None on timeout, stdout, stderr)."""
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env or ENV,
@@ -96,7 +99,7 @@ def run(cmd, timeout=120, env=None):
         return None, out, err
 
 
-def mpirun(np_, *args, timeout=120, env=None):
+def mpirun(np_, *args, timeout=HANG, env=None):
     return run([MPIRUN, "--oversubscribe", "-np", str(np_), *args], timeout=timeout, env=env)
 
 

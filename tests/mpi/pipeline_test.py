@@ -10,7 +10,11 @@ are taken out on rank 0) go through
   relax + anneal | md     2 ranks, fully_async
   relax | md, fast producer and slow consumer: relax of at most 4 steps,
                           md of 120, max_systems 3 on both ranks, a buffer
-                          of 2 systems, refill every step
+                          of 2 systems, refill every step, in the
+                          synchronized mode (lockstep: which message comes
+                          at which step of rank 1 is fixed, so rank 0 holds
+                          systems back and rank 1 parks some whatever the
+                          ranks' speeds)
 
 and each is compared with the same stages fused on one process
 (`batchmd run` without mpirun: relax + md, relax + anneal + md): every
@@ -87,7 +91,7 @@ with tempfile.TemporaryDirectory() as d:
     piped(d, "p_fused2", "f3", "relax + anneal | md", 2, comm="fully_async")
 
     # fast producer, slow consumer, a buffer of 2 systems: back-pressure
-    slow = dict(relax=4, md=120, max_systems=3, refill=1, bs=2, ba=200)
+    slow = dict(relax=4, md=120, max_systems=3, refill=1, bs=2, ba=200, sync=True)
     fused(d, "f_slow", "relax + md", **slow)
     err = piped(d, "p_slow", "f_slow", "relax | md", 2, env=debug_env, **slow)
     held = [int(m) for m in re.findall(r"bmd-pipe\[0\] round \d+: .*held back (\d+)", err)]
@@ -98,25 +102,25 @@ with tempfile.TemporaryDirectory() as d:
 
     # setup errors: every rank says so, exit 2, no hang
     path = campaign(d, "e_ranks", "relax | md")
-    rc, out, err = mpirun(3, BATCHMD, "run", path, timeout=60)
+    rc, out, err = mpirun(3, BATCHMD, "run", path)
     c.check(rc is not None and rc != 0, "2 groups on 3 ranks: fails (got %s)" % rc)
     for r in range(3):
         c.check(re.search(r"rank %d: the pipeline has 2 stage groups .* 3 MPI ranks" % r, err) is not None,
                 "2 groups on 3 ranks: rank %d says so: %s" % (r, err[-800:]))
     c.check(re.search(r"Exit code:\s+2", err) is not None, "2 groups on 3 ranks: exit status 2")
     c.check(not os.path.exists(os.path.join(d, "e_ranks.final.extxyz")), "2 groups on 3 ranks: nothing written")
-    rc, out, err = mpirun(2, BATCHMD, "run", campaign(d, "e_one", "relax + md"), timeout=60)
+    rc, out, err = mpirun(2, BATCHMD, "run", campaign(d, "e_one", "relax + md"))
     c.check(rc is not None and rc != 0 and "1 stage group" in err and err.count("2 MPI ranks") == 2,
             "1 group on 2 ranks: both ranks say so (got %s): %s" % (rc, err[-800:]))
-    rc, out, err = mpirun(1, BATCHMD, "run", path, timeout=60)
+    rc, out, err = mpirun(1, BATCHMD, "run", path)
     c.check(rc == 2 or re.search(r"Exit code:\s+2", err) is not None, "2 groups on 1 rank: exit 2 (got %s)" % rc)
     c.check("mpirun -np 2" in err, "2 groups on 1 rank: says how to run it")
-    rc, out, err = run([BATCHMD, "run", path], timeout=60)
+    rc, out, err = run([BATCHMD, "run", path])
     c.check(rc == 2 and "mpirun -np 2" in err, "2 groups without mpirun: exit 2 (got %s)" % rc)
     a = campaign(d, "e_buf_a", "relax | md", bs=8, ba=400)
     b = campaign(d, "e_buf_b", "relax | md", bs=4, ba=400)
     rc, out, err = run([mpilib.MPIRUN, "--oversubscribe", "-np", "1", BATCHMD, "run", a, ":", "-np", "1", BATCHMD,
-                        "run", b], timeout=60)
+                        "run", b])
     c.check(rc is not None and rc != 0, "mismatched buffers: fails (got %s)" % rc)
     for r in (0, 1):
         c.check(re.search(r"rank %d: batch.buffer differs between rank 0 \(systems 8, atoms 400\) and rank 1 "

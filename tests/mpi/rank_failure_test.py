@@ -10,8 +10,10 @@ driver tests/tools/pipeline_run makes one rank fail at its 8th loop step
 the ranks upstream of the failing one only learned of it at the end of
 their own work (here: never, within any time limit); now every rank must
 
-  - end within seconds (the limit here: 25 s for the whole mpirun, start-up
-    included; the undisturbed run would take hours),
+  - end (the undisturbed run would take hours: a job that ends at all, and
+    with rank 0's message naming the failing rank, was stopped by the
+    failure; the time limit, mpilib.HANG, is only a hang guard, so no
+    check depends on the machine's speed),
   - the failing rank saying why ("injected failure at step 8"), every
     other rank naming the failing rank,
   - with exit status 1 (no hang, no abort),
@@ -33,7 +35,6 @@ import mpilib  # noqa: E402
 from mpilib import mpirun  # noqa: E402
 
 TOOL = os.path.join(mpilib.TOOLS, "pipeline_run")
-LIMIT = 25.0
 c = mpilib.Checks()
 mpilib.skip_without_mpi()
 
@@ -82,14 +83,13 @@ with tempfile.TemporaryDirectory() as d:
             extra = []
         what = "%d ranks, %s, rank %d fails, %s %s" % (ranks, pipeline, bad, comm, " ".join(extra))
         t0 = time.perf_counter()
-        rc, out, err = mpirun(ranks, TOOL, *paths, "--comm", comm, "--fail", str(bad), "8", *extra, timeout=90)
+        rc, out, err = mpirun(ranks, TOOL, *paths, "--comm", comm, "--fail", str(bad), "8", *extra)
         secs = time.perf_counter() - t0
         if rc != 0 and "built without MPI" in err:
             print("SKIP: batchmd was built without MPI")
             sys.exit(0)
         print("%-58s %5.1f s" % (what, secs), flush=True)
-        c.check(rc is not None, "%s: the job ends (it hung for 90 s): %s" % (what, err[-1500:]))
-        c.check(secs < LIMIT, "%s: the job ends within %g s (took %.1f s)" % (what, LIMIT, secs))
+        c.check(rc is not None, "%s: the job ends (it hung for %d s): %s" % (what, mpilib.HANG, err[-1500:]))
         c.check(rc == 1 and re.search(r"Exit code:\s+1", err) is not None,
                 "%s: exit status 1 (got %s): %s" % (what, rc, err[-800:]))
         c.check("pipeline_run: rank %d: run failed: injected failure at step 8" % bad in err,

@@ -21,20 +21,28 @@ followed by `mpirun -np N batchmd run --resume` until a run exits 0:
             20, then rank 1 in its 2nd checkpoint, then rank 0 in its 3rd;
   kfail     3 ranks, sync: rank 1's 20th step fails with an error: every
             rank exits 1, rank 1 saying why, the others naming rank 1;
-  late      2 ranks, md of 600 steps: rank 0 ends long before rank 1 (its
-            last checkpoint then says done) and the cuts go on without it;
-            rank 1 SIGKILLed once it has cut 5 more generations: its newest
-            checkpoint is newer than rank 0's; resumed; resumed again after
-            the end (the last rank's final checkpoint: nothing left to do);
+  late      2 ranks, md of 600 steps: the md rank holds (rankR:hold:N, the
+            command's test-only hold: after the step in which its N-th
+            system was stepped, it writes batchmd.rankR.held and steps nothing
+            until a signal or until the file is removed) once its last system
+            has come, so rank 0 has ended (its last checkpoint says done) and
+            that system's md is not over; SIGKILLed there; resumed; resumed
+            again after the end (the last rank's final checkpoint: nothing
+            left to do);
   sigusr1   3 ranks: SIGUSR1 to mpirun (Slurm's --signal=USR1@T; mpirun
-            forwards it to every rank) once every rank has a checkpoint;
+            forwards it to every rank) while the last rank holds;
   sigrank   3 ranks: SIGTERM to rank 1's process only (it asks rank 0 for
             the cut); sigint0: SIGINT to rank 0 only (2 ranks); siglate:
-            SIGTERM to the last of 3 ranks once rank 0 has ended. Each: every
-            rank exits 1 saying "interrupted by signal; checkpoint written
-            ...; continue with `mpirun -np N batchmd run --resume c.yaml`";
+            SIGTERM to the last of 3 ranks while it holds at its last system
+            (rank 0 has ended: the stop's cut, coordinated by rank 0 after
+            its end, is of a later generation than rank 0's last). The
+            signalled rank holds. Each: every rank exits 1 saying
+            "interrupted by signal; checkpoint written ...; continue with
+            `mpirun -np N batchmd run --resume c.yaml`";
   sigterm   2 ranks: SIGTERM to mpirun (Open MPI's mpirun ends the job
             itself, its ranks have no time to cut: like a kill); resumed.
+Every signal and kill from outside is sent while a rank holds: never after
+the run's end, whatever the machine's speed.
 Each must end with: every system_id exactly once across final + failed,
 and each system's frame (its text in final or failed) byte-identical to
 the reference's.
@@ -57,6 +65,7 @@ from mpilib import BATCHMD, MPIRUN, run  # noqa: E402
 import ase.io  # noqa: E402
 
 N = 30
+LIMIT = mpilib.HANG  # s: a hang guard only, never a wait for a state
 c = mpilib.Checks()
 mpilib.skip_without_mpi()
 
@@ -119,7 +128,7 @@ def result(d):
     return fin, fai
 
 
-def mpi(d, ranks, *args, kill=None, timeout=90):
+def mpi(d, ranks, *args, kill=None, timeout=LIMIT):
     env = dict(mpilib.ENV)
     env.pop("BATCHMD_TEST_KILL", None)
     if kill:
@@ -131,7 +140,7 @@ def mpi(d, ranks, *args, kill=None, timeout=90):
 refs = {}
 for ranks, md in ((2, 30), (3, 30), (2, 600), (3, 600)):
     d = setup("ref%d_%d" % (ranks, md), ranks, fused=True, ckpt=False, md=md)
-    p = subprocess.run([BATCHMD, "run", "-q", "c.yaml"], cwd=d, capture_output=True, text=True, timeout=120)
+    p = subprocess.run([BATCHMD, "run", "-q", "c.yaml"], cwd=d, capture_output=True, text=True, timeout=LIMIT)
     c.check(p.returncode == 0, "reference %d: exit 0 (got %d): %s" % (ranks, p.returncode, p.stderr[-1500:]))
     refs[ranks, md] = result(d)
     fin, fai = refs[ranks, md]
@@ -229,22 +238,56 @@ c.check(rc == 0 and "from the beginning" not in err, "kfail: resumed, completes 
 compare("kfail", d, 3)
 
 
-def signalled(name, ranks, how, sig, late=False):
+def wait_held(name, d, p, rank):
+    """Waits until `rank` of job p holds (BATCHMD_TEST_KILL=rankR:hold:N: its
+    marker file is there, and it steps nothing more until a signal or until
+    the file is removed), so that whatever is done to the job now comes
+    before the run's end, however slow or loaded the machine. False (a
+    failed check) when the job ended first; LIMIT is only a hang guard."""
+    held = os.path.join(d, "batchmd.rank%d.held" % rank)
+    t1 = time.monotonic()
+    while not os.path.exists(held) and p.poll() is None and time.monotonic() - t1 < LIMIT:
+        time.sleep(0.005)
+    ok = os.path.exists(held)
+    c.check(ok, "%s: rank %d holds at its chosen point (job exit %s)" % (name, rank, p.poll()))
+    return ok
+
+
+def start(d, ranks, hold):
+    env = dict(mpilib.ENV, BATCHMD_TEST_KILL=hold)
+    return subprocess.Popen([MPIRUN, "--oversubscribe", "-np", str(ranks), "--wdir", d, BATCHMD, "run", "-q",
+                             "c.yaml"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                            start_new_session=True)
+
+
+def finish(name, p):
+    """(exit status, stderr) of job p; None for the status, and a failed
+    check, when it hangs (then its process group is killed)."""
+    try:
+        err = p.communicate(timeout=LIMIT)[1]
+        return p.returncode, err
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, signal.SIGKILL)
+        c.check(False, "%s: the job ends (no hang)" % name)
+        return None, p.communicate()[1]
+
+
+def signalled(name, ranks, how, sig, hold, late=False):
     """Signals the job (how: "mpirun", or "rank1": that rank's process only)
-    once every rank has a checkpoint (late: and rank 0 has ended); then
-    resumes until it completes."""
+    while rank `hold` holds after stepping its first system (late: its
+    last, N - 2, the two that blow up never reach it; rank 0 has then
+    ended: its last message carries its last systems and the marker of its
+    final checkpoint, written before the message left); then resumes until
+    it completes."""
     t0 = time.perf_counter()
     d = setup(name, ranks, md=600)
-    env = dict(mpilib.ENV)
-    env.pop("BATCHMD_TEST_KILL", None)
-    p = subprocess.Popen([MPIRUN, "--oversubscribe", "-np", str(ranks), "--wdir", d, BATCHMD, "run", "-q", "c.yaml"],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True)
-    t1 = time.time()
-    while time.time() - t1 < 30 and p.poll() is None:
-        if all(os.path.exists(os.path.join(d, "out", "c.ckpt.rank%d.a" % r)) for r in range(ranks)):
-            if not late or (newest(d, 0) or (0, 0))[1]:
-                break
-        time.sleep(0.005)
+    p = start(d, ranks, "rank%d:hold:%d" % (hold, N - 2 if late else 1))
+    if not wait_held(name, d, p, hold):
+        finish(name, p)
+        return
+    n0 = newest(d, 0)
+    if late:
+        c.check(n0 is not None and n0[1] == 1, "%s: rank 0 has ended (its last checkpoint says done): %s" % (name, n0))
     if how == "mpirun":
         p.send_signal(sig)
     else:
@@ -252,14 +295,9 @@ def signalled(name, ranks, how, sig, late=False):
         c.check(len(kids) == ranks, "%s: found the %d rank processes" % (name, ranks))
         if kids:
             os.kill(kids[int(how[4:])], sig)  # mpirun starts them in rank order
-    try:
-        out, err = p.communicate(timeout=60)
-    except subprocess.TimeoutExpired:
-        os.killpg(p.pid, signal.SIGKILL)
-        out, err = p.communicate()
-        c.check(False, "%s: the signalled job ends (no hang)" % name)
+    first, err = finish(name, p)
+    if first is None:
         return
-    first = p.returncode
     if how != "mpirun" or sig != signal.SIGTERM:
         # a clean stop: every rank cuts, says so and exits 1
         c.check(first == 1, "%s: exit 1 (got %s)" % (name, first))
@@ -272,6 +310,12 @@ def signalled(name, ranks, how, sig, late=False):
         # SIGTERM, then SIGKILL): whatever the ranks managed, the newest
         # complete generation is there
         c.check(first != 0, "%s: the job ends unfinished (got %s)" % (name, first))
+    if late:
+        # the stop's cut was coordinated by rank 0 after its end: the last
+        # rank's newest checkpoint is of a later generation than rank 0's
+        nl = newest(d, ranks - 1)
+        c.check(nl is not None and n0 is not None and nl[0] > n0[0],
+                "%s: the last rank cut after rank 0 ended: %s vs rank 0's %s" % (name, nl, n0))
     rc = first
     for _ in range(4):
         rc, out, err = mpi(d, ranks, "--resume")
@@ -283,35 +327,33 @@ def signalled(name, ranks, how, sig, late=False):
     print("%-9s %d ranks, first exit %s %5.1f s" % (name, ranks, first, time.perf_counter() - t0), flush=True)
 
 
-signalled("sigusr1", 3, "mpirun", signal.SIGUSR1)   # Slurm's --signal=USR1@T: mpirun forwards it to every rank
-signalled("sigrank", 3, "rank1", signal.SIGTERM)    # one rank only: it asks rank 0 for the cut
-signalled("sigint0", 2, "rank0", signal.SIGINT)
-signalled("sigterm", 2, "mpirun", signal.SIGTERM)
-signalled("siglate", 3, "rank2", signal.SIGTERM, late=True)
+# the signalled rank holds (or, for a signal to mpirun, the last rank: its
+# hold keeps every rank from ending; the others are in their run by then,
+# their signal handlers set)
+signalled("sigusr1", 3, "mpirun", signal.SIGUSR1, 2)  # Slurm's --signal=USR1@T: mpirun forwards it to every rank
+signalled("sigrank", 3, "rank1", signal.SIGTERM, 1)   # one rank only: it asks rank 0 for the cut
+signalled("sigint0", 2, "rank0", signal.SIGINT, 0)
+signalled("sigterm", 2, "mpirun", signal.SIGTERM, 1)
+signalled("siglate", 3, "rank2", signal.SIGTERM, 2, late=True)
 
 # rank 0 is done long before the md rank: the cuts go on without it (rank 0
-# coordinates them), so a kill late in the md leaves a late checkpoint
+# coordinates them), so a kill late in the md leaves a late checkpoint. The
+# md rank holds once its last system has come (rank 0 has then ended, as in
+# siglate) and is killed there, with that system's md not over.
 d = setup("late", 2, md=600)
-p = subprocess.Popen([MPIRUN, "--oversubscribe", "-np", "2", "--wdir", d, BATCHMD, "run", "-q", "c.yaml"],
-                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=mpilib.ENV, start_new_session=True)
-t1 = time.time()
-while time.time() - t1 < 30 and p.poll() is None:
-    n0, n1 = newest(d, 0), newest(d, 1)
-    if n0 and n1 and n0[1] and n1[0] > n0[0] + 5:
-        break
-    time.sleep(0.002)
-kids = sorted(mpilib.children(p.pid))
-if len(kids) == 2:
-    os.kill(kids[1], signal.SIGKILL)
-try:
-    p.communicate(timeout=60)
-except subprocess.TimeoutExpired:
-    os.killpg(p.pid, signal.SIGKILL)
-    p.communicate()
-c.check(p.returncode not in (0, None), "late: rank 1 killed (SIGKILL) late in its md (got %s)" % p.returncode)
+p = start(d, 2, "rank1:hold:%d" % (N - 2))
+if wait_held("late", d, p, 1):
+    n0 = newest(d, 0)
+    c.check(n0 is not None and n0[1] == 1, "late: rank 0 ended before the md rank's last system came: %s" % (n0,))
+    kids = sorted(mpilib.children(p.pid))
+    c.check(len(kids) == 2, "late: found the 2 rank processes")
+    if len(kids) == 2:
+        os.kill(kids[1], signal.SIGKILL)
+rc, err = finish("late", p)
+c.check(rc not in (0, None), "late: rank 1 killed (SIGKILL) late in its md (got %s)" % rc)
 n0, n1 = newest(d, 0), newest(d, 1)
-c.check(n0 is not None and n1 is not None and n0[1] == 1 and n1[0] > n0[0] + 5,
-        "late: rank 0 ended (its last checkpoint is its final state) and rank 1 went on cutting: %s %s" % (n0, n1))
+c.check(n0 is not None and n1 is not None and n0[1] == 1 and n1[1] == 0 and n1[0] >= n0[0],
+        "late: rank 0 ended (its last checkpoint is its final state), rank 1 did not: %s %s" % (n0, n1))
 rc, out, err = mpi(d, 2, "--resume")
 c.check(rc == 0 and "from the beginning" not in err, "late: resumed, completes (got %s): %s" % (rc, err[-1500:]))
 compare("late", d, 2, md=600)

@@ -92,7 +92,7 @@ with tempfile.TemporaryDirectory() as d:
                               (0, "fully_async", ["--synchronized"])):
         path = campaign(d, "t_fail%d_%s" % (rank, mode), "relax | anneal | md")
         t0 = time.perf_counter()
-        rc, out, err = mpirun(3, TOOL, path, "--comm", mode, "--fail", str(rank), "8", *extra, timeout=60)
+        rc, out, err = mpirun(3, TOOL, path, "--comm", mode, "--fail", str(rank), "8", *extra)
         what = "error on rank %d, %s %s" % (rank, mode, " ".join(extra))
         c.check(rc is not None and rc != 0, "%s: the job fails, no hang (got %s)" % (what, rc))
         c.check("pipeline_run: rank %d: run failed: injected failure at step 8" % rank in err,
