@@ -560,6 +560,7 @@ bmd_status bmd_pipeline_run(bmd_pipeline *p, bmd_stage *st, bmd_model *m, const 
     }
     stats->total = l->total;
     bmd_status rc_fini = bmd__runner_fini(&r);
+    stats->seconds = bmd__now() - r.t_start; /* the wall time spans the ordered sink's release (t_io) too */
     if (!rc) rc = rc_fini;
     char saved[1024];
     snprintf(saved, sizeof saved, "%s", bmd_last_error());

