@@ -128,9 +128,10 @@ static void kill_in_checkpoint(void *user, long index) {
     if (index == kill_at) kill_now();
 }
 
+/* step:N and fail:N at the first step >= N: a resumed run may start beyond N */
 static bmd_status kill_step_call(void *self, const bmd_hook_ctx *ctx) {
     (void)self;
-    if (ctx->step == kill_at) kill_now();
+    if (ctx->step >= kill_at) kill_now();
     return BMD_OK;
 }
 static void kill_step_destroy(void *self) { (void)self; }
@@ -138,7 +139,7 @@ static const bmd_hook_ops kill_step_ops = {"test_kill", NULL, kill_step_call, NU
 
 static bmd_status fail_step_call(void *self, const bmd_hook_ctx *ctx) {
     (void)self;
-    if (ctx->step == kill_at)
+    if (ctx->step >= kill_at)
         return bmd__fail(BMD_ERR_RUNTIME, "test failure at step %ld (BATCHMD_TEST_KILL)", (long)ctx->step);
     return BMD_OK;
 }

@@ -27,8 +27,9 @@ int app_ckpt_outputs_rank(const app_campaign *a, bmd_checkpoint *ck, int resumin
 volatile sig_atomic_t *app_ckpt_stop_flag(void);
 /* Test only: BATCHMD_TEST_KILL="checkpoint:N" (SIGKILL halfway through
  * writing the N-th checkpoint), "append:N" (after half of the N-th frame
- * written to final), "step:N" (after the N-th batch step), "fail:N" (the
- * N-th batch step fails with an error: the run fails), "hold:N" (after
+ * written to final), "step:N" (after the N-th batch step, or the first
+ * one after it in a resumed run), "fail:N" (that step fails with an error:
+ * the run fails), "hold:N" (after
  * the step in which the N-th distinct system was stepped, writes
  * batchmd[.rankR].held in the working directory and waits until a signal
  * or until the file is removed). May wrap *final. */

@@ -10,17 +10,27 @@ anneal + md`) on one process without a checkpoint, uninterrupted.
 
 Scenarios (BATCHMD_TEST_KILL=rankR:WHAT:N is the command's test-only switch:
 SIGKILL of rank R at a chosen point; mpirun then ends the job), each
-followed by `mpirun -np N batchmd run --resume` until a run exits 0:
-  k0step    2 ranks, async_recv: SIGKILL of rank 0 after its 25th step;
+followed by `mpirun -np N batchmd run --resume` until a run exits 0. Every
+kill point is one the run reaches whatever the ranks' relative speeds, and
+after a generation complete on every rank (the last rank cuts generation 1
+before its first step; rank 0 starts its 2nd checkpoint only once its 1st
+is complete everywhere; a step kill fires at the first step >= N, also in
+a resumed run that starts beyond N):
+  k0step    2 ranks, async_recv: SIGKILL of rank 0 while it holds after
+            stepping its 9th system (rankR:hold:N, below), once every rank
+            has a checkpoint;
   klast     2 ranks, sync: SIGKILL of the last rank after its 40th step;
   kckpt     3 ranks, fully_async: SIGKILL of rank 1 halfway through writing
-            its 3rd checkpoint;
+            its 3rd checkpoint (its cuts of generation 1, of rank 0's last
+            and its own last: at least 3);
   kappend   3 ranks, async_recv: SIGKILL of the last rank halfway through
             the 6th frame it appends to final (a torn frame is left);
-  kseveral  2 ranks, fully_async: rank 0 at step 15, then rank 1 at step
-            20, then rank 1 in its 2nd checkpoint, then rank 0 in its 3rd;
-  kfail     3 ranks, sync: rank 1's 20th step fails with an error: every
-            rank exits 1, rank 1 saying why, the others naming rank 1;
+  kseveral  2 ranks, fully_async: rank 0 in its 2nd checkpoint, twice (a
+            resumed rank 0 that is not done cuts at its first round and at
+            its end), then rank 1 at step 20, then rank 1 in its first
+            checkpoint (it cuts at its end at the latest);
+  kfail     3 ranks, sync: the last rank's 20th step fails with an error:
+            every rank exits 1, rank 2 saying why, the others naming it;
   late      2 ranks, md of 600 steps: the md rank holds (rankR:hold:N, the
             command's test-only hold: after the step in which its N-th
             system was stepped, it writes batchmd.rankR.held and steps nothing
@@ -198,46 +208,6 @@ def newest(d, rank):
     return max(s) if s else None
 
 
-def scenario(name, ranks, kills, comm="async_recv"):
-    t0 = time.perf_counter()
-    d = setup(name, ranks, comm)
-    runs = 1
-    rc, out, err = mpi(d, ranks, kill=kills[0])
-    for k in kills[1:] + [None] * 6:
-        if rc == 0:
-            break
-        c.check(rc is not None, "%s: run %d ends (no hang)" % (name, runs))
-        if rc is None:
-            return
-        rc, out, err = mpi(d, ranks, "--resume", kill=k)
-        runs += 1
-        c.check("from the beginning" not in err, "%s: run %d resumed from a checkpoint" % (name, runs))
-    c.check(rc == 0, "%s: the resumed run completes with exit 0 (got %s): %s" % (name, rc, err[-2000:]))
-    c.check(runs == len(kills) + 1, "%s: %d runs for %d kills" % (name, runs, len(kills)))
-    compare(name, d, ranks)
-    print("%-9s %d ranks %d runs %5.1f s" % (name, ranks, runs, time.perf_counter() - t0), flush=True)
-
-
-scenario("k0step", 2, ["rank0:step:25"])
-scenario("klast", 2, ["rank1:step:40"], comm="sync")
-scenario("kckpt", 3, ["rank1:checkpoint:3"], comm="fully_async")
-scenario("kappend", 3, ["rank2:append:6"])
-scenario("kseveral", 2, ["rank0:step:15", "rank1:step:20", "rank1:checkpoint:2", "rank0:checkpoint:3"],
-         comm="fully_async")
-
-# a rank that fails (an error, not a kill): every rank exits 1 naming it, and
-# the checkpoint it leaves resumes correctly
-d = setup("kfail", 3, comm="sync")
-rc, out, err = mpi(d, 3, kill="rank1:fail:20")
-c.check(rc == 1, "kfail: exit 1 (got %s)" % rc)
-c.check("rank 1: run failed: test failure at step 20" in err, "kfail: rank 1 says why: %s" % err[-1500:])
-c.check(all(re.search(r"rank %d: run failed: rank 1 failed" % r, err) for r in (0, 2)),
-        "kfail: ranks 0 and 2 name rank 1: %s" % err[-1500:])
-rc, out, err = mpi(d, 3, "--resume")
-c.check(rc == 0 and "from the beginning" not in err, "kfail: resumed, completes (got %s): %s" % (rc, err[-1500:]))
-compare("kfail", d, 3)
-
-
 def wait_held(name, d, p, rank):
     """Waits until `rank` of job p holds (BATCHMD_TEST_KILL=rankR:hold:N: its
     marker file is there, and it steps nothing more until a signal or until
@@ -270,6 +240,71 @@ def finish(name, p):
         os.killpg(p.pid, signal.SIGKILL)
         c.check(False, "%s: the job ends (no hang)" % name)
         return None, p.communicate()[1]
+
+
+def held_kill(name, d, ranks, rank, k):
+    """SIGKILL of `rank` while it holds after stepping its k-th system, once
+    every rank has a complete checkpoint (so a resume has a generation to
+    start from; a file is only ever there complete: written, then renamed).
+    Returns mpi()'s (rc, out, err)."""
+    p = start(d, ranks, "rank%d:hold:%d" % (rank, k))
+    if wait_held(name, d, p, rank):
+        t1 = time.monotonic()
+        while any(newest(d, r) is None for r in range(ranks)) and time.monotonic() - t1 < LIMIT:
+            time.sleep(0.005)
+        c.check(all(newest(d, r) is not None for r in range(ranks)), "%s: every rank has a checkpoint" % name)
+        kids = sorted(mpilib.children(p.pid))
+        c.check(len(kids) == ranks, "%s: found the %d rank processes" % (name, ranks))
+        if len(kids) == ranks:
+            os.kill(kids[rank], signal.SIGKILL)
+    rc, err = finish(name, p)
+    return rc, "", err
+
+
+def scenario(name, ranks, kills, comm="async_recv"):
+    """kills[0] on the first run (a ("hold", R, K) tuple: held_kill of rank R
+    at its K-th system), each next one on a resumed run."""
+    t0 = time.perf_counter()
+    d = setup(name, ranks, comm)
+    runs = 1
+    if isinstance(kills[0], tuple):
+        rc, out, err = held_kill(name, d, ranks, kills[0][1], kills[0][2])
+    else:
+        rc, out, err = mpi(d, ranks, kill=kills[0])
+    for k in kills[1:] + [None] * 6:
+        if rc == 0:
+            break
+        c.check(rc is not None, "%s: run %d ends (no hang)" % (name, runs))
+        if rc is None:
+            return
+        rc, out, err = mpi(d, ranks, "--resume", kill=k)
+        runs += 1
+        c.check("from the beginning" not in err, "%s: run %d resumed from a checkpoint" % (name, runs))
+    c.check(rc == 0, "%s: the resumed run completes with exit 0 (got %s): %s" % (name, rc, err[-2000:]))
+    c.check(runs == len(kills) + 1, "%s: %d runs for %d kills" % (name, runs, len(kills)))
+    compare(name, d, ranks)
+    print("%-9s %d ranks %d runs %5.1f s" % (name, ranks, runs, time.perf_counter() - t0), flush=True)
+
+
+scenario("k0step", 2, [("hold", 0, 9)])
+scenario("klast", 2, ["rank1:step:40"], comm="sync")
+scenario("kckpt", 3, ["rank1:checkpoint:3"], comm="fully_async")
+scenario("kappend", 3, ["rank2:append:6"])
+scenario("kseveral", 2, ["rank0:checkpoint:2", "rank0:checkpoint:2", "rank1:step:20", "rank1:checkpoint:1"],
+         comm="fully_async")
+
+# a rank that fails (an error, not a kill): every rank exits 1 naming it, and
+# the checkpoint it leaves resumes correctly (the last rank: its first
+# checkpoint, before its first step, completes generation 1)
+d = setup("kfail", 3, comm="sync")
+rc, out, err = mpi(d, 3, kill="rank2:fail:20")
+c.check(rc == 1, "kfail: exit 1 (got %s)" % rc)
+c.check("rank 2: run failed: test failure at step 20" in err, "kfail: rank 2 says why: %s" % err[-1500:])
+c.check(all(re.search(r"rank %d: run failed: rank 2 failed" % r, err) for r in (0, 1)),
+        "kfail: ranks 0 and 1 name rank 2: %s" % err[-1500:])
+rc, out, err = mpi(d, 3, "--resume")
+c.check(rc == 0 and "from the beginning" not in err, "kfail: resumed, completes (got %s): %s" % (rc, err[-1500:]))
+compare("kfail", d, 3)
 
 
 def signalled(name, ranks, how, sig, hold, late=False):
@@ -365,7 +400,7 @@ compare("late", d, 2, md=600)
 
 # refusals: another number of ranks
 d = setup("ranks3", 3)
-rc, out, err = mpi(d, 3, kill="rank0:step:20")
+rc, out, err = mpi(d, 3, kill="rank2:step:20")
 c.check(rc not in (0, None), "ranks3: killed")
 rc, out, err = mpi(d, 2, "--resume")
 c.check(rc == 2, "resume of a 3-rank pipeline with 2 ranks: exit 2 (got %s)" % rc)
