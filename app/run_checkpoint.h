@@ -29,10 +29,9 @@ volatile sig_atomic_t *app_ckpt_stop_flag(void);
  * writing the N-th checkpoint), "append:N" (after half of the N-th frame
  * written to final), "step:N" (after the N-th batch step, or the first
  * one after it in a resumed run), "fail:N" (that step fails with an error:
- * the run fails), "hold:N" (after
- * the step in which the N-th distinct system was stepped, writes
- * batchmd[.rankR].held in the working directory and waits until a signal
- * or until the file is removed). May wrap *final. */
+ * the run fails), "hold:N" (after the step in which the N-th distinct
+ * system was stepped, writes batchmd[.rankR].held in the working directory
+ * and waits until a signal or until the file is removed). May wrap *final. */
 int app_ckpt_test_kill(bmd_checkpoint *ck, bmd_stage *st, bmd_units_kind units, const char *final_path,
                        bmd_sink **final);
 /* The same on a pipeline rank: "rankR:WHAT:N" applies on rank R only (a
