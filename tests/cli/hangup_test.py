@@ -268,13 +268,18 @@ many = [cluster(int(rng.integers(8, 24))) for _ in range(120)]
 ase.io.write(os.path.join(d, "in.extxyz"), many)
 with open(os.path.join(d, "c.yaml"), "w") as f:
     f.write((CAMPAIGN % 3000).replace("max_atoms: 400", "max_atoms: 150"))
+# held (test-only BATCHMD_TEST_KILL=hold:N) once its 100th system has been
+# stepped: about 90 have left by then, so final (~2 kB a frame) and the log
+# have been written out past their 64 KiB record buffers, and the signal
+# comes mid-run however fast or loaded the machine
 p = subprocess.Popen([BATCHMD, "run", "-q", "c.yaml"], cwd=d, stderr=subprocess.PIPE,
+                     env=dict(os.environ, BATCHMD_TEST_KILL="hold:100"),
                      preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_CORE, (0, 0)))
-final, log, t0 = os.path.join(d, "out/final.extxyz"), os.path.join(d, "out/log.csv"), time.time()
-while p.poll() is None and time.time() - t0 < 120:  # bytes in both (a limit, not a wait)
-    if all(os.path.exists(f) and os.path.getsize(f) > 0 for f in (final, log)):
-        break
-    time.sleep(0.002)
+final, log, t0 = os.path.join(d, "out/final.extxyz"), os.path.join(d, "out/log.csv"), time.monotonic()
+while not os.path.exists(os.path.join(d, "batchmd.held")) and p.poll() is None and time.monotonic() - t0 < 300:
+    time.sleep(0.002)  # 300 s: a hang guard only
+T.check(all(os.path.exists(f) and os.path.getsize(f) > 0 for f in (final, log)),
+        "Ctrl-\\: held mid-run with frames and rows already written")
 p.send_signal(signal.SIGQUIT)
 p.communicate(timeout=120)
 T.check(p.returncode == -signal.SIGQUIT, "Ctrl-\\: died of SIGQUIT mid-run (got %d)" % p.returncode)
