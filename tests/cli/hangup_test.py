@@ -16,18 +16,19 @@ trajectory.
                first line, batchmd exits 0, outputs complete;
   eval, validate, models  on a closed pipe: exit 0 (eval: every structure
                in its output, eval.extxyz beside final);
-  hangup       the run's controlling terminal (a pty) closes once the
-               progress bar is on it: the kernel sends SIGHUP, later writes
-               to the terminal fail (EIO). The run stops as on SIGTERM: exit
+  hangup       the run's controlling terminal (a pty) closes while the run
+               is held mid-run (test-only BATCHMD_TEST_KILL=hold:N, so the
+               close always comes before the run's end): the kernel sends
+               SIGHUP, later writes to the terminal fail (EIO). The run stops as on SIGTERM: exit
                1, whole frames and rows in every output, no system twice;
                with output.checkpoint, `--resume` then finishes with every
                system exactly once, each frame byte-identical to an
-               uninterrupted run's (CAMPAIGN.md: interruptions change no bit);
+               uninterrupted run's (docs/campaign.md: interruptions change no bit);
   nohup        SIGHUP ignored by whoever started batchmd stays ignored: the
                terminal closes and the run completes (exit 0);
   Ctrl-\       SIGQUIT, which batchmd does not handle (the process dies at
-               once, as on a second SIGTERM), once final and the log have
-               bytes (120 small clusters, a few at a time): final holds
+               once, as on a second SIGTERM), held once final and the log
+               have bytes (120 small clusters, a few at a time): final holds
                whole frames (ase.io reads them, none twice) and the log
                whole rows. (The old stdio buffers flushed 4 KiB at a time:
                a torn frame and row.)
@@ -215,8 +216,13 @@ os.close(w)
 
 # ------------------------------------------------------------- hangup
 def on_terminal(d, ignore_hup=False):
-    """Runs batchmd with a pty as its controlling terminal; once the
-    progress bar is on it, closes the terminal. Returns the exit status."""
+    """Runs batchmd with a pty as its controlling terminal and closes the
+    terminal mid-run: the run is held (test-only BATCHMD_TEST_KILL=hold:18:
+    after the step in which its 18th system was stepped, some 7 having left;
+    it writes batchmd.held and steps nothing more until a signal or the
+    file's removal), so the hang-up comes before the run's end however
+    fast or loaded the machine. Under nohup (SIGHUP ignored) the hold is
+    then released and the run goes on. Returns the exit status."""
     master, slave = pty.openpty()
 
     def child():
@@ -225,18 +231,21 @@ def on_terminal(d, ignore_hup=False):
         if ignore_hup:
             signal.signal(signal.SIGHUP, signal.SIG_IGN)
 
+    held = os.path.join(d, "batchmd.held")
     p = subprocess.Popen([BATCHMD, "run", "c.yaml"], cwd=d, stdin=subprocess.DEVNULL, stdout=slave, stderr=slave,
-                         preexec_fn=child)
+                         env=dict(os.environ, BATCHMD_TEST_KILL="hold:18"), preexec_fn=child)
     os.close(slave)
-    seen, t0 = b"", time.time()
-    while b"\x1b[K[" not in seen and time.time() - t0 < 120:  # the bar (a limit, not a wait)
-        if select.select([master], [], [], 1.0)[0]:
+    seen, t0 = b"", time.monotonic()
+    while not os.path.exists(held) and p.poll() is None and time.monotonic() - t0 < 300:  # 300 s: a hang guard
+        if select.select([master], [], [], 0.01)[0]:  # the terminal is read, so that writing to it never blocks
             try:
                 seen += os.read(master, 4096)
             except OSError:
                 break
-    T.check(b"\x1b[K[" in seen, "%s: the progress bar came on the terminal" % d)
+    T.check(os.path.exists(held), "%s: the run holds mid-run on its terminal (exit %s)" % (d, p.poll()))
     os.close(master)  # the terminal hangs up: SIGHUP to its session
+    if ignore_hup and os.path.exists(held):
+        os.remove(held)  # nohup: the signal was ignored; let the run go on
     return p.wait(timeout=300)
 
 
