@@ -5,8 +5,8 @@ atoms 0.4 Å apart, taken out as force_blowup):
 
   closed pipe  mpirun's stdout and stderr on a pipe whose reader is gone:
                exit 0, every structure exactly once across final + failed;
-  hangup       SIGHUP to the last rank's process (a closed terminal), once
-               its log has a row, without output.checkpoint: the rank stops
+  hangup       SIGHUP to the last rank's process (a closed terminal) while
+               it is held mid-run, without output.checkpoint: the rank stops
                as on SIGTERM ("interrupted by a stop request"), the other
                follows, mpirun exits 1; final and failed hold whole frames
                (ase.io reads them), no system twice, the failed ones among
@@ -60,16 +60,19 @@ with tempfile.TemporaryDirectory() as d:
     c.check(p.returncode == 0, "closed pipe: exit 0 (got %d)" % p.returncode)
     c.check(mpilib.exactly_once(d, "pipe", N), "closed pipe: every structure once across final + failed")
 
-    yaml = setup(d, "hup", 10000)
+    # rank 1 holds (test-only BATCHMD_TEST_KILL=rank1:hold:3: after the step in
+    # which its 3rd system was stepped it writes batchmd.rank1.held and steps
+    # nothing more until a signal), so the hang-up comes mid-run however fast
+    # or loaded the machine
+    yaml = setup(d, "hup", 400)
     p = subprocess.Popen([MPIRUN, "--oversubscribe", "-np", "2", "--wdir", d, BATCHMD, "run", yaml],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=mpilib.ENV,
-                         start_new_session=True)
-    log1 = os.path.join(d, "hup.log.rank1.csv")
-    t0 = time.time()
-    while p.poll() is None and time.time() - t0 < 120:  # a row of rank 1 (a limit, not a wait)
-        if os.path.exists(log1) and open(log1).read().count("\n") >= 2:
-            break
-        time.sleep(0.005)
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         env=dict(mpilib.ENV, BATCHMD_TEST_KILL="rank1:hold:3"), start_new_session=True)
+    held = os.path.join(d, "batchmd.rank1.held")
+    t0 = time.monotonic()
+    while not os.path.exists(held) and p.poll() is None and time.monotonic() - t0 < mpilib.HANG:
+        time.sleep(0.005)  # a hang guard only
+    c.check(os.path.exists(held), "hangup: rank 1 holds mid-run (job exit %s)" % p.poll())
     kids = sorted(mpilib.children(p.pid))
     c.check(len(kids) == 2, "hangup: found the 2 rank processes")
     if kids:
