@@ -108,15 +108,22 @@ static int read_params(const char *path, bmd_pair_params **pairs, int *n, bmd_pa
     return 0;
 }
 
-static int make_model(const char *kind, const bmd_pair_params *pairs, int n, const bmd_pair_options *opt,
-                      bmd_model **m) {
+/* The model of kind (lj or morse) with the parameters of the file params
+ * (read_params); the model keeps its own copy of them. */
+static int make_model(const char *kind, const char *params, bmd_model **m) {
+    bmd_pair_params *pairs;
+    bmd_pair_options opt;
+    int n, rc = read_params(params, &pairs, &n, &opt);
+    if (rc) return rc;
     bmd_status st;
-    if (strcmp(kind, "lj") == 0) st = bmd_model_lj_create(pairs, n, opt, m);
-    else if (strcmp(kind, "morse") == 0) st = bmd_model_morse_create(pairs, n, opt, m);
+    if (strcmp(kind, "lj") == 0) st = bmd_model_lj_create(pairs, n, &opt, m);
+    else if (strcmp(kind, "morse") == 0) st = bmd_model_morse_create(pairs, n, &opt, m);
     else {
         fprintf(stderr, "pair_eval: unknown model '%s' (lj or morse)\n", kind);
+        free(pairs);
         return 2;
     }
+    free(pairs);
     if (st) {
         fprintf(stderr, "pair_eval: %s\n", bmd_last_error());
         return 2;
@@ -125,21 +132,14 @@ static int make_model(const char *kind, const bmd_pair_params *pairs, int n, con
 }
 
 static int eval(const char *kind, const char *params, const char *in, const char *out) {
-    bmd_pair_params *pairs;
-    bmd_pair_options opt;
-    int np, rc = read_params(params, &pairs, &np, &opt);
-    if (rc) return rc;
     bmd_model *m = NULL;
-    if ((rc = make_model(kind, pairs, np, &opt, &m))) {
-        free(pairs);
-        return rc;
-    }
+    int rc = make_model(kind, params, &m);
+    if (rc) return rc;
     bmd_system *frames = NULL;
     long nf = 0;
     if (bmd_extxyz_read_all(in, BMD_UNITS_METAL, &frames, &nf)) {
         fprintf(stderr, "pair_eval: %s\n", bmd_last_error());
         bmd_model_destroy(m);
-        free(pairs);
         return 2;
     }
     bmd_batch *b = NULL;
@@ -181,7 +181,6 @@ static int eval(const char *kind, const char *params, const char *in, const char
     free(frames);
     bmd_batch_destroy(b);
     bmd_model_destroy(m);
-    free(pairs);
     return rc;
 }
 
@@ -205,15 +204,9 @@ static int md(const char *kind, const char *params, const char *units, const cha
         names[i] = name_buf[i];
         values[i] = strtod(eq + 1, NULL);
     }
-    bmd_pair_params *pairs;
-    bmd_pair_options opt;
-    int np, rc = read_params(params, &pairs, &np, &opt);
-    if (rc) return rc;
     bmd_model *m = NULL;
-    if ((rc = make_model(kind, pairs, np, &opt, &m))) {
-        free(pairs);
-        return rc;
-    }
+    int rc = make_model(kind, params, &m);
+    if (rc) return rc;
     bmd_system *frames = NULL;
     long nf = 0;
     bmd_batch *b = NULL;
@@ -252,7 +245,6 @@ static int md(const char *kind, const char *params, const char *units, const cha
     bmd_stage_destroy(st);
     bmd_batch_destroy(b);
     bmd_model_destroy(m);
-    free(pairs);
     return rc;
 }
 
