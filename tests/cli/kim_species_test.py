@@ -25,8 +25,9 @@ def lammps_supports(d, model):
     """(True/False from LAMMPS's kim interactions, or None when LAMMPS failed
     otherwise; LAMMPS's output). Each model in a folder of its own (KIM and
     LAMMPS write their logs into the working directory). A LAMMPS that fails
-    without a verdict (its start-up, not the model: seen once in 1 of
-    about 40 runs, under ASan's ctest -j2) is asked once more; a second failure is reported with its output."""
+    without a verdict (seen once, for a model it loads fine otherwise, in a
+    fresh clone's ASan ctest -j2) is asked once more; a second failure is
+    reported with its output."""
     work = os.path.join(d, model)
     os.makedirs(work, exist_ok=True)
     for _ in range(2):
