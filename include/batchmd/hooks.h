@@ -25,11 +25,11 @@ bmd_status bmd_hook_log_create(const char *path, long every, bmd_hook **out);
 /* Takes out (BMD_STATUS_FAILED, status "nan_or_inf") any system whose energy
  * or forces are NaN/Inf after a model evaluation (AFTER_COMPUTE, which also
  * fires after the evaluation made when systems arrive, before they can
- * leave at step 0; and BEFORE_STEP). */
+ * leave at step 0). */
 bmd_status bmd_hook_nan_create(bmd_hook **out);
 
 /* Caps each atom's force at `fmax_clamp` eV/Å (direction kept) after every
- * model evaluation (AFTER_COMPUTE and BEFORE_STEP); with fail_above > 0, a
+ * model evaluation (AFTER_COMPUTE, the arrivals' included); with fail_above > 0, a
  * system whose max force exceeds fail_above eV/Å is taken out instead
  * (status "force_blowup"). fmax_clamp <= 0: no clamping. */
 bmd_status bmd_hook_fclamp_create(double fmax_clamp, double fail_above, bmd_hook **out);

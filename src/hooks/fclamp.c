@@ -1,6 +1,6 @@
 /* fclamp.c — the force-clamp hook: after every model evaluation
- * (AFTER_COMPUTE, and BEFORE_STEP for the evaluation made when systems
- * arrive) each atom's force longer than fmax_clamp is scaled down to
+ * (AFTER_COMPUTE, which the stage also calls after the evaluation made
+ * when systems arrive) each atom's force longer than fmax_clamp is scaled down to
  * fmax_clamp (direction kept); with fail_above > 0, a system whose largest
  * force exceeds fail_above is taken out instead ("force_blowup"). The
  * energy is left as computed. */
@@ -50,5 +50,5 @@ bmd_status bmd_hook_fclamp_create(double fmax_clamp, double fail_above, bmd_hook
     if (!h) return bmd__fail(BMD_ERR_NOMEM, "out of memory creating the fclamp hook");
     h->clamp = fmax_clamp;
     h->fail_above = fail_above;
-    return bmd__hook_wrap(&fclamp_ops, h, BMD_HOOK_BEFORE_STEP | BMD_HOOK_AFTER_COMPUTE, 1, out);
+    return bmd__hook_wrap(&fclamp_ops, h, BMD_HOOK_AFTER_COMPUTE, 1, out);
 }

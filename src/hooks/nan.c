@@ -1,8 +1,9 @@
 /* nan.c — the NaN/Inf detector hook: after every model evaluation
  * (AFTER_COMPUTE, which the stage also calls after the evaluation made when
- * systems arrive, before a system can converge at step 0), and before the
- * first update of a step (BEFORE_STEP), any system whose energy or forces
- * are not finite is taken out with status "nan_or_inf". */
+ * systems arrive, before a system can converge at step 0), any system whose
+ * energy or forces are not finite is taken out with status "nan_or_inf".
+ * Forces a system brings along (a hand-over, a checkpoint) were checked
+ * where they were computed. */
 #include "hooks/hooks_internal.h"
 
 #include <math.h>
@@ -34,5 +35,5 @@ static void nan_destroy(void *self) { (void)self; }
 static const bmd_hook_ops nan_ops = {"nan", NULL, nan_call, NULL, nan_destroy};
 
 bmd_status bmd_hook_nan_create(bmd_hook **out) {
-    return bmd__hook_wrap(&nan_ops, NULL, BMD_HOOK_BEFORE_STEP | BMD_HOOK_AFTER_COMPUTE, 1, out);
+    return bmd__hook_wrap(&nan_ops, NULL, BMD_HOOK_AFTER_COMPUTE, 1, out);
 }
