@@ -3,36 +3,12 @@
  * to -o FILE, else output.eval, else eval.extxyz in output.final's folder:
  * never over one of a run's outputs. No stage runs, and the campaign needs
  * none. */
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "app.h"
-
-/* path's folder into dir ("." when none) and its last part into *base. */
-static void split_path(const char *path, char *dir, size_t size, const char **base) {
-    const char *slash = strrchr(path, '/');
-    *base = slash ? slash + 1 : path;
-    if (!slash) snprintf(dir, size, ".");
-    else if (slash == path) snprintf(dir, size, "/");
-    else snprintf(dir, size, "%.*s", (int)(slash - path), path);
-}
-
-/* 1 when a and b name the same file: the same inode, or, for a file not
- * there yet, the same name in the same folder ("out.xyz", "./out.xyz"). */
-static int same_file(const char *a, const char *b) {
-    struct stat sa, sb;
-    if (!stat(a, &sa) && !stat(b, &sb)) return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
-    char da[PATH_MAX], db[PATH_MAX];
-    const char *ba, *bb;
-    split_path(a, da, sizeof da, &ba);
-    split_path(b, db, sizeof db, &bb);
-    if (strcmp(ba, bb)) return 0;
-    if (!stat(da, &sa) && !stat(db, &sb)) return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
-    return !strcmp(da, db);
-}
+#include "core/paths.h"
 
 /* Where eval writes (malloc'd): -o, else output.eval, else eval.extxyz
  * beside output.final. NULL (message printed) when that is one of the
@@ -59,7 +35,7 @@ static char *eval_path(const app_campaign *a, const char *opt) {
                 {"trajectory", a->c.output.trajectory.file},
                 {"checkpoint", a->c.output.checkpoint}};
     for (size_t i = 0; i < sizeof runs / sizeof *runs; i++) {
-        if (!runs[i].file || !same_file(path, runs[i].file)) continue;
+        if (!runs[i].file || !bmd__same_file(path, runs[i].file)) continue;
         fprintf(stderr, "batchmd eval: %s%s is the campaign's output.%s (%s): eval never writes over a run's "
                         "outputs; name another file with -o FILE or output.eval\n",
                 opt ? "-o " : "", opt ? opt : path, runs[i].key, a->c.path);

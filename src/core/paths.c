@@ -1,6 +1,8 @@
 /* paths.c — owns the file-name helpers of paths.h. */
 #include "core/paths.h"
 
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -28,4 +30,25 @@ void bmd__make_parents(const char *path) {
         *c = '/';
     }
     free(p);
+}
+
+/* path's folder into dir ("." when none) and its last part into *base. */
+static void split_path(const char *path, char *dir, size_t size, const char **base) {
+    const char *slash = strrchr(path, '/');
+    *base = slash ? slash + 1 : path;
+    if (!slash) snprintf(dir, size, ".");
+    else if (slash == path) snprintf(dir, size, "/");
+    else snprintf(dir, size, "%.*s", (int)(slash - path), path);
+}
+
+int bmd__same_file(const char *a, const char *b) {
+    struct stat sa, sb;
+    if (!stat(a, &sa) && !stat(b, &sb)) return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+    char da[PATH_MAX], db[PATH_MAX];
+    const char *ba, *bb;
+    split_path(a, da, sizeof da, &ba);
+    split_path(b, db, sizeof db, &bb);
+    if (strcmp(ba, bb)) return 0;
+    if (!stat(da, &sa) && !stat(db, &sb)) return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+    return !strcmp(da, db);
 }

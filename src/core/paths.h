@@ -1,5 +1,5 @@
 /* paths.h — file-name helpers shared by the outputs (sinks, log, H5MD,
- * checkpoints) and the campaign reader. Internal (bmd__). */
+ * checkpoints), the campaign reader and the command. Internal (bmd__). */
 #ifndef BATCHMD_CORE_PATHS_H
 #define BATCHMD_CORE_PATHS_H
 
@@ -11,5 +11,9 @@ char *bmd__path_suffixed(const char *path, const char *suffix);
 /* mkdir -p of path's parent folder; a failure shows when the file is
  * opened, with its own message. */
 void bmd__make_parents(const char *path);
+/* 1 when a and b name the same file: the same inode, or, for a file not
+ * there yet, the same name in the same folder ("out.xyz", "./out.xyz",
+ * "d/../out.xyz"). */
+int bmd__same_file(const char *a, const char *b);
 
 #endif

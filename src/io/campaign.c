@@ -220,7 +220,7 @@ static bmd_status check_distinct(const bmd_yread *r, const bmd_ynode *node, cons
                           c->output.checkpoint, c->output.eval};
     for (int i = 1; i < 6; i++)
         for (int j = 0; j < i; j++)
-            if (path[i] && path[j] && strcmp(path[i], path[j]) == 0) {
+            if (path[i] && path[j] && bmd__same_file(path[i], path[j])) {
                 const bmd_ynode *at = bmd_yaml_get(node, key[i], NULL);
                 return bmd_yerr(r, at ? at : node, "output.%s: '%s' is also output.%s (every output needs a file of its own)",
                                 key[i], path[i], key[j]);

@@ -16,7 +16,7 @@ list of outputs, and small things of the command's text (item 9).
   no output section: results/final.extxyz and results/failed.extxyz, as
   before; `failed` named: that file;
   two outputs on one file: exit 2 naming output.failed at its line, nothing
-  written;
+  written; so for one file spelled two ways (t.extxyz, ./t.extxyz);
   one structure through one stage: "1 structure", "1 stage" (validate and
   summary), not "1 structures"/"1 stages";
   `batchmd run --help` names --device in its usage line and no test-only
@@ -140,6 +140,12 @@ with tempfile.TemporaryDirectory() as d:
             "output.final" in r.stderr, "one file for final and failed: exit 2 at its line (%d: %s)" %
             (r.returncode, r.stderr))
     T.check(not os.path.exists(os.path.join(d, "s")), "refused: nothing written")
+    # one file, spelled two ways (the folder is the campaign's own)
+    write(d, "t.yaml", CAMPAIGN % "in.extxyz" + "output:\n  final: t.extxyz\n  log: ./t.extxyz\n")
+    r = run(d, "run", "-q", "t.yaml")
+    T.check(r.returncode == 2 and "output.log" in r.stderr and "output.final" in r.stderr,
+            "t.extxyz and ./t.extxyz are one file: exit 2 (%d: %s)" % (r.returncode, r.stderr))
+    T.check(not os.path.exists(os.path.join(d, "t.extxyz")), "refused: nothing written")
 
 r = subprocess.run([BATCHMD, "run", "--help"], capture_output=True, text=True, timeout=60)
 usage = r.stdout.splitlines()[0] if r.stdout else ""
