@@ -70,7 +70,7 @@ static void print_kim(int details, char *const *species, int n_species) {
     else if (n_species) {
         if (l.listed == 0) printf("  none of the installed models supports %s\n", wanted);
         printf("  (%d model%s; simulator models, which batchmd cannot run, are left out", l.listed,
-               l.listed == 1 ? "" : "s");
+               app_plural(l.listed));
         if (l.unloaded) printf(", and %d that could not be loaded", l.unloaded);
         printf(")\n");
     } else if (l.listed == 0) printf("  none installed (Debian: apt-get install openkim-models)\n");
