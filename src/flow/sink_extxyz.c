@@ -55,15 +55,7 @@ static bmd_status xyz_commit(void *self, void **state, size_t *n) {
     *state = NULL;
     *n = 0;
     if (!s->out) return bmd__fail(BMD_ERR_IO, "extxyz sink: committed after close");
-    long long len;
-    bmd_status st = bmd__records_flush(s->out, 1, &len);
-    if (st) return st;
-    int64_t *v = malloc(sizeof *v);
-    if (!v) return bmd__fail(BMD_ERR_NOMEM, "out of memory");
-    *v = len;
-    *state = v;
-    *n = sizeof *v;
-    return BMD_OK;
+    return bmd__records_commit(s->out, state, n);
 }
 
 static bmd_status xyz_rewind(void *self, const void *state, size_t n) {

@@ -14,6 +14,7 @@
 #include "hooks/hooks_internal.h"
 
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,7 +25,7 @@ typedef struct log_hook {
     char *path;
     bmd__records *out;
     long every;
-    long long resume_len; /* >= 0: open keeps the file, truncated to it */
+    int64_t resume_len; /* >= 0: open keeps the file, truncated to it (a records commit state) */
 } log_hook;
 
 static bmd_status log_open(void *self, const bmd_stage *stage, bmd_batch *b) {
@@ -112,15 +113,7 @@ bmd_status bmd_hook_log_create(const char *path, long every, bmd_hook **out) {
 
 static bmd_status log_commit(void *self, void **state, size_t *n) {
     log_hook *h = ((bmd_hook *)self)->self;
-    long long len = 0;
-    bmd_status st;
-    if (h->out && (st = bmd__records_flush(h->out, 1, &len))) return st;
-    long long *v = malloc(sizeof *v);
-    if (!v) return bmd__fail(BMD_ERR_NOMEM, "out of memory");
-    *v = len;
-    *state = v;
-    *n = sizeof *v;
-    return BMD_OK;
+    return bmd__records_commit(h->out, state, n); /* not opened yet: length 0 */
 }
 
 static bmd_status log_rewind(void *self, const void *state, size_t n) {

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -108,6 +109,20 @@ bmd_status bmd__records_flush(bmd__records *r, int sync, long long *length) {
         if (at < 0) return bmd__fail(BMD_ERR_IO, "%s: %s", r->path, strerror(errno));
         *length = (long long)at;
     }
+    return BMD_OK;
+}
+
+bmd_status bmd__records_commit(bmd__records *r, void **state, size_t *n) {
+    *state = NULL;
+    *n = 0;
+    long long len = 0;
+    bmd_status st = r ? bmd__records_flush(r, 1, &len) : BMD_OK;
+    if (st) return st;
+    int64_t *v = malloc(sizeof *v);
+    if (!v) return bmd__fail(BMD_ERR_NOMEM, "out of memory");
+    *v = len;
+    *state = v;
+    *n = sizeof *v;
     return BMD_OK;
 }
 

@@ -26,6 +26,10 @@ bmd_status bmd__records_end(bmd__records *r);
 /* Every complete record into the file (a record not ended is dropped);
  * sync: also fsync. *length (may be NULL): the file's length then. */
 bmd_status bmd__records_flush(bmd__records *r, int sync, long long *length);
+/* A checkpoint's commit: every complete record into the file and to disk
+ * (fsync), and the file's length then as the state to keep (*state: a
+ * malloc'd int64_t, *n its size; r NULL: a file not opened yet, length 0). */
+bmd_status bmd__records_commit(bmd__records *r, void **state, size_t *n);
 /* Cuts the file to length bytes (a checkpoint's committed length) and
  * appends from there; refused when the file is shorter than that. */
 bmd_status bmd__records_truncate(bmd__records *r, long long length);
