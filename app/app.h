@@ -54,6 +54,8 @@ char *app_rank_path(const char *path, const char *suffix);
  * failure), with the MD sub-stages' dt of stage group `group`. */
 bmd_status app_snapshot_hook(const app_campaign *a, int group, bmd_sink *traj, bmd_hook **out);
 
+/* The command: argv[0] is the program, argv[1] the subcommand (main.c). */
+int app_main(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 /* `run` under mpirun/srun: one pipeline group per rank (cmd_run_pipeline.c). */
 int cmd_run_pipeline(const char *path, int quiet, int resume);

@@ -104,8 +104,15 @@ bmd_status bmd_campaign_load(const char *path, bmd_campaign *c);
 /* bmd_campaign_load's flags. STAGES_OPTIONAL: a campaign without `stages`,
  * or with `stages: {}`, is valid (n_stages = 0, one empty stage group):
  * enough for single-point evaluation (`batchmd eval`). */
-enum { BMD_CAMPAIGN_STAGES_OPTIONAL = 1 };
+enum { BMD_CAMPAIGN_STAGES_OPTIONAL = 1, BMD_CAMPAIGN_MODEL_OPTIONAL = 2, BMD_CAMPAIGN_INPUT_OPTIONAL = 4 };
 bmd_status bmd_campaign_load_flags(const char *path, int flags, bmd_campaign *c);
+/* The same from a YAML text held in memory (the Python package composes
+ * its stages, model and settings this way, so they pass the very checks a
+ * campaign file does). `name` stands for the file in messages
+ * (NAME:LINE:COL); relative paths resolve against dir (NULL: "."). flags as
+ * above; MODEL_OPTIONAL / INPUT_OPTIONAL: `model` / `input` may be absent
+ * (c->model.type is then "", c->n_inputs 0). */
+bmd_status bmd_campaign_load_text(const char *text, const char *name, const char *dir, int flags, bmd_campaign *c);
 /* Builds the campaign's model (caller destroys it). */
 bmd_status bmd_campaign_make_model(const bmd_campaign *c, bmd_model **out);
 /* Builds a stage with the campaign's stages of pipeline group g fused; its

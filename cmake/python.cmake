@@ -1,0 +1,44 @@
+# python.cmake — the Python package batchmd (issue #15; docs/python.md).
+#
+# Debian's /usr/bin/python3 is the interpreter (the first python3 on PATH may
+# be another without numpy and ASE). BMD_WITH_PYTHON=OFF builds without it.
+# Build tree: ${BMD_PYTHON_DIR}/batchmd/{*.py, _core.<EXT_SUFFIX>}; install:
+# ${BMD_PYTHON_INSTALL_DIR}/batchmd (default lib/python3.X/dist-packages
+# under the prefix, on Debian's path for /usr/local).
+option(BMD_WITH_PYTHON "the Python package (needs python3-dev)" ON)
+set(BMD_PYTHON_DIR ${CMAKE_BINARY_DIR}/python)
+set(BMD_PYTHON_ON OFF)
+if(BMD_WITH_PYTHON)
+  if(NOT Python3_EXECUTABLE AND EXISTS /usr/bin/python3)
+    set(Python3_EXECUTABLE /usr/bin/python3)
+  endif()
+  find_package(Python3 COMPONENTS Interpreter Development.Module Development.Embed)
+  if(Python3_Development.Module_FOUND)
+    set(BMD_PYTHON_ON ON)
+  else()
+    message(STATUS "batchmd: building without the Python package (install python3-dev)")
+  endif()
+endif()
+
+if(BMD_PYTHON_ON)
+  set(BMD_PYTHON_INSTALL_DIR "lib/python${Python3_VERSION_MAJOR}.${Python3_VERSION_MINOR}/dist-packages"
+      CACHE STRING "where `make install` puts the batchmd package (relative to the prefix)")
+  # the pure-Python modules, copied at configure time (an edit re-runs it)
+  file(GLOB BMD_PY_MODULES CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/python/batchmd/*.py)
+  file(REMOVE_RECURSE ${BMD_PYTHON_DIR}/batchmd/__pycache__)
+  foreach(f ${BMD_PY_MODULES})
+    get_filename_component(n ${f} NAME)
+    configure_file(${f} ${BMD_PYTHON_DIR}/batchmd/${n} COPYONLY)
+  endforeach()
+  file(GLOB BMD_PY_SOURCES CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/python/src/*.c)
+  Python3_add_library(batchmd_python MODULE WITH_SOABI ${BMD_PY_SOURCES} $<TARGET_OBJECTS:batchmd_cli>)
+  set_target_properties(batchmd_python PROPERTIES OUTPUT_NAME _core
+    LIBRARY_OUTPUT_DIRECTORY ${BMD_PYTHON_DIR}/batchmd)
+  target_include_directories(batchmd_python PRIVATE src app python/src)
+  target_link_libraries(batchmd_python PRIVATE batchmd_static)
+  # where the command finds the extension for `model: {type: python}`
+  # (src/models/python_embed.c): the build tree's, then the installed one
+  set(BMD_PYTHON_EMBED_LIB "${Python3_RUNTIME_LIBRARY_RELEASE}")
+  install(TARGETS batchmd_python LIBRARY DESTINATION ${BMD_PYTHON_INSTALL_DIR}/batchmd)
+  install(FILES ${BMD_PY_MODULES} DESTINATION ${BMD_PYTHON_INSTALL_DIR}/batchmd)
+endif()

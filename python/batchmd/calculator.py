@@ -1,0 +1,44 @@
+"""batchmd models in ASE: `Calculator(model)` (an ASE calculator) and
+`evaluate(structures, model)` (batched single points into Atoms)."""
+import numpy as np
+from ase.calculators.calculator import Calculator as _AseCalculator, all_changes
+
+from . import _convert, _core, sampler as _sampler
+
+
+class Calculator(_AseCalculator):
+    """An ASE calculator backed by any batchmd model (LJ, Morse, EAM, KIM,
+    plug-ins, Python models): energy (eV), forces (eV/Å), stress (eV/Å³,
+    Voigt, ASE's sign; periodic cells only) and per-atom energies (eV)."""
+
+    implemented_properties = ["energy", "free_energy", "forces", "stress", "energies"]
+
+    def __init__(self, model, **kwargs):
+        super().__init__(**kwargs)
+        self.model = model
+
+    def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
+        super().calculate(atoms, properties, system_changes)
+        d = _convert.atoms_to_dict(self.atoms, None, self.model.units)
+        per_atom = "energies" in properties
+        energy, forces, virial, energies = _core.single_point(self.model._c, d, per_atom)
+        self.results["energy"] = energy
+        self.results["free_energy"] = energy
+        self.results["forces"] = np.frombuffer(forces, dtype=np.float64).reshape(-1, 3).copy()
+        if energies is not None:
+            self.results["energies"] = np.frombuffer(energies, dtype=np.float64).copy()
+        if "stress" in properties:
+            w = np.frombuffer(virial, dtype=np.float64)
+            if not self.atoms.pbc.all() or not np.all(np.isfinite(w)):
+                from ase.calculators.calculator import PropertyNotImplementedError
+                raise PropertyNotImplementedError(
+                    "stress needs a periodic cell (all three axes) and a model that gives the virial")
+            # W_ab = dE/dε_ab, stress = W / V (ASE's sign)
+            self.results["stress"] = w / self.atoms.get_volume()
+
+
+def evaluate(structures, model, max_atoms=50000, max_systems=1024):
+    """Energy, forces and (fully periodic cells) stress of every structure,
+    batched; returns ase.Atoms in input order with a SinglePointCalculator."""
+    ds = _sampler.make_dataset(structures, getattr(model, "units", "metal"))
+    return [_convert.dict_to_atoms(d, model.units) for d in _core.evaluate(model._c, ds, int(max_atoms), int(max_systems))]

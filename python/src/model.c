@@ -1,0 +1,181 @@
+/* model.c — _core.Model: a bmd_model held by Python. Built-in models are
+ * made from a campaign's `model:` mapping (python/batchmd/models.py writes
+ * it), so a model made in Python passes the checks a campaign file's does
+ * and is the same object; Python models come from bridge.c. */
+#include <math.h>
+#include <stdlib.h>
+
+#include "pybmd.h"
+
+static void model_dealloc(bmdpy_model *self) {
+    bmd_model_destroy(self->model);
+    Py_XDECREF(self->pyobj);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+bmd_model *bmdpy_model_get(PyObject *o) {
+    if (!PyObject_TypeCheck(o, &bmdpy_model_type) || !((bmdpy_model *)o)->model) {
+        PyErr_SetString(PyExc_TypeError, "expected a batchmd model (batchmd.models)");
+        return NULL;
+    }
+    return ((bmdpy_model *)o)->model;
+}
+
+static PyObject *model_cutoff(bmdpy_model *self, PyObject *noargs) {
+    (void)noargs;
+    return PyFloat_FromDouble(self->model->ops->cutoff(self->model->self));
+}
+
+static PyObject *model_type(bmdpy_model *self, PyObject *noargs) {
+    (void)noargs;
+    return PyUnicode_FromString(self->model->ops->type);
+}
+
+static PyObject *model_list_builds(bmdpy_model *self, PyObject *noargs) {
+    (void)noargs;
+    return PyLong_FromLong(bmd_model_list_builds(self->model));
+}
+
+/* timers() -> (neighbor_s, force_s) */
+static PyObject *model_timers(bmdpy_model *self, PyObject *noargs) {
+    (void)noargs;
+    double nb = 0, f = 0;
+    bmd_model_timers(self->model, &nb, &f);
+    return Py_BuildValue("(dd)", nb, f);
+}
+
+static PyMethodDef model_methods[] = {
+    {"cutoff", (PyCFunction)model_cutoff, METH_NOARGS, "Largest interaction range (Å; σ in lj units)."},
+    {"type", (PyCFunction)model_type, METH_NOARGS, "The model's type (lj, morse, eam, kim, plugin, python)."},
+    {"list_builds", (PyCFunction)model_list_builds, METH_NOARGS, "Neighbor-list builds so far (-1: none kept)."},
+    {"timers", (PyCFunction)model_timers, METH_NOARGS, "Seconds in (neighbor lists, the rest of compute)."},
+    {NULL, NULL, 0, NULL}};
+
+PyTypeObject bmdpy_model_type = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "batchmd._core.Model",
+    .tp_basicsize = sizeof(bmdpy_model),
+    .tp_dealloc = (destructor)model_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "A libbatchmd model (made by batchmd.models).",
+    .tp_methods = model_methods,
+};
+
+/* model_from_yaml(text, name, dir) -> Model: the campaign text's `model:` */
+static PyObject *model_from_yaml(PyObject *mod, PyObject *args) {
+    (void)mod;
+    const char *text, *name, *dir;
+    if (!PyArg_ParseTuple(args, "sss", &text, &name, &dir)) return NULL;
+    bmd_campaign c;
+    bmd_status st = bmd_campaign_load_text(text, name, dir, BMD_CAMPAIGN_STAGES_OPTIONAL | BMD_CAMPAIGN_INPUT_OPTIONAL, &c);
+    if (st) return bmdpy_raise(st, NULL);
+    bmd_model *m = NULL;
+    Py_BEGIN_ALLOW_THREADS
+    st = bmd_campaign_make_model(&c, &m);
+    Py_END_ALLOW_THREADS
+    int units = (int)c.units;
+    bmd_campaign_free(&c);
+    if (st) return bmdpy_raise(st, NULL);
+    bmdpy_model *o = PyObject_New(bmdpy_model, &bmdpy_model_type);
+    if (!o) {
+        bmd_model_destroy(m);
+        return NULL;
+    }
+    o->model = m;
+    o->pyobj = NULL;
+    o->units = units;
+    return (PyObject *)o;
+}
+
+/* evaluate(model, dataset, max_atoms, max_systems) -> [structure dict]:
+ * energy, forces and (periodic systems with a volume) stress, in dataset
+ * order (bmd_eval_dataset). */
+static PyObject *evaluate(PyObject *mod, PyObject *args) {
+    (void)mod;
+    PyObject *mo, *dso;
+    long max_atoms, max_systems;
+    if (!PyArg_ParseTuple(args, "OO!ll", &mo, &bmdpy_dataset_type, &dso, &max_atoms, &max_systems)) return NULL;
+    bmd_model *m = bmdpy_model_get(mo);
+    if (!m) return NULL;
+    bmd_sink *mem = NULL;
+    bmd_status st = bmd_sink_memory_create(0, &mem);
+    if (st) return bmdpy_raise(st, NULL);
+    bmd_run_stats stats;
+    bmdpy_clear_kept();
+    Py_BEGIN_ALLOW_THREADS
+    st = bmd_eval_dataset(m, ((bmdpy_dataset *)dso)->ds, max_atoms, max_systems, mem, &stats);
+    Py_END_ALLOW_THREADS
+    if (bmdpy_restore_exception()) {
+        bmd_sink_destroy(mem);
+        return NULL;
+    }
+    if (st) {
+        bmd_sink_destroy(mem);
+        return bmdpy_raise(st, "evaluate");
+    }
+    long n = bmd_sink_memory_count(mem);
+    PyObject *out = PyList_New(n);
+    for (long i = 0; out && i < n; i++) {
+        PyObject *d = bmdpy_system_to_dict(bmd_sink_memory_at(mem, i));
+        if (!d) Py_CLEAR(out);
+        else PyList_SET_ITEM(out, i, d);
+    }
+    bmd_sink_destroy(mem);
+    return out;
+}
+
+/* single_point(model, structure dict, per_atom) -> (energy, forces bytes,
+ * virial bytes or None, energies bytes or None): one structure through
+ * bmd_model_compute with every output asked for (the ASE calculator). The
+ * virial is W (eV, Voigt), NaN where the model cannot give it. */
+static PyObject *single_point(PyObject *mod, PyObject *args) {
+    (void)mod;
+    PyObject *mo, *d;
+    int per_atom;
+    if (!PyArg_ParseTuple(args, "OOp", &mo, &d, &per_atom)) return NULL;
+    bmd_model *m = bmdpy_model_get(mo);
+    if (!m) return NULL;
+    bmd_system sys;
+    if (bmdpy_system_from_dict(d, &sys)) return NULL;
+    bmd_batch *b = NULL;
+    bmd_status st = bmd_batch_create(&b);
+    if (!st) st = bmd_model_check_system(m, &sys);
+    if (!st) st = bmd_batch_append(b, &sys, NULL);
+    bmd_system_free(&sys);
+    size_t n = b ? (size_t)b->n_atoms : 0;
+    double energy = NAN, virial[6], *forces = malloc(sizeof(double) * 3 * (n ? n : 1));
+    double *epa = per_atom ? malloc(sizeof(double) * (n ? n : 1)) : NULL;
+    if (!st && (!forces || (per_atom && !epa))) st = bmd__fail(BMD_ERR_NOMEM, "out of memory");
+    for (int k = 0; k < 6; k++) virial[k] = NAN;
+    bmd_compute_request req = {.energy = &energy, .forces = forces, .virial = virial, .energy_per_atom = epa};
+    bmdpy_clear_kept();
+    if (!st) {
+        Py_BEGIN_ALLOW_THREADS
+        st = bmd_model_compute(m, b, &req);
+        Py_END_ALLOW_THREADS
+    }
+    PyObject *out = NULL;
+    if (bmdpy_restore_exception()) {
+    } else if (st) {
+        bmdpy_raise(st, NULL);
+    } else {
+        PyObject *e = epa ? PyBytes_FromStringAndSize((const char *)epa, (Py_ssize_t)(8 * n)) : Py_NewRef(Py_None);
+        out = Py_BuildValue("(dy#y#N)", energy, (const char *)forces, (Py_ssize_t)(24 * n), (const char *)virial,
+                            (Py_ssize_t)sizeof virial, e);
+    }
+    free(forces);
+    free(epa);
+    bmd_batch_destroy(b);
+    return out;
+}
+
+static PyMethodDef methods[] = {
+    {"single_point", single_point, METH_VARARGS, "Energy, forces, virial (and per-atom energies) of one structure."},
+    {"model_from_yaml", model_from_yaml, METH_VARARGS, "A model from a campaign text's model: mapping."},
+    {"evaluate", evaluate, METH_VARARGS, "Single points of a dataset's structures."},
+    {NULL, NULL, 0, NULL}};
+
+int bmdpy_init_model(PyObject *m) {
+    if (PyType_Ready(&bmdpy_model_type) < 0) return -1;
+    if (PyModule_AddObjectRef(m, "Model", (PyObject *)&bmdpy_model_type)) return -1;
+    return PyModule_AddFunctions(m, methods);
+}
