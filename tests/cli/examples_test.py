@@ -12,9 +12,12 @@ each within its time limit, exit 0 with nothing on stderr, and print what
 they promise: relax_md.py one table row per structure with its Langevin
 mean temperature near its bath; kim_ase.py the published figures of the
 Mishin 2001 copper potential (cohesive energy -3.54 eV, vacancy formation
-1.27 eV, migration 0.69 eV: Phys. Rev. B 63, 224106)."""
+1.27 eV, migration 0.69 eV: Phys. Rev. B 63, 224106); torch_potential.py
+all 1,000 structures done and its fitted network within 20 meV/atom and
+0.3 eV/Å of ASE's LennardJones, the reference it was fitted to."""
 import glob
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -100,7 +103,8 @@ for path in campaigns:
 
 # ---- the Python examples ----
 BUILD = os.environ.get("BATCHMD_BUILD") or os.path.dirname(os.path.abspath(BATCHMD))
-PY_EXAMPLES = {"relax_md.py": 60, "kim_ase.py": 60}  # name: time limit, s (each runs in a few seconds)
+# name: a limit against hangs, s (they take 2 to 30 s; the limit is no speed test)
+PY_EXAMPLES = {"relax_md.py": 300, "kim_ase.py": 300, "torch_potential.py": 600}
 found = sorted(os.path.basename(p) for p in glob.glob(os.path.join(SOURCE, "examples", "python", "*.py")))
 c.check(found == sorted(PY_EXAMPLES), "examples/python holds %s, the test knows %s" % (found, sorted(PY_EXAMPLES)))
 
@@ -144,5 +148,15 @@ for label, ref, tol in (("cohesive energy", -3.54, 0.005), ("vacancy formation",
                         ("vacancy migration", 0.69, 0.02)):
     v = figure(out, label)
     c.check(v is not None and abs(v - ref) <= tol, "kim_ase.py: %s %s eV, published %s" % (label, v, ref))
+
+# torch_potential.py: every structure done, none failed; the fitted network against ASE's own
+# LennardJones (the reference it was fitted to, computed independently) on structures it never saw
+out = outputs.get("torch_potential.py", "")
+c.check("1000 done, 0 failed" in out, "torch_potential.py: not every structure done: %s" % out[-2000:])
+m = re.search(r"against ASE's LennardJones on (\d+) final structures: energy MAE ([0-9.]+) meV/atom, "
+              r"force RMSE ([0-9.]+) eV/Å", out)
+c.check(m is not None and int(m.group(1)) == 40 and float(m.group(2)) < 20 and float(m.group(3)) < 0.3,
+        "torch_potential.py: the fitted potential against ASE's LennardJones: %s (expected under 20 meV/atom and "
+        "0.3 eV/Å)" % (m.group(0) if m else out[-2000:]))
 
 c.finish()
