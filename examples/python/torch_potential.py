@@ -74,9 +74,9 @@ class BehlerParrinello(torch.nn.Module):
         fc = 0.5 * torch.cos((math.pi / self.cutoff) * r) + 0.5
         g = torch.exp(-self.eta * (r[:, None] - self.mu) ** 2) * fc[:, None]
         # a half list: the pair (i, j) counts for both atoms
-        G = torch.zeros(positions.shape[0], g.shape[1]).index_add_(0, i, g).index_add_(0, j, g)
+        G = positions.new_zeros(positions.shape[0], g.shape[1]).index_add_(0, i, g).index_add_(0, j, g)
         atomic = self.net(G).squeeze(1)
-        return torch.zeros(n_systems).index_add_(0, system_index, atomic)
+        return positions.new_zeros(n_systems).index_add_(0, system_index, atomic)
 
 
 def half_list(a, cutoff):
