@@ -3,7 +3,7 @@
 
 1. The LJ quickstart (examples/quickstart: 24 argon clusters, FIRE to
    0.01 eV/Å then 2000 Langevin steps, fused) run by the command
-   (`batchmd run --quiet`, the wall time of the whole process) and from
+   (`batchmd run`, the wall time of the whole process) and from
    Python (`(relax + anneal).run(...)` with the campaign's parameters, the
    wall time of the call, in a fresh interpreter each time, batchmd already
    imported), two ways:
@@ -32,16 +32,24 @@
      empty        neighbors None, energies and forces zero (returned as
                   preallocated arrays): all that is left is the overhead;
      empty+edges  the same with a half neighbor list (4.2 Å) asked for and
-                  not used: the edges' cost;
+                  not used: the edges' cost (strict: exactly r < cutoff);
+     empty+verlet the same with strict=False (the Verlet list's pairs);
      torch LJ     a Lennard-Jones pair potential written in torch over the
                   half list (ε 0.415 eV, σ 2.277 Å, 4.2 Å, shifted), forces
-                  by autograd.
-   Target: outside under 5 % of the model's time for models taking 1 ms
-   per step or more.
+                  by autograd: a cheap model per atom;
+     torch BP     the example's Behler-Parrinello network, fitted as there
+                  (a few seconds, not timed).
+   Outside is split into the neighbor edges (stats t_neighbor), the
+   integrator (t_integrate) and the rest, the bridge and the flow. Target:
+   under 5 % of the model's time for models taking 1 ms per step or more;
+   both the whole outside and the bridge-and-flow part are printed.
 
 --csv prints the rows bench/run-all gathers:
-    python_overhead,VARIANT,python_s,command_s,overhead_pct,python_median_s,command_median_s,python_loop_s,command_loop_s,python_cpu_s,command_cpu_s
-    bridge,MODEL,atoms,model_ms_per_step,outside_ms_per_step,outside_pct,neighbor_ms,integrate_ms,bridge_ms,bridge_pct,steps
+    python_overhead,VARIANT,python_s,command_s,overhead_pct,python_median_s,command_median_s,
+        python_loop_s,command_loop_s,python_cpu_s,command_cpu_s
+    bridge,MODEL,atoms,model_ms_per_step,outside_ms_per_step,outside_pct,neighbor_ms,integrate_ms,
+        bridge_ms,bridge_pct,steps
+(one line each)
 
 usage: bench/python_overhead.py [--build DIR] [--repeat N] [--csv]"""
 import argparse

@@ -187,7 +187,8 @@ def fit(net, data, epochs=300):
     cells, sys_index = np.array(cells), np.concatenate(sys_index)
     e_ref, f_ref, natoms = torch.tensor(e_ref), torch.from_numpy(np.concatenate(f_ref)), torch.tensor(natoms)
     sv = shift_vectors(shifts, cells, sys_index[edges[0]])
-    pos_t, edges_t, sys_t = torch.from_numpy(pos).requires_grad_(True), torch.from_numpy(edges), torch.from_numpy(sys_index)
+    pos_t = torch.from_numpy(pos).requires_grad_(True)
+    edges_t, sys_t = torch.from_numpy(edges), torch.from_numpy(sys_index)
     with torch.no_grad():  # start from the mean energy per atom
         net.net[-1].bias.fill_(float((e_ref / natoms).mean()))
     opt = torch.optim.Adam(net.parameters(), lr=0.05)
