@@ -86,8 +86,11 @@ static PyMethodDef methods[] = {
     {"version", version, METH_NOARGS, "libbatchmd's version."},
     {NULL, NULL, 0, NULL}};
 
-static struct PyModuleDef moduledef = {PyModuleDef_HEAD_INIT, "batchmd._core",
-                                       "batchmd's C core (libbatchmd); use the package batchmd.", -1, methods};
+static struct PyModuleDef moduledef = {.m_base = PyModuleDef_HEAD_INIT,
+                                       .m_name = "batchmd._core",
+                                       .m_doc = "batchmd's C core (libbatchmd); use the package batchmd.",
+                                       .m_size = -1,
+                                       .m_methods = methods};
 
 PyMODINIT_FUNC PyInit__core(void) {
     PyObject *m = PyModule_Create(&moduledef);
