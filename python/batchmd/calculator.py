@@ -19,7 +19,7 @@ class Calculator(_AseCalculator):
 
     def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
         super().calculate(atoms, properties, system_changes)
-        d = _convert.atoms_to_dict(self.atoms, None, self.model.units)
+        d = _convert.atoms_to_dict(self.atoms, None, self.model.units, single_point=True)
         per_atom = "energies" in properties
         energy, forces, virial, energies = _core.single_point(self.model._c, d, per_atom)
         self.results["energy"] = energy
