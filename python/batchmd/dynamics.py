@@ -238,6 +238,10 @@ def _run_groups(groups, group, structures, sampler, seed, units, max_atoms, max_
         stats = _core.run(text, "<batchmd.run>", os.getcwd(), model._c, ds, final_sink._c, failed_sink._c, specs,
                           group)
     finally:
+        # what the run wrote is in the files when it returns (or raises),
+        # though the user's sinks stay open for another run
+        for s in [final_sink, failed_sink] + [h.sink for h in all_hooks if getattr(h, "sink", None) is not None]:
+            s.flush()
         for h in all_hooks:
             h.close()
     final_atoms = _sinks.memory_atoms(final_sink)

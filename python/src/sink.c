@@ -1,6 +1,8 @@
 /* sink.c — _core.Sink: where leaving systems go (flow.h, h5md.h): memory
  * (HostMemory), extxyz, H5MD, a priority chain of sinks, or a Python
  * callable. A Sink is owned by its Python object; a run borrows it. */
+#include <stdlib.h>
+
 #include "pybmd.h"
 
 static void sink_dealloc(bmdpy_sink *self) {
@@ -79,6 +81,24 @@ static PyObject *sink_write(bmdpy_sink *self, PyObject *d) {
     Py_RETURN_NONE;
 }
 
+/* flush(): what was written so far into the file and to disk (the sink's
+ * checkpoint commit: extxyz and H5MD hold frames in memory until then);
+ * nothing for a sink without a file. A run calls it as it returns, so that
+ * its outputs are complete on disk while the sink stays open. */
+static PyObject *sink_flush(bmdpy_sink *self, PyObject *noargs) {
+    (void)noargs;
+    if (!self->sink || !self->sink->ops->commit || bmd_sink_memory_count(self->sink) >= 0) Py_RETURN_NONE;
+    void *state = NULL;
+    size_t n = 0;
+    bmd_status st;
+    Py_BEGIN_ALLOW_THREADS
+    st = self->sink->ops->commit(self->sink->self, &state, &n);
+    Py_END_ALLOW_THREADS
+    free(state);
+    if (st) return bmdpy_raise(st, "flushing the sink");
+    Py_RETURN_NONE;
+}
+
 static PyObject *sink_full(bmdpy_sink *self, PyObject *noargs) {
     (void)noargs;
     return PyBool_FromLong(self->sink && bmd_sink_full(self->sink));
@@ -88,6 +108,7 @@ static PyMethodDef sink_methods[] = {
     {"count", (PyCFunction)sink_count, METH_NOARGS, "Systems held (HostMemory)."},
     {"drain", (PyCFunction)sink_drain, METH_VARARGS, "Takes the held systems out (HostMemory)."},
     {"close", (PyCFunction)sink_close, METH_NOARGS, "Flushes and closes."},
+    {"flush", (PyCFunction)sink_flush, METH_NOARGS, "Writes what is held into the file (and to disk)."},
     {"write", (PyCFunction)sink_write, METH_O, "Writes one structure."},
     {"full", (PyCFunction)sink_full, METH_NOARGS, "Whether it takes no more now."},
     {NULL, NULL, 0, NULL}};
