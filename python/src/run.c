@@ -19,6 +19,25 @@ static void on_stop(int sig) {
     stop_flag = 1;
 }
 
+/* 1 when the calling thread is Python's main thread (the one signals are
+ * delivered to Python on), 0 otherwise, -1 with an exception. The head of
+ * the interpreter's thread list is the thread created last, not the main
+ * one, so the test asks threading.main_thread(). */
+static int on_main_thread(void) {
+    PyObject *threading = PyImport_ImportModule("threading");
+    PyObject *main = threading ? PyObject_CallMethod(threading, "main_thread", NULL) : NULL;
+    PyObject *ident = main ? PyObject_GetAttrString(main, "ident") : NULL;
+    int out = -1;
+    if (ident) {
+        unsigned long id = PyLong_AsUnsignedLong(ident);
+        if (!(id == (unsigned long)-1 && PyErr_Occurred())) out = id == PyThread_get_thread_ident();
+    }
+    Py_XDECREF(ident);
+    Py_XDECREF(main);
+    Py_XDECREF(threading);
+    return out;
+}
+
 /* run(text, name, dir, model, dataset, final, failed, hooks, group=0) -> stats */
 static PyObject *run(PyObject *mod, PyObject *args) {
     (void)mod;
@@ -71,6 +90,25 @@ static PyObject *run(PyObject *mod, PyObject *args) {
         return NULL;
     }
     Py_DECREF(seq);
+    int main_thread = on_main_thread();
+    if (main_thread < 0) {
+        bmd_stage_destroy(stage);
+        bmd_campaign_free(&a.c);
+        return NULL;
+    }
+
+    /* the inputs `batchmd run` refuses before it starts, refused alike */
+    bmd_dataset *ds = ((bmdpy_dataset *)dso)->ds, *checked = NULL;
+    bmdpy_clear_kept();
+    Py_BEGIN_ALLOW_THREADS
+    st = bmdpy_check_inputs(&a.c, model, ds, &checked);
+    Py_END_ALLOW_THREADS
+    if (st) {
+        bmd_stage_destroy(stage);
+        bmd_campaign_free(&a.c);
+        if (!bmdpy_restore_exception()) bmdpy_raise(st, NULL);
+        return NULL;
+    }
 
     bmd_run_options opt = {.max_atoms = a.c.batch.max_atoms,
                            .max_systems = a.c.batch.max_systems,
@@ -86,13 +124,13 @@ static PyObject *run(PyObject *mod, PyObject *args) {
     sa.sa_handler = on_stop;
     sigemptyset(&sa.sa_mask);
     stop_flag = 0;
-    int main_thread = PyGILState_GetThisThreadState() == PyInterpreterState_ThreadHead(PyInterpreterState_Main());
     if (main_thread) {
         sigaction(SIGINT, &sa, &was_int);
         sigaction(SIGTERM, &sa, &was_term);
     }
     Py_BEGIN_ALLOW_THREADS
-    st = bmd_run_inflight(stage, model, ((bmdpy_dataset *)dso)->ds, &opt, final, failed, &stats);
+    st = bmd_run_inflight(stage, model, checked ? checked : ds, &opt, final, failed, &stats);
+    bmd_dataset_close(checked);
     Py_END_ALLOW_THREADS
     if (main_thread) {
         sigaction(SIGINT, &was_int, NULL);
