@@ -42,6 +42,16 @@ def _ase_time(units_kind):
     return units.fs if units_kind == "metal" else 1.0
 
 
+def _masses(atoms, units_kind):
+    """The masses a structure runs with, as the extxyz reader takes them:
+    those set on the Atoms (a masses array: set_masses, or a masses column
+    read), else the element's standard mass in metal units (amu) and 1 in
+    lj units (docs/campaign.md, units)."""
+    if atoms.has("masses") or units_kind == "metal":
+        return np.ascontiguousarray(atoms.get_masses(), dtype=np.float64)
+    return np.ones(len(atoms))
+
+
 def atoms_to_dict(atoms, index=None, units_kind="metal", single_point=False):
     """The structure dict of an ase.Atoms (index: where it is, for messages).
 
@@ -59,11 +69,12 @@ def atoms_to_dict(atoms, index=None, units_kind="metal", single_point=False):
     # nothing under batchmd's models: not used, as the command's extxyz
     # reader does not use those columns (docs/campaign.md, inputs)
 
+    masses = _masses(atoms, units_kind)
     vel = None
     if atoms.has("momenta"):
         # as the extxyz reader: v = p / m * ase_time (Å/fs)
         p = atoms.get_momenta()
-        vel = np.ascontiguousarray(p / atoms.get_masses()[:, None] * _ase_time(units_kind), dtype=np.float64)
+        vel = np.ascontiguousarray(p / masses[:, None] * _ase_time(units_kind), dtype=np.float64)
     info = []
     for k, v in ({} if single_point else atoms.info).items():
         if k in _DROPPED_INFO:
@@ -72,7 +83,7 @@ def atoms_to_dict(atoms, index=None, units_kind="metal", single_point=False):
     return {
         "numbers": np.ascontiguousarray(atoms.numbers, dtype=np.int32),
         "positions": np.ascontiguousarray(atoms.positions, dtype=np.float64),
-        "masses": np.ascontiguousarray(atoms.get_masses(), dtype=np.float64),
+        "masses": masses,
         "velocities": vel,
         "forces": None,
         "cell": np.ascontiguousarray(atoms.cell.array, dtype=np.float64),
