@@ -41,13 +41,17 @@ class _Runnable:
         return Pipeline(self._groups() + other._groups())
 
     def __enter__(self):
-        self._opened = [h for h in self._all_hooks()]
+        """Opens the hooks once for every run inside the `with` block (a run
+        outside one opens and closes its hooks itself)."""
+        self._opened = [h for h in self._all_hooks() if not getattr(h, "_held", 0)]
         for h in self._opened:
             h.open()
+            h._held = 1
         return self
 
     def __exit__(self, *exc):
         for h in getattr(self, "_opened", []):
+            h._held = 0
             h.close()
         self._opened = []
 
@@ -232,7 +236,8 @@ def _run_groups(groups, group, structures, sampler, seed, units, max_atoms, max_
     dts = [(s.name, float(s.values.get("dt", dict((p[0], p[2]) for p in s.params).get("dt") or 0)))
            for s in stages if not s.is_optimizer and any(p[0] == "dt" for p in s.params)]
     specs = [h._spec({"dts": dts}) for h in all_hooks]
-    for h in all_hooks:
+    own = [h for h in all_hooks if not getattr(h, "_held", 0)]  # not opened by a `with` block
+    for h in own:
         h.open()
     try:
         stats = _core.run(text, "<batchmd.run>", os.getcwd(), model._c, ds, final_sink._c, failed_sink._c, specs,
@@ -242,7 +247,7 @@ def _run_groups(groups, group, structures, sampler, seed, units, max_atoms, max_
         # though the user's sinks stay open for another run
         for s in [final_sink, failed_sink] + [h.sink for h in all_hooks if getattr(h, "sink", None) is not None]:
             s.flush()
-        for h in all_hooks:
+        for h in own:
             h.close()
     final_atoms = _sinks.memory_atoms(final_sink)
     failed_atoms = _sinks.memory_atoms(failed_sink)

@@ -13,7 +13,8 @@ by step, and leaves zero momenta. A Batch kept past its call raises on use;
 an array kept past it stops the run with an error naming it. batch.fail
 sends one system to failed with the reason as status. Built-in hooks by
 name and class: "nan" takes out a system whose energy a hook poisoned,
-ForceClamp caps the forces the hooks after it see."""
+ForceClamp caps the forces the hooks after it see. A hook is opened and
+closed once per run, or once per `with` block of its stage."""
 import numpy as np
 from ase import units
 from ase.build import bulk
@@ -215,4 +216,32 @@ bmd.NVE(model, dt=1.0, steps=3, hooks=[bmd.ForceClamp(fmax_clamp=CLAMP), watch])
 c.check(np.linalg.norm(f_sq, axis=1).max() > 4 * CLAMP, "squeezed crystal: forces above the clamp")
 c.check(len(fmax_seen) == 4 and max(fmax_seen) <= CLAMP * (1 + 1e-12),
         f"ForceClamp({CLAMP}): the hook after it saw |F| up to {max(fmax_seen, default=None)}")
+
+
+# ---- 7. open/close: once per run, or once per `with` block however many runs it holds
+class Counted(bmd.Hook):
+    stage = P.AFTER_STEP
+
+    def __init__(self):
+        self.log = []
+
+    def __call__(self, batch):
+        self.log.append("call")
+
+    def open(self):
+        self.log.append("open")
+
+    def close(self):
+        self.log.append("close")
+
+
+h = Counted()
+md = bmd.NVE(model, dt=2.0, steps=2, hooks=[h])
+md.run(frames[:1])
+c.check(h.log == ["open", "call", "call", "close"], f"one run: {h.log}")
+h.log.clear()
+with md + bmd.NVE(model, name="more", dt=2.0, steps=1) as fused:
+    fused.run(frames[:1])
+    fused.run(frames[:1])
+c.check(h.log == ["open"] + ["call"] * 6 + ["close"], f"two runs in a with block: {h.log}")
 c.finish()
