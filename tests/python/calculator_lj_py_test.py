@@ -12,7 +12,8 @@ cutoff (many periodic images) and a 55-atom Ar cluster. The calculator
 evaluates structures carrying constraints (ASE applies them to its
 results): a FixAtoms atom's force is 0, the others are ASE's.
 bmd.evaluate over all of them, in small batches, gives each structure's
-Calculator energy, forces and (periodic cells) stress."""
+Calculator energy, forces and (periodic cells) stress, on copies of the
+input Atoms (info and constraints kept, whatever they hold)."""
 import numpy as np
 from ase.build import bulk
 from ase.calculators.calculator import PropertyNotImplementedError
@@ -101,7 +102,8 @@ close(moved.get_potential_energy(), ref.get_potential_energy(), 1e-12, "moved at
 c.check(moved.get_potential_energy() != e_before, "moved atom: the energy did not change")
 
 # evaluate: batched single points equal the calculator, structure by structure, in input order
-many = [crystal, small, cluster] + [a for a in (crystal.copy(), cluster.copy())]
+many = [crystal, small, cluster] + [a for a in (crystal.copy(), fixed.copy())]
+many[4].set_constraint(FixAtoms(indices=[0, 7]))  # kept on the copy evaluate returns, with its info
 many[3].positions += rng.normal(0, 0.02, many[3].positions.shape)
 many[4].positions += rng.normal(0, 0.02, many[4].positions.shape)
 for max_atoms in (200, 60):  # all at once, then several batches
@@ -113,8 +115,11 @@ for max_atoms in (200, 60):  # all at once, then several batches
         what = f"evaluate (max_atoms {max_atoms}) structure {i}"
         c.check(np.array_equal(b.positions, a.positions) and np.array_equal(b.numbers, a.numbers),
                 f"{what}: not the input structure (order kept?)")
+        c.check(b.info == a.info and len(b.constraints) == len(a.constraints),
+                f"{what}: info {b.info} / constraints {b.constraints} not the input's")
         close(b.get_potential_energy(), ref.get_potential_energy(), 1e-13, f"{what}: energy")
         close(b.get_forces(), ref.get_forces(), 1e-13, f"{what}: forces")
+        close(b.calc.results["forces"], ref.calc.results["forces"], 1e-13, f"{what}: forces before constraints")
         if a.pbc.all():
             close(b.get_stress(), ref.get_stress(), 1e-13, f"{what}: stress")
         else:
