@@ -13,7 +13,8 @@ by step, and leaves zero momenta. A Batch kept past its call raises on use;
 an array kept past it stops the run with an error naming it. batch.fail
 sends one system to failed with the reason as status. Built-in hooks by
 name and class: "nan" takes out a system whose energy a hook poisoned,
-ForceClamp caps the forces the hooks after it see. A hook is opened and
+ForceClamp caps the forces the hooks after it see; those that would do
+nothing without parameters are refused by name and without them. A hook is opened and
 closed once per run, or once per `with` block of its stage."""
 import numpy as np
 from ase import units
@@ -199,6 +200,31 @@ c.check([(a.info["system_id"], a.info["status"]) for a in res.failed] == [(2, "n
         f"'nan' after the poison: failed {[a.info for a in res.failed]}")
 res = bmd.NVE(model, dt=2.0, steps=N, hooks=[poison]).run(frames)
 c.check(not res.failed, "without 'nan' after it, the poisoned system is not taken out (the test can fail)")
+
+# EnergyDrift(max_drift) against the drift the run's own NVE monitor reports
+hot = bmd.NVE(model, dt=25.0, steps=N, init_temperature=80)
+drift = hot.run(frames, seed=3).stats["stages"][0]["max_drift_eV_per_atom"]
+c.check(drift > 1e-6, f"NVE at dt 25 fs drifts only {drift} eV/atom: the test needs more")
+out = bmd.NVE(model, dt=25.0, steps=N, init_temperature=80, hooks=[bmd.EnergyDrift(max_drift=drift / 2)]).run(
+    frames, seed=3)
+c.check(out.failed and all(a.info["status"] == "energy_drift" for a in out.failed),
+        f"EnergyDrift(half the largest drift): failed {[a.info for a in out.failed]}")
+out = bmd.NVE(model, dt=25.0, steps=N, init_temperature=80, hooks=[bmd.EnergyDrift(max_drift=drift * 2)]).run(
+    frames, seed=3)
+c.check(not out.failed, f"EnergyDrift(twice the largest drift): failed {[a.info for a in out.failed]}")
+
+for name, cls in (("fclamp", "ForceClamp"), ("energy_drift", "EnergyDrift"), ("log", "LoggingHook")):
+    try:
+        bmd.NVE(model, dt=2.0, steps=N, hooks=[name])
+        c.check(False, f"hook '{name}' by name, without its parameters: accepted (it would do nothing)")
+    except ValueError as e:
+        c.check(cls in str(e), f"hook '{name}' by name: {e}")
+for make in (bmd.ForceClamp, bmd.EnergyDrift):
+    try:
+        make()
+        c.check(False, f"{make.__name__}() without parameters: accepted (it would do nothing)")
+    except ValueError as e:
+        c.check(make.__name__ in str(e), f"{make.__name__}(): {e}")
 
 squeezed = bulk("Ar", "fcc", a=4.6, cubic=True)
 squeezed.positions += rng.normal(0, 0.1, squeezed.positions.shape)
