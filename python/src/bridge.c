@@ -639,16 +639,7 @@ static PyObject *python_model(PyObject *mod, PyObject *obj) {
     bmd_model *m = NULL;
     bmd_status st = bmdpy_bridge_model(obj, units, &m);
     if (st) return bmdpy_raise(st, NULL);
-    bmdpy_model *o = PyObject_GC_New(bmdpy_model, &bmdpy_model_type);
-    if (!o) {
-        bmd_model_destroy(m);
-        return NULL;
-    }
-    o->model = m;
-    o->pyobj = Py_NewRef(obj);
-    o->units = units;
-    PyObject_GC_Track((PyObject *)o);
-    return (PyObject *)o;
+    return bmdpy_model_new(m, obj, units);
 }
 
 /* edge_builds(model) -> int: Verlet-list builds of a Python model's edges

@@ -10,6 +10,7 @@
 static void model_dealloc(bmdpy_model *self) {
     PyObject_GC_UnTrack(self);
     bmd_model_destroy(self->model);
+    if (self->lock) PyThread_free_lock(self->lock);
     Py_XDECREF(self->pyobj);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
@@ -31,12 +32,53 @@ static int model_clear(bmdpy_model *self) {
     return 0;
 }
 
+PyObject *bmdpy_model_new(bmd_model *m, PyObject *pyobj, int units) {
+    PyThread_type_lock lock = PyThread_allocate_lock();
+    bmdpy_model *o = lock ? PyObject_GC_New(bmdpy_model, &bmdpy_model_type) : NULL;
+    if (!o) {
+        if (lock) PyThread_free_lock(lock);
+        bmd_model_destroy(m);
+        return lock ? NULL : PyErr_NoMemory();
+    }
+    o->model = m;
+    o->pyobj = Py_XNewRef(pyobj);
+    o->units = units;
+    o->lock = lock;
+    o->owner = 0;
+    PyObject_GC_Track((PyObject *)o);
+    return (PyObject *)o;
+}
+
 bmd_model *bmdpy_model_get(PyObject *o) {
     if (!PyObject_TypeCheck(o, &bmdpy_model_type) || !((bmdpy_model *)o)->model) {
         PyErr_SetString(PyExc_TypeError, "expected a batchmd model (batchmd.models)");
         return NULL;
     }
     return ((bmdpy_model *)o)->model;
+}
+
+int bmdpy_model_acquire(PyObject *o) {
+    bmdpy_model *m = (bmdpy_model *)o;
+    unsigned long me = PyThread_get_thread_ident();
+    if (m->owner == me) {
+        PyErr_SetString(bmdpy_error, "this model is being evaluated by a run or call of this thread (a hook, "
+                                     "dataset, sink or Python model called back from it cannot use it too): "
+                                     "make another model object for this use");
+        return -1;
+    }
+    if (!PyThread_acquire_lock(m->lock, NOWAIT_LOCK)) {
+        Py_BEGIN_ALLOW_THREADS
+        PyThread_acquire_lock(m->lock, WAIT_LOCK);
+        Py_END_ALLOW_THREADS
+    }
+    m->owner = me;
+    return 0;
+}
+
+void bmdpy_model_release(PyObject *o) {
+    bmdpy_model *m = (bmdpy_model *)o;
+    m->owner = 0;
+    PyThread_release_lock(m->lock);
 }
 
 static PyObject *model_cutoff(bmdpy_model *self, PyObject *noargs) {
@@ -95,16 +137,7 @@ static PyObject *model_from_yaml(PyObject *mod, PyObject *args) {
     int units = (int)c.units;
     bmd_campaign_free(&c);
     if (st) return bmdpy_raise(st, NULL);
-    bmdpy_model *o = PyObject_GC_New(bmdpy_model, &bmdpy_model_type);
-    if (!o) {
-        bmd_model_destroy(m);
-        return NULL;
-    }
-    o->model = m;
-    o->pyobj = NULL;
-    o->units = units;
-    PyObject_GC_Track((PyObject *)o);
-    return (PyObject *)o;
+    return bmdpy_model_new(m, NULL, units);
 }
 
 /* evaluate(model, dataset, max_atoms, max_systems) -> [structure dict]:
@@ -121,10 +154,15 @@ static PyObject *evaluate(PyObject *mod, PyObject *args) {
     bmd_status st = bmd_sink_memory_create(0, &mem);
     if (st) return bmdpy_raise(st, NULL);
     bmd_run_stats stats;
+    if (bmdpy_model_acquire(mo)) {
+        bmd_sink_destroy(mem);
+        return NULL;
+    }
     bmdpy_clear_kept();
     Py_BEGIN_ALLOW_THREADS
     st = bmd_eval_dataset(m, ((bmdpy_dataset *)dso)->ds, max_atoms, max_systems, mem, &stats);
     Py_END_ALLOW_THREADS
+    bmdpy_model_release(mo);
     if (bmdpy_restore_exception()) {
         bmd_sink_destroy(mem);
         return NULL;
@@ -169,11 +207,20 @@ static PyObject *single_point(PyObject *mod, PyObject *args) {
     for (int k = 0; k < 6; k++) virial[k] = NAN;
     bmd_compute_request req = {.energy = &energy, .forces = forces, .virial = virial, .energy_per_atom = epa};
     bmdpy_clear_kept();
+    int locked = 0;
     if (!st) {
+        if (bmdpy_model_acquire(mo)) {
+            free(forces);
+            free(epa);
+            bmd_batch_destroy(b);
+            return NULL;
+        }
+        locked = 1;
         Py_BEGIN_ALLOW_THREADS
         st = bmd_model_compute(m, b, &req);
         Py_END_ALLOW_THREADS
     }
+    if (locked) bmdpy_model_release(mo);
     PyObject *out = NULL;
     if (bmdpy_restore_exception()) {
     } else if (st) {

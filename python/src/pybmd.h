@@ -52,10 +52,25 @@ typedef struct bmdpy_model {
     bmd_model *model;
     PyObject *pyobj; /* a Python model's object (bridge.c), else NULL */
     int units;       /* the bmd_units_kind it was made for */
+    /* A bmd_model keeps state between evaluations (neighbor lists, work
+     * arrays) and is not safe to evaluate from two threads at once: every
+     * use with the GIL released holds this lock (bmdpy_model_acquire). */
+    PyThread_type_lock lock;
+    unsigned long owner; /* the thread holding it, 0: none (read and written with the GIL) */
 } bmdpy_model;
 extern PyTypeObject bmdpy_model_type;
+/* A new _core.Model owning m (destroyed on failure), for the Python object
+ * pyobj (a Python model's, else NULL), made for units. */
+PyObject *bmdpy_model_new(bmd_model *m, PyObject *pyobj, int units);
 /* The model of a _core.Model (NULL with TypeError otherwise). */
 bmd_model *bmdpy_model_get(PyObject *o);
+/* Takes the model's lock for the calling thread, waiting (GIL released)
+ * while another thread uses it: 0, or -1 with BatchmdError when this thread
+ * holds it already (a hook, dataset, sink or model called back during a run
+ * that evaluates the same model: it would deadlock, or corrupt the run's
+ * state). Call with the GIL; o must be a _core.Model. */
+int bmdpy_model_acquire(PyObject *o);
+void bmdpy_model_release(PyObject *o); /* with the GIL */
 
 typedef struct bmdpy_sink {
     PyObject_HEAD

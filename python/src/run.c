@@ -97,6 +97,11 @@ static PyObject *run(PyObject *mod, PyObject *args) {
         return NULL;
     }
 
+    if (bmdpy_model_acquire(mo)) { /* held until the run has returned */
+        bmd_stage_destroy(stage);
+        bmd_campaign_free(&a.c);
+        return NULL;
+    }
     /* the inputs `batchmd run` refuses before it starts, refused alike */
     bmd_dataset *ds = ((bmdpy_dataset *)dso)->ds, *checked = NULL;
     bmdpy_clear_kept();
@@ -104,6 +109,7 @@ static PyObject *run(PyObject *mod, PyObject *args) {
     st = bmdpy_check_inputs(&a.c, model, ds, &checked);
     Py_END_ALLOW_THREADS
     if (st) {
+        bmdpy_model_release(mo);
         bmd_stage_destroy(stage);
         bmd_campaign_free(&a.c);
         if (!bmdpy_restore_exception()) bmdpy_raise(st, NULL);
@@ -132,6 +138,7 @@ static PyObject *run(PyObject *mod, PyObject *args) {
     st = bmd_run_inflight(stage, model, checked ? checked : ds, &opt, final, failed, &stats);
     bmd_dataset_close(checked);
     Py_END_ALLOW_THREADS
+    bmdpy_model_release(mo);
     if (main_thread) {
         sigaction(SIGINT, &was_int, NULL);
         sigaction(SIGTERM, &was_term, NULL);
