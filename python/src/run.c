@@ -121,7 +121,11 @@ static PyObject *run(PyObject *mod, PyObject *args) {
                            .refill_every = a.c.batch.refill_every,
                            .stress_on_exit = 1,
                            .ordered = a.c.output.ordered,
-                           .stop = &stop_flag};
+                           /* signals reach Python's main thread: its run
+                            * owns the flag; a run on another thread is
+                            * stopped by nothing (as Python code there is
+                            * not interrupted either) */
+                           .stop = main_thread ? &stop_flag : NULL};
     bmd_run_stats stats;
     memset(&stats, 0, sizeof stats);
     bmdpy_clear_kept();
@@ -129,7 +133,7 @@ static PyObject *run(PyObject *mod, PyObject *args) {
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_stop;
     sigemptyset(&sa.sa_mask);
-    stop_flag = 0;
+    if (main_thread) stop_flag = 0;
     if (main_thread) {
         sigaction(SIGINT, &sa, &was_int);
         sigaction(SIGTERM, &sa, &was_term);
@@ -146,7 +150,7 @@ static PyObject *run(PyObject *mod, PyObject *args) {
     PyObject *out = NULL;
     if (bmdpy_restore_exception()) {
         /* a Python callback raised: its exception, with its traceback */
-    } else if (stop_flag) {
+    } else if (main_thread && stop_flag) {
         PyErr_SetString(PyExc_KeyboardInterrupt, "batchmd: run stopped by a signal; every output is complete, the "
                                                   "systems still running are in neither final nor failed");
     } else if (st) {
