@@ -7,6 +7,7 @@ NVE, NVTLangevin, NVTNoseHoover. Optimizers take fmax (eV/Å), etol (eV) and
 max_steps; MD takes steps. Per-structure values come from atoms.info under
 the same names (temperature=..., steps=...)."""
 import os
+import re
 
 from . import _convert, _core, _yaml, hooks as _hooks, models as _models, sampler as _sampler, sinks as _sinks
 
@@ -72,6 +73,9 @@ class Dynamics(_Runnable):
     def __init__(self, model, name=None, hooks=(), **kwargs):
         self.model = _models.as_model(model)
         self.name = name or self.type
+        if not isinstance(self.name, str) or not re.fullmatch(r"[A-Za-z0-9_-]{1,32}", self.name):
+            raise ValueError(f"{type(self).__name__}: name {self.name!r}: a stage name is 1 to 32 letters, digits, "
+                             "'_' or '-' (as in a campaign; it names the info keys steps_NAME, converged_NAME)")
         self.hooks = [_hooks.as_hook(h) for h in hooks]
         known = {p[0] for p in self.params} | ({"fmax", "etol", "max_steps"} if self.is_optimizer else {"steps"})
         unknown = sorted(set(kwargs) - known)

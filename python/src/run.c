@@ -2,7 +2,7 @@
  * inflight exactly as `batchmd run` runs a campaign: the stages, batch and
  * quarantine settings arrive as campaign YAML text (read by the campaign
  * reader, with its checks and defaults), the stage gets the command's hooks
- * (app_make_run_stage: atoms too close, NaN, force blow-up, drift of NVE
+ * (app_build_run_stage: atoms too close, NaN, force blow-up, drift of NVE
  * sub-stages, log and trajectory from `output`), then the Python hooks; the
  * model, dataset and sinks are Python objects. The GIL is released while C
  * runs. SIGINT/SIGTERM stop the run at the next round, every output
@@ -71,7 +71,7 @@ static PyObject *run(PyObject *mod, PyObject *args) {
     a.model = model;
     bmd_stage *stage = NULL;
     bmd_hook *drift[BMD_MAX_STAGES] = {0};
-    if (app_make_run_stage(&a, group, NULL, &stage, drift)) {
+    if (app_build_run_stage(&a, group, NULL, &stage, drift)) {
         bmd_campaign_free(&a.c);
         return bmdpy_raise(BMD_ERR_INVALID, NULL);
     }

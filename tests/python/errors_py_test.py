@@ -1,7 +1,8 @@
 """What a Python run refuses, and the per-structure values it honours.
 
-Refused, with messages that say what to do: an unknown keyword of a
-dynamics (the message lists the catalogue's names), a value out of range
+Refused, with messages that say what to do: a stage name the pipeline
+cannot hold (a space, '+', '|', non-ASCII, over 32 characters), an unknown
+keyword of a dynamics (the message lists the catalogue's names), a value out of range
 (dt=0, fmax=-1, steps=-1: BatchmdError from the campaign reader naming
 stages.<stage>.<key>), a non-number, a model made for other units than
 the run's, two models in one fused stage, a structure with constraints
@@ -61,6 +62,24 @@ raises(TypeError, lambda: bmd.FIRE(model, fmx=0.1), "fmx", *names, "fmax", "etol
 raises(TypeError, lambda: bmd.NVTLangevin(model, dt=1, temperature=10, friction=0.1, steps=3, max_steps=4),
        "max_steps", "temperature", "friction", "steps", what="NVTLangevin(max_steps=)")
 raises(TypeError, lambda: bmd.NVE(model, dt="1fs", steps=3), "dt", what="NVE(dt='1fs')")
+
+for bad in ("relax 1", "a+b", "x|y", "é", "a" * 33):
+    raises(ValueError, lambda: bmd.FIRE(model, name=bad), "stage name", what=f"name {bad!r}")
+
+# a failure making the stage is raised, not printed (the command's stage builder printed it on stderr)
+late = bmd.FIRE(model, fmax=0.1)
+late.name = "a" * 40  # past the constructor's check
+with tempfile.TemporaryFile() as err:
+    saved = os.dup(2)
+    os.dup2(err.fileno(), 2)
+    try:
+        raises(bmd.BatchmdError, lambda: late.run(frames), "1 to 32 characters", what="a 40-character stage name")
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+    err.seek(0)
+    printed = err.read().decode()
+c.check(printed == "", f"the extension printed on stderr: {printed!r}")
 
 # out of range: the campaign reader's message, naming stage and key
 raises(bmd.BatchmdError, lambda: bmd.NVE(model, name="md", dt=0, steps=3).run(frames), "stages.md.dt",
