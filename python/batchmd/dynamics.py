@@ -244,8 +244,9 @@ def _run_groups(groups, group, structures, sampler, seed, units, max_atoms, max_
     for h in own:
         h.open()
     try:
-        stats = _core.run(text, "<batchmd.run>", os.getcwd(), model._c, ds, final_sink._c, failed_sink._c, specs,
-                          group)
+        with _yaml.reader_errors("<batchmd.run>"):
+            stats = _core.run(text, "<batchmd.run>", os.getcwd(), model._c, ds, final_sink._c, failed_sink._c,
+                              specs, group)
     finally:
         # what the run wrote is in the files when it returns (or raises),
         # though the user's sinks stay open for another run

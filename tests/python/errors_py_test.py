@@ -82,8 +82,10 @@ with tempfile.TemporaryFile() as err:
 c.check(printed == "", f"the extension printed on stderr: {printed!r}")
 
 # out of range: the campaign reader's message, naming stage and key
-raises(bmd.BatchmdError, lambda: bmd.NVE(model, name="md", dt=0, steps=3).run(frames), "stages.md.dt",
-       "out of range", what="dt=0")
+e = raises(bmd.BatchmdError, lambda: bmd.NVE(model, name="md", dt=0, steps=3).run(frames), "stages.md.dt",
+           "out of range", what="dt=0")
+c.check(e is not None and str(e).startswith("stages.md.dt: 0 is out of range"),
+        f"dt=0: {e} (a line:column of text the user never saw?)")
 raises(bmd.BatchmdError, lambda: bmd.FIRE(model, name="relax", fmax=-1).run(frames), "stages.relax.fmax",
        "out of range", what="fmax=-1")
 raises(bmd.BatchmdError, lambda: bmd.NVE(model, name="md", dt=1, steps=-1).run(frames), "stages.md.steps",
