@@ -74,11 +74,17 @@ void bmdpy_model_release(PyObject *o); /* with the GIL */
 
 typedef struct bmdpy_sink {
     PyObject_HEAD
-    bmd_sink *sink;
-    PyObject *refs; /* objects it depends on (a chain's sinks, a callable) */
+    bmd_sink *sink;  /* the sink itself; NULL once closed */
+    bmd_sink *guard; /* what runs, chains and hooks write to: forwards to
+                      * sink while it is open, refuses after (so a chain or
+                      * a run holding it never writes into a closed sink's
+                      * freed memory); freed with the object */
+    PyObject *refs;  /* objects it depends on (a chain's sinks, a callable) */
 } bmdpy_sink;
 extern PyTypeObject bmdpy_sink_type;
-bmd_sink *bmdpy_sink_get(PyObject *o); /* None -> NULL (no error); TypeError otherwise */
+/* The guard of an open _core.Sink; None -> NULL (no error); NULL with
+ * TypeError for another object, ValueError for a closed sink. */
+bmd_sink *bmdpy_sink_get(PyObject *o);
 
 typedef struct bmdpy_dataset {
     PyObject_HEAD

@@ -5,29 +5,61 @@
 
 #include "pybmd.h"
 
+/* ---- the guard: forwards to the sink while it is open ---- */
+typedef struct guard {
+    bmd_sink *inner; /* NULL once the Python object closed it */
+} guard;
+
+static bmd_status closed_error(void) { return bmd__fail(BMD_ERR_IO, "the sink was closed (by its close())"); }
+static bmd_status guard_write(void *self, const bmd_system *s) {
+    guard *g = self;
+    return g->inner ? bmd_sink_write(g->inner, s) : closed_error();
+}
+static int guard_full(void *self) { return ((guard *)self)->inner ? bmd_sink_full(((guard *)self)->inner) : 0; }
+static bmd_status guard_skip(void *self, int64_t id) {
+    guard *g = self;
+    return g->inner ? bmd_sink_skip(g->inner, id) : BMD_OK;
+}
+static const bmd_sink_ops guard_ops = {
+    .type = "python-owned", .write = guard_write, .destroy = free, .full = guard_full, .skip = guard_skip};
+
 static void sink_dealloc(bmdpy_sink *self) {
     bmd_sink_destroy(self->sink); /* closes (flushes) first */
+    bmd_sink_destroy(self->guard);
     Py_XDECREF(self->refs);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
 bmd_sink *bmdpy_sink_get(PyObject *o) {
     if (o == Py_None) return NULL;
-    if (!PyObject_TypeCheck(o, &bmdpy_sink_type) || !((bmdpy_sink *)o)->sink) {
+    if (!PyObject_TypeCheck(o, &bmdpy_sink_type)) {
         PyErr_SetString(PyExc_TypeError, "expected a batchmd sink (HostMemory, ExtXYZ, H5MD)");
         return NULL;
     }
-    return ((bmdpy_sink *)o)->sink;
-}
-
-static PyObject *wrap(bmd_status st, bmd_sink *s, PyObject *refs) {
-    if (st) return bmdpy_raise(st, NULL);
-    bmdpy_sink *o = PyObject_New(bmdpy_sink, &bmdpy_sink_type);
-    if (!o) {
-        bmd_sink_destroy(s);
+    if (!((bmdpy_sink *)o)->sink) {
+        PyErr_SetString(PyExc_ValueError, "this sink is closed: make a new one");
         return NULL;
     }
+    return ((bmdpy_sink *)o)->guard;
+}
+
+/* A new Python Sink owning s (destroyed on failure), with its guard. */
+static PyObject *wrap(bmd_status st, bmd_sink *s, PyObject *refs) {
+    if (st) return bmdpy_raise(st, NULL);
+    guard *g = calloc(1, sizeof *g);
+    bmd_sink *gs = g ? calloc(1, sizeof *gs) : NULL;
+    bmdpy_sink *o = gs ? PyObject_New(bmdpy_sink, &bmdpy_sink_type) : NULL;
+    if (!o) {
+        free(g);
+        free(gs);
+        bmd_sink_destroy(s);
+        return PyErr_NoMemory();
+    }
+    g->inner = s;
+    gs->ops = &guard_ops;
+    gs->self = g;
     o->sink = s;
+    o->guard = gs;
     o->refs = refs;
     Py_XINCREF(refs);
     return (PyObject *)o;
@@ -66,6 +98,7 @@ static PyObject *sink_close(bmdpy_sink *self, PyObject *noargs) {
     (void)noargs;
     bmd_status st = bmd_sink_destroy(self->sink);
     self->sink = NULL;
+    ((guard *)self->guard->self)->inner = NULL; /* writes through the guard are refused from now on */
     if (st) return bmdpy_raise(st, "closing the sink");
     Py_RETURN_NONE;
 }
@@ -216,20 +249,15 @@ static PyObject *sink_python(PyObject *mod, PyObject *fn) {
     (void)mod;
     if (!PyCallable_Check(fn)) return PyErr_SetString(PyExc_TypeError, "expected a callable"), NULL;
     py_sink *p = calloc(1, sizeof *p);
-    bmdpy_sink *o = p ? PyObject_New(bmdpy_sink, &bmdpy_sink_type) : NULL;
-    bmd_sink *s = o ? calloc(1, sizeof *s) : NULL;
+    bmd_sink *s = p ? calloc(1, sizeof *s) : NULL;
     if (!s) {
         free(p);
-        Py_XDECREF(o);
         return PyErr_NoMemory();
     }
-    Py_INCREF(fn);
-    p->fn = fn;
+    p->fn = Py_NewRef(fn);
     s->ops = &py_sink_ops;
     s->self = p;
-    o->sink = s;
-    o->refs = NULL;
-    return (PyObject *)o;
+    return wrap(BMD_OK, s, NULL);
 }
 
 static PyMethodDef methods[] = {

@@ -11,7 +11,9 @@ keeps round-trip precision). Failed systems go to failed with their
 reason, also into an ExtXYZ file. A Python callable as final is called
 once per system with an ase.Atoms. ordered=True gives final in input
 order. A HostMemory that fills up with no sink after it stops the run with
-an error saying so."""
+an error saying so. A closed sink is refused; one closed while a chain or
+a run holds it (by a hook) stops the run with an error, never a write into
+freed memory."""
 import os
 import tempfile
 
@@ -82,6 +84,36 @@ c.check(res.final == [] and len(res.failed) == 2, f"callable sink: Result {res}"
 
 res = relax.run(frames, ordered=True, **RUN)
 c.check([a.info["system_id"] for a in res.final] == sorted(order), f"ordered: {[a.info['system_id'] for a in res.final]}")
+
+# closed sinks: refused when given, and a chain or a run holding one never writes into freed memory
+with tempfile.TemporaryDirectory() as d:
+    closed = bmd.ExtXYZ(os.path.join(d, "closed.extxyz"))
+    closed.close()
+    try:
+        relax.run(frames, final=closed, **RUN)
+        c.check(False, "a closed sink as final: accepted")
+    except ValueError as e:
+        c.check("closed" in str(e), f"a closed sink as final: {e}")
+    later = bmd.ExtXYZ(os.path.join(d, "later.extxyz"))
+    chain = bmd.Chain([bmd.HostMemory(1), later])
+    later.close()  # after the chain took it
+    try:
+        relax.run(frames, final=chain, **RUN)
+        c.check(False, "a chain whose file sink was closed: the run wrote somewhere")
+    except bmd.BatchmdError as e:
+        c.check("closed" in str(e), f"a chain whose file sink was closed: {e}")
+    mid = bmd.ExtXYZ(os.path.join(d, "mid.extxyz"))
+
+    def close_it(batch):
+        if batch.step == 2:
+            mid.close()
+
+    close_it.stage = bmd.HookStageEnum.AFTER_STEP
+    try:
+        bmd.FIRE(model, fmax=0.01, max_steps=300, hooks=[close_it]).run(frames, final=mid, **RUN)
+        c.check(False, "final closed by a hook during the run: no error")
+    except bmd.BatchmdError as e:
+        c.check("closed" in str(e), f"final closed during the run: {e}")
 
 try:
     relax.run(frames, final=bmd.HostMemory(3), **RUN)
