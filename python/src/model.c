@@ -2,6 +2,7 @@
  * made from a campaign's `model:` mapping (python/batchmd/models.py writes
  * it), so a model made in Python passes the checks a campaign file's does
  * and is the same object; Python models come from bridge.c. */
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 
@@ -159,8 +160,14 @@ static PyObject *evaluate(PyObject *mod, PyObject *args) {
         return NULL;
     }
     bmdpy_clear_kept();
+    const bmd_dataset *ds = ((bmdpy_dataset *)dso)->ds;
+    bmd_dataset *checked = NULL;
     Py_BEGIN_ALLOW_THREADS
-    st = bmd_eval_dataset(m, ((bmdpy_dataset *)dso)->ds, max_atoms, max_systems, mem, &stats);
+    /* the inputs `batchmd eval` refuses (a non-finite position, a species
+     * the model lacks ...), refused alike, naming the structure */
+    st = bmdpy_check_inputs(NULL, max_atoms > 0 ? max_atoms : LONG_MAX, m, ds, &checked);
+    if (!st) st = bmd_eval_dataset(m, checked ? checked : ds, max_atoms, max_systems, mem, &stats);
+    bmd_dataset_close(checked);
     Py_END_ALLOW_THREADS
     bmdpy_model_release(mo);
     if (bmdpy_restore_exception()) {

@@ -15,8 +15,9 @@ structure of an NVTLangevin stage, steps=3 for another), exactly as
 bit; and the overrides did change those systems (a run with the info keys
 removed differs). An override out of range (temperature=-5) is refused by
 the command before it runs (exit 2), and by a Python run with the same
-message, from a path, a list or a three-method dataset; so is a species
-the model lacks (a KIM Cu model given an Ar cluster)."""
+message, from a path, a list or a three-method dataset; so are a NaN
+position (by run and by evaluate, which returned an Atoms without energy)
+and a species the model lacks (a KIM Cu model given an Ar cluster)."""
 import os
 import tempfile
 import traceback
@@ -190,6 +191,13 @@ with tempfile.TemporaryDirectory() as d:
     tail = says[says.index("structure 3"):]
     for kind, ds in (("list", tagged), ("three-method dataset", Seeds(tagged))):
         raises(bmd.BatchmdError, lambda: md.run(ds, seed=11), tail, what=f"invalid override, {kind}")
+    # so are structures the model cannot evaluate (a non-finite position), by run and evaluate alike
+    broken = frames[2].copy()
+    broken.positions[5, 1] = np.nan
+    raises(bmd.BatchmdError, lambda: md.run([frames[0], broken], seed=11), "structure 1", "non-finite",
+           what="a NaN position, run")
+    raises(bmd.BatchmdError, lambda: bmd.evaluate([frames[0], broken], model), "structure 1", "non-finite",
+           what="a NaN position, evaluate")
     # so are species the model lacks, before any step
     copper = bmd.models.KIM("EAM_Dynamo_AcklandTichyVitek_1987_Cu__MO_179025990738_005")
     copper_frames = [Icosahedron("Cu", 2, latticeconstant=3.61), frames[0]]
