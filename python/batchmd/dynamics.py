@@ -6,8 +6,11 @@ parameters as keyword arguments (docs/campaign.md, stages): FIRE, FIRE2,
 NVE, NVTLangevin, NVTNoseHoover. Optimizers take fmax (eV/Å), etol (eV) and
 max_steps; MD takes steps. Per-structure values come from atoms.info under
 the same names (temperature=..., steps=...)."""
+import numbers
 import os
 import re
+
+import numpy as np
 
 from . import _convert, _core, _yaml, hooks as _hooks, models as _models, sampler as _sampler, sinks as _sinks
 
@@ -83,7 +86,7 @@ class Dynamics(_Runnable):
             raise TypeError(f"{type(self).__name__}: unknown parameter(s) {', '.join(unknown)} "
                             f"(expected: {', '.join(sorted(known))})")
         for k, v in kwargs.items():
-            if isinstance(v, bool) or not isinstance(v, (int, float)):
+            if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real):  # numpy numbers too
                 raise TypeError(f"{type(self).__name__}: {k} must be a number, not {type(v).__name__}")
         self.values = dict(kwargs)
 

@@ -63,6 +63,12 @@ raises(TypeError, lambda: bmd.FIRE(model, fmx=0.1), "fmx", *names, "fmax", "etol
 raises(TypeError, lambda: bmd.NVTLangevin(model, dt=1, temperature=10, friction=0.1, steps=3, max_steps=4),
        "max_steps", "temperature", "friction", "steps", what="NVTLangevin(max_steps=)")
 raises(TypeError, lambda: bmd.NVE(model, dt="1fs", steps=3), "dt", what="NVE(dt='1fs')")
+raises(TypeError, lambda: bmd.NVE(model, dt=1.0, steps=True), "steps", what="NVE(steps=True)")
+try:  # numpy numbers are numbers
+    ok = bmd.NVE(model, dt=np.float32(2.0), steps=np.int64(3)).run(frames[:1]).final[0].info["steps_nve"] == 3
+    c.check(ok, "NVE(dt=np.float32, steps=np.int64): not 3 steps")
+except Exception as e:
+    c.check(False, f"NVE(dt=np.float32(2), steps=np.int64(3)): {type(e).__name__}: {e}")
 
 for bad in ("relax 1", "a+b", "x|y", "é", "a" * 33):
     raises(ValueError, lambda: bmd.FIRE(model, name=bad), "stage name", what=f"name {bad!r}")
