@@ -224,6 +224,8 @@ def _run_groups(groups, group, structures, sampler, seed, units, max_atoms, max_
     stages = groups[group]
     model = stages[0].model
     units = units or getattr(model, "units", "metal")
+    if isinstance(structures, _sampler.SizeAwareSampler) and sampler is None:  # run(SizeAwareSampler(...))
+        sampler, structures = structures, None
     if sampler is not None:
         if structures is not None:
             raise ValueError("give the structures or a sampler, not both")

@@ -109,6 +109,9 @@ with tempfile.TemporaryDirectory() as d:
                 f"{what}: peak {res.stats['peak_atoms']} atoms, {res.stats['peak_systems']} systems")
         order = [a.info["system_id"] for a in res.final]
         c.check(order != [a.info["system_id"] for a in base.final], f"{what}: the budget changed no order")
+    res = stage.run(bmd.SizeAwareSampler(structures, max_atoms=60, max_systems=2), seed=5)  # given as the dataset
+    same(ref, res, "SizeAwareSampler passed as the structures")
+    c.check(res.stats["peak_atoms"] <= 60 and res.stats["peak_systems"] <= 2, "sampler as structures: budget ignored")
     res = stage.run(structures, seed=5, max_systems=1)
     same(ref, res, "max_systems=1")
     c.check(res.stats["peak_systems"] == 1, f"max_systems=1: peak {res.stats['peak_systems']} systems")
