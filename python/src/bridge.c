@@ -535,6 +535,15 @@ static bmd_status call_model(bridge *br, const bmd_batch *b, const bmd_compute_r
     Py_XDECREF(edges);
     bmd_status st = res ? take_outputs(br, b, req, res) : kept(br);
     Py_XDECREF(res);
+    /* an array still referenced now (kept by the model: a use after the call
+     * would read memory the batch reuses) stops the run */
+    const char *name = res && !st ? bmdpy_view_kept(v) : NULL;
+    if (name) {
+        PyErr_Format(bmdpy_error, "python model %s kept the batch array '%s' after compute returned: batch arrays "
+                                  "live only during the call that received them (keep a copy: np.array(...))",
+                     br->name, name);
+        st = kept(br);
+    }
     bmdpy_view_close(v);
     return st;
 }

@@ -10,7 +10,8 @@ cells, pbc, ids, layout) with ASE's LennardJones energies and forces, and
 no copies: a hook zeroing the velocities after every post-update turns
 velocity Verlet into x' = x + ½ dt² F(x)/m, which ASE's LJ reproduces step
 by step, and leaves zero momenta. A Batch kept past its call raises on use;
-an array kept past it stops the run with an error naming it. batch.fail
+an array kept past it, by a hook or by a Python model, stops the run with
+an error naming it. batch.fail
 sends one system to failed with the reason as status. Built-in hooks by
 name and class: "nan" takes out a system whose energy a hook poisoned,
 ForceClamp caps the forces the hooks after it see; those that would do
@@ -171,6 +172,27 @@ for keep in (lambda b: stash.append(b.forces), lambda b: stash.append(b.position
     except bmd.BatchmdError as e:
         c.check("kept the batch array" in str(e), f"kept array: {e}")
     stash.clear()
+
+
+# and a Python model (the bridge's view) keeping an array it was given
+class Hoarder(bmd.models.PythonModel):
+    cutoff, neighbors = 8.5, "half"
+
+    def __init__(self, what):
+        self.what, self.kept = what, []
+
+    def compute(self, batch):
+        self.kept.append(getattr(batch, self.what))
+        n = len(batch.positions)
+        return {"energy": np.zeros(batch.n_systems), "forces": np.zeros((n, 3))}
+
+
+for what in ("positions", "edge_index"):
+    try:
+        bmd.NVE(Hoarder(what), dt=2.0, steps=2).run(frames[:1])
+        c.check(False, f"a Python model kept batch.{what}: no error")
+    except bmd.BatchmdError as e:
+        c.check("kept the batch array" in str(e) and what in str(e), f"a Python model kept batch.{what}: {e}")
 
 
 # ---- 5. batch.fail: one system out, with its reason
