@@ -23,6 +23,11 @@ extern PyObject *bmdpy_error;
  * returns NULL. */
 PyObject *bmdpy_raise(bmd_status st, const char *what);
 
+/* 1 when the calling thread is Python's main thread (where signals reach
+ * Python: a run there catches SIGINT/SIGTERM), 0 otherwise, -1 with an
+ * exception. */
+int bmdpy_on_main_thread(void);
+
 /* ---- exceptions raised in callbacks (GIL held) ---- */
 /* Keeps the current Python exception (the first of a run) and returns
  * BMD_ERR_RUNTIME with a message naming `where`. */

@@ -19,25 +19,6 @@ static void on_stop(int sig) {
     stop_flag = 1;
 }
 
-/* 1 when the calling thread is Python's main thread (the one signals are
- * delivered to Python on), 0 otherwise, -1 with an exception. The head of
- * the interpreter's thread list is the thread created last, not the main
- * one, so the test asks threading.main_thread(). */
-static int on_main_thread(void) {
-    PyObject *threading = PyImport_ImportModule("threading");
-    PyObject *main = threading ? PyObject_CallMethod(threading, "main_thread", NULL) : NULL;
-    PyObject *ident = main ? PyObject_GetAttrString(main, "ident") : NULL;
-    int out = -1;
-    if (ident) {
-        unsigned long id = PyLong_AsUnsignedLong(ident);
-        if (!(id == (unsigned long)-1 && PyErr_Occurred())) out = id == PyThread_get_thread_ident();
-    }
-    Py_XDECREF(ident);
-    Py_XDECREF(main);
-    Py_XDECREF(threading);
-    return out;
-}
-
 /* run(text, name, dir, model, dataset, final, failed, hooks, group=0) -> stats */
 static PyObject *run(PyObject *mod, PyObject *args) {
     (void)mod;
@@ -90,7 +71,7 @@ static PyObject *run(PyObject *mod, PyObject *args) {
         return NULL;
     }
     Py_DECREF(seq);
-    int main_thread = on_main_thread();
+    int main_thread = bmdpy_on_main_thread();
     if (main_thread < 0) {
         bmd_stage_destroy(stage);
         bmd_campaign_free(&a.c);
