@@ -3,8 +3,26 @@
 The Python package composes its model, stages and settings as a campaign
 mapping and hands it to the same reader `batchmd run` uses, so both accept
 the same keys, ranges and defaults (docs/campaign.md)."""
+import contextlib
 import math
 import numbers
+import re
+
+from . import _core
+
+
+@contextlib.contextmanager
+def reader_errors(name):
+    """The campaign reader's errors about text written here (named `name`)
+    without its line:column: the user never saw that text; the message
+    still names the key (stages.md.dt: ...)."""
+    try:
+        yield
+    except _core.BatchmdError as e:
+        msg = re.sub(rf"^{re.escape(name)}:\d+:\d+: ", "", str(e))
+        if msg == str(e):
+            raise
+        raise _core.BatchmdError(msg) from None
 
 
 def _scalar(v):
