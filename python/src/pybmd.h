@@ -72,6 +72,14 @@ typedef struct bmdpy_dataset {
 } bmdpy_dataset;
 extern PyTypeObject bmdpy_dataset_type;
 
+/* ---- Python models (bridge.c) ----
+ * A bmd_model ("python") over obj, called once per evaluation with the live
+ * batch. GIL held. The model keeps a reference to obj (dropped, with the GIL
+ * taken, when it is destroyed); its compute takes the GIL itself. units: the
+ * bmd_units_kind of the runs it serves. Errors come as a status with a
+ * message; no Python exception is left set. */
+bmd_status bmdpy_bridge_model(PyObject *obj, int units, bmd_model **out);
+
 /* Builds the hook described by spec (a tuple (kind, args...), hooks.py) for
  * one run: *out is a fresh hook the stage will own. -1 with an exception. */
 int bmdpy_hook_make(PyObject *spec, const bmd_units *units, bmd_hook **out);
