@@ -140,7 +140,7 @@ static const char this_file; /* an address in this extension, for dladdr */
 static bmd_status import_batchmd(void) {
     Dl_info info;
     if (!dladdr(&this_file, &info) || !info.dli_fname)
-        return bmd__fail(BMD_ERR_RUNTIME, "python model: cannot tell where the batchmd extension was loaded from");
+        return bmd__fail(BMD_ERR_RUNTIME, "cannot tell where the batchmd extension was loaded from");
     const char *ext = info.dli_fname;
     PyObject *mods = PySys_GetObject("modules"); /* borrowed */
     if (!mods || !PyDict_GetItemString(mods, "batchmd")) {
@@ -151,21 +151,21 @@ static bmd_status import_batchmd(void) {
         if (rc) {
             char why[512];
             take_exception(0, why, sizeof why);
-            return bmd__fail(BMD_ERR_RUNTIME, "python model: cannot extend sys.path: %s", why);
+            return bmd__fail(BMD_ERR_RUNTIME, "cannot extend sys.path: %s", why);
         }
     }
     PyObject *core = PyImport_ImportModule("batchmd._core");
     if (!core) {
         char why[1024];
         take_exception(1, why, sizeof why);
-        return bmd__fail(BMD_ERR_IO, "python model: cannot import batchmd (the package of %s): %s", ext, why);
+        return bmd__fail(BMD_ERR_IO, "cannot import batchmd (the package of %s): %s", ext, why);
     }
     PyObject *file = PyObject_GetAttrString(core, "__file__");
     const char *f = file && PyUnicode_Check(file) ? PyUnicode_AsUTF8(file) : NULL;
     bmd_status st = BMD_OK;
     if (!f || !same_file(f, ext))
         st = bmd__fail(BMD_ERR_RUNTIME,
-                       "python model: `import batchmd` found the extension %s, not %s (the one loaded): set "
+                       "`import batchmd` found the extension %s, not %s (the one loaded): set "
                        "BATCHMD_PYTHON_EXT or PYTHONPATH so that both are the same",
                        f ? f : "(unknown)", ext);
     PyErr_Clear();
@@ -191,9 +191,14 @@ static PyObject *load_file(const char *module, const char *base_dir, bmd_status 
     else strcpy(path, module);
     struct stat sb;
     if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        *st = bmd__fail(BMD_ERR_NOT_FOUND, "python model: module %s: no such file %s", module, path);
+        *st = bmd__fail(BMD_ERR_NOT_FOUND, "no such file %s", path);
         free(path);
         return NULL;
+    }
+    char *real = realpath(path, NULL); /* tracebacks show /a/b/m.py, not ./m.py */
+    if (real) {
+        free(path);
+        path = real;
     }
     const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
     size_t ns = strlen(base);
@@ -210,7 +215,7 @@ static PyObject *load_file(const char *module, const char *base_dir, bmd_status 
     char why[2048];
     if (path_front(dir)) {
         take_exception(0, why, sizeof why);
-        *st = bmd__fail(BMD_ERR_RUNTIME, "python model: cannot extend sys.path: %s", why);
+        *st = bmd__fail(BMD_ERR_RUNTIME, "cannot extend sys.path: %s", why);
         goto done;
     }
     util = PyImport_ImportModule("importlib.util");
@@ -230,8 +235,7 @@ static PyObject *load_file(const char *module, const char *base_dir, bmd_status 
         if (mods && PyDict_GetItemString(mods, name)) PyDict_DelItemString(mods, name);
         PyErr_Clear();
         Py_CLEAR(mod);
-        *st = bmd__fail(BMD_ERR_INVALID, "python model: module %s (%s) raised %s while loading (traceback above)",
-                        module, path, why);
+        *st = bmd__fail(BMD_ERR_INVALID, "importing %s raised %s (traceback above)", path, why);
     }
 done:
     Py_XDECREF(ran);
@@ -249,7 +253,7 @@ static PyObject *load_dotted(const char *module, const char *base_dir, bmd_statu
     char why[2048];
     if (base_dir && path_front(base_dir)) {
         take_exception(0, why, sizeof why);
-        *st = bmd__fail(BMD_ERR_RUNTIME, "python model: cannot extend sys.path: %s", why);
+        *st = bmd__fail(BMD_ERR_RUNTIME, "cannot extend sys.path: %s", why);
         return NULL;
     }
     PyObject *mod = PyImport_ImportModule(module);
@@ -271,11 +275,10 @@ static PyObject *load_dotted(const char *module, const char *base_dir, bmd_statu
     take_exception(!missing, why, sizeof why);
     if (missing)
         *st = bmd__fail(BMD_ERR_NOT_FOUND,
-                        "python model: no module %s on sys.path (%s; a file is named with its .py)",
-                        module, why);
+                        "no module %s on sys.path (%s; a file is named with its .py)", module,
+                        why);
     else
-        *st = bmd__fail(BMD_ERR_INVALID, "python model: module %s raised %s while loading (traceback above)",
-                        module, why);
+        *st = bmd__fail(BMD_ERR_INVALID, "importing %s raised %s (traceback above)", module, why);
     return NULL;
 }
 
@@ -304,7 +307,7 @@ static PyObject *make_kwargs(const bmd_python_param *params, int n, bmd_status *
         if (!v || PyDict_SetItemString(kw, params[i].key, v)) {
             char why[512];
             take_exception(0, why, sizeof why);
-            *st = bmd__fail(BMD_ERR_INVALID, "python model: parameter %s: %s", params[i].key, why);
+            *st = bmd__fail(BMD_ERR_INVALID, "parameter %s: %s", params[i].key, why);
             Py_XDECREF(v);
             Py_CLEAR(kw);
             return NULL;
@@ -318,23 +321,22 @@ static PyObject *make_kwargs(const bmd_python_param *params, int n, bmd_status *
 /* ---- the model ---- */
 
 /* obj.units, when declared, must be the units asked for. */
-static bmd_status check_units(PyObject *obj, int units, const char *what) {
+static bmd_status check_units(PyObject *obj, int units) {
     if (!PyObject_HasAttrString(obj, "units")) return BMD_OK;
     PyObject *u = PyObject_GetAttrString(obj, "units");
     bmd_status st = BMD_OK;
     if (!u) {
         char why[512];
         take_exception(0, why, sizeof why);
-        return bmd__fail(BMD_ERR_INVALID, "python model %s: reading its units raised %s", what, why);
+        return bmd__fail(BMD_ERR_INVALID, "reading the model's units raised %s", why);
     }
     if (u != Py_None) {
         const char *s = PyUnicode_Check(u) ? PyUnicode_AsUTF8(u) : NULL;
         int k = s ? bmd_units_parse(s) : -1;
         if (k < 0)
-            st = bmd__fail(BMD_ERR_INVALID, "python model %s: units must be \"metal\" or \"lj\"", what);
+            st = bmd__fail(BMD_ERR_INVALID, "the model's units must be \"metal\" or \"lj\"");
         else if (k != units)
-            st = bmd__fail(BMD_ERR_INVALID, "python model %s: the model computes in %s units, the run is in %s units",
-                           what, s, units == BMD_UNITS_LJ ? "lj" : "metal");
+            st = bmd__fail(BMD_ERR_INVALID, "the model computes in %s units, the run is in %s units", s, units == BMD_UNITS_LJ ? "lj" : "metal");
     }
     PyErr_Clear();
     Py_DECREF(u);
@@ -347,35 +349,29 @@ static bmd_status make_model(const char *module, const char *object, const bmd_p
     if (st) return st;
     PyObject *mod = is_file_module(module) ? load_file(module, base_dir, &st) : load_dotted(module, base_dir, &st);
     if (!mod) return st;
-    char what[512], why[2048];
-    snprintf(what, sizeof what, "%s of module %s", object, module);
+    char why[2048];
     PyObject *fn = PyObject_GetAttrString(mod, object), *kw = NULL, *obj = NULL;
     Py_DECREF(mod);
     if (!fn) {
         take_exception(0, why, sizeof why);
-        st = bmd__fail(BMD_ERR_NOT_FOUND, "python model: module %s has no object %s", module, object);
+        st = bmd__fail(BMD_ERR_NOT_FOUND, "module %s has no object %s", module, object);
     } else if (!PyCallable_Check(fn)) {
         st = bmd__fail(BMD_ERR_INVALID,
-                       "python model: %s is a %s, not callable (expected a model class or a function that returns "
-                       "a model)", what, Py_TYPE(fn)->tp_name);
+                       "%s is a %s, not callable (expected a model class or a function that returns a model)",
+                       object, Py_TYPE(fn)->tp_name);
     } else if ((kw = make_kwargs(params, n_params, &st))) {
         PyObject *none = PyTuple_New(0);
         obj = none ? PyObject_Call(fn, none, kw) : NULL;
         Py_XDECREF(none);
         if (!obj) {
             take_exception(1, why, sizeof why);
-            st = bmd__fail(BMD_ERR_INVALID, "python model: %s(**params) of module %s raised %s (traceback above)",
-                           object, module, why);
+            st = bmd__fail(BMD_ERR_INVALID, "%s(**params) raised %s (traceback above)", object, why);
         } else if (obj == Py_None) {
             st = bmd__fail(BMD_ERR_INVALID,
-                           "python model: %s(**params) of module %s returned None (expected a model: a "
-                           "batchmd.models.PythonModel, or an object with its attributes)", object, module);
-        } else if (!(st = check_units(obj, units, what))) {
+                           "%s(**params) returned None (expected a model: a batchmd.models.PythonModel, or an "
+                           "object with its attributes)", object);
+        } else if (!(st = check_units(obj, units))) {
             st = bmdpy_bridge_model(obj, units, out);
-            if (st) {
-                snprintf(why, sizeof why, "%s", bmd_last_error());
-                st = bmd__fail(st, "%s (the model made by %s)", why, what);
-            }
         }
     }
     Py_XDECREF(obj);
@@ -403,8 +399,14 @@ EXPORT int bmdpy_embed_model_create(const char *module, const char *object, cons
     bmd_model *m = NULL;
     st = make_model(module, object, params, n_params, units, base_dir, &m);
     PyGILState_Release(g);
-    if (!st) *model_out = m;
-    return st;
+    if (!st) {
+        *model_out = m;
+        return BMD_OK;
+    }
+    /* every message names the model as module:object */
+    char why[2048];
+    snprintf(why, sizeof why, "%s", bmd_last_error());
+    return bmd__fail(st, "python model %s:%s: %s", module, object, why);
 }
 
 EXPORT int bmdpy_embed_model_compute(void *model, const bmd_batch *b, const bmd_compute_request *req) {

@@ -125,7 +125,9 @@ static bmd_status load_embed(void) {
 /* ---- the wrapper: a model of this copy around the extension's ---- */
 
 static bmd_status copy_error(int st) {
-    return bmd__fail((bmd_status)st, "%s", embed.last_error());
+    char msg[2048]; /* a copy: in the extension itself, the message is this buffer's */
+    snprintf(msg, sizeof msg, "%s", embed.last_error());
+    return bmd__fail((bmd_status)st, "%s", msg);
 }
 
 static bmd_status wrap_compute(void *self, const bmd_batch *b, const bmd_compute_request *req) {
