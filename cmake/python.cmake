@@ -56,11 +56,24 @@ if(BMD_PYTHON_ON)
     else()
       set(bmd_py_ext_install "${CMAKE_INSTALL_PREFIX}/${BMD_PYTHON_INSTALL_DIR}/batchmd")
     endif()
+    # relative to the installed command (bin) and libbatchmd.so (lib), for
+    # an install anywhere (cmake --install --prefix P)
+    include(GNUInstallDirs)
+    set(bmd_py_from_bin "")
+    set(bmd_py_from_lib "")
+    if(NOT IS_ABSOLUTE "${BMD_PYTHON_INSTALL_DIR}")
+      file(RELATIVE_PATH bmd_py_from_bin /p/${CMAKE_INSTALL_BINDIR} /p/${BMD_PYTHON_INSTALL_DIR}/batchmd)
+      file(RELATIVE_PATH bmd_py_from_lib /p/${CMAKE_INSTALL_LIBDIR} /p/${BMD_PYTHON_INSTALL_DIR}/batchmd)
+      set(bmd_py_from_bin "${bmd_py_from_bin}/$<TARGET_FILE_NAME:batchmd_python>")
+      set(bmd_py_from_lib "${bmd_py_from_lib}/$<TARGET_FILE_NAME:batchmd_python>")
+    endif()
     set_property(SOURCE src/models/python_embed.c APPEND PROPERTY COMPILE_DEFINITIONS
       BMD_PYTHON_EMBED_LIB="${BMD_PYTHON_EMBED_LIB}"
       BMD_BUILD_DIR="${CMAKE_BINARY_DIR}"
       BMD_PYTHON_EXT_BUILD="$<TARGET_FILE:batchmd_python>"
-      BMD_PYTHON_EXT_INSTALL="${bmd_py_ext_install}/$<TARGET_FILE_NAME:batchmd_python>")
+      BMD_PYTHON_EXT_INSTALL="${bmd_py_ext_install}/$<TARGET_FILE_NAME:batchmd_python>"
+      BMD_PYTHON_EXT_FROM_BIN="${bmd_py_from_bin}"
+      BMD_PYTHON_EXT_FROM_LIB="${bmd_py_from_lib}")
   else()
     message(STATUS "batchmd: no libpython found: campaigns cannot use `model: {type: python}`")
   endif()

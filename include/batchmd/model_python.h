@@ -60,13 +60,14 @@ typedef struct bmd_python_param {
  * otherwise a dotted module name imported from sys.path, with base_dir (if
  * given) at its front. units: the units the model computes in (an object
  * that declares `units` must agree). The model's compute, check_system,
- * cutoff and destroy take Python's GIL themselves: call them from any
- * thread, with the GIL not held by another of this process's threads that
- * waits on the caller.
+ * cutoff and destroy take Python's GIL themselves (PyGILState_Ensure), so
+ * they may be called from any thread that does not hold it.
  *
- * A Python exception raised while importing or calling prints its
- * traceback on stderr (the one output this library writes: the traceback
- * exists nowhere else) and fails with a message naming module and object.
+ * A Python exception raised while importing or calling, or later by the
+ * model's compute, has its traceback printed on stderr by the extension
+ * (Python's own report: it exists nowhere else, and a C caller has no
+ * Python to re-raise it in); the call fails with a message naming
+ * module:object (compute: the model and the exception).
  * Errors: BMD_ERR_UNSUPPORTED (built without the Python package),
  * BMD_ERR_IO (libpython or the extension cannot be loaded; the dynamic
  * linker's message), BMD_ERR_NOT_FOUND (no such file, module or object),

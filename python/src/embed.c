@@ -413,11 +413,11 @@ EXPORT int bmdpy_embed_model_compute(void *model, const bmd_batch *b, const bmd_
     bmd_status st = bmd_model_compute(model, b, req);
     if (!st || !Py_IsInitialized()) return st;
     PyGILState_STATE g = PyGILState_Ensure();
-    if (bmdpy_restore_exception()) {
-        char was[1024], why[2048];
+    if (bmdpy_restore_exception()) { /* the message names it already: print where it came from */
+        char was[2048], why[2048];
         snprintf(was, sizeof was, "%s", bmd_last_error());
         take_exception(1, why, sizeof why);
-        st = bmd__fail(st, "%s: %s (traceback above)", was, why);
+        st = bmd__fail(st, "%s (traceback above)", was);
     }
     PyGILState_Release(g);
     return st;

@@ -292,6 +292,12 @@ static bmd_status read_python(const bmd_yread *r, const bmd_ynode *node, bmd_cam
         if (!(e->key = dup_str(p->keys[i]))) return bmd__fail(BMD_ERR_NOMEM, "out of memory");
         c->model.n_py_params = i + 1;
         if ((st = read_py_value(r, p->items[i], p->keys[i], e))) return st;
+        if (e->kind == BMD_PY_STR && is_file_key(e->key)) { /* a path, as a plug-in's */
+            char *path = bmd__campaign_path(c->dir, e->text);
+            if (!path) return bmd__fail(BMD_ERR_NOMEM, "out of memory");
+            free((char *)e->text);
+            e->text = path;
+        }
     }
     return BMD_OK;
 }

@@ -12,12 +12,14 @@
  *      unless the process already has an interpreter (Py_IsInitialized is
  *      a global symbol: a python3 executable); then the extension, RTLD_NOW
  *      | RTLD_LOCAL: $BATCHMD_PYTHON_EXT, else the build tree's when this
- *      code runs from the build tree, else the installed one.
+ *      code runs from the build tree, else the installed one (see
+ *      extension_path).
  * The compile definitions (cmake/python.cmake) name libpython
- * (BMD_PYTHON_EMBED_LIB) and the extension's two places
- * (BMD_PYTHON_EXT_BUILD, BMD_PYTHON_EXT_INSTALL, BMD_BUILD_DIR); without
- * them (a build without the Python package) step 3 says so. Nothing is
- * unloaded: an interpreter cannot be.
+ * (BMD_PYTHON_EMBED_LIB) and the extension's places (BMD_BUILD_DIR,
+ * BMD_PYTHON_EXT_BUILD, BMD_PYTHON_EXT_INSTALL, and relative to the bin and
+ * lib folders BMD_PYTHON_EXT_FROM_BIN, _FROM_LIB); without them (a build
+ * without the Python package) step 3 says so. Nothing is unloaded: an
+ * interpreter cannot be.
  *
  * The wrapper's compute calls the extension's bmd_model_compute (so the
  * extension's neighbor timer counts, and is added to this copy's);
@@ -27,6 +29,8 @@
 #include "batchmd/model_python.h"
 
 #include <dlfcn.h>
+#include <limits.h>
+#include <link.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,20 +71,56 @@ static int from_handle(void *handle) {
 #ifdef BMD_PYTHON_EMBED_LIB
 static int file_exists(const char *p) {
     struct stat sb;
-    return stat(p, &sb) == 0;
+    return stat(p, &sb) == 0 && S_ISREG(sb.st_mode);
 }
 
-/* The extension to load: $BATCHMD_PYTHON_EXT, the build tree's or the installed one. */
-static const char *extension_path(void) {
+/* The real path of the file this code is in (the command, or libbatchmd.so)
+ * into buf; 0 when unknown. dladdr names the main program by its argv[0]:
+ * it is read from /proc/self/exe instead. */
+static int self_path(char *buf) {
+    static const char here = 0;
+    Dl_info info;
+    struct link_map *map = NULL;
+    if (!dladdr1(&here, &info, (void **)&map, RTLD_DL_LINKMAP)) return 0;
+    const char *f = map && map->l_name && map->l_name[0] ? map->l_name : "/proc/self/exe";
+    return realpath(f, buf) != NULL;
+}
+
+/* The extension to load, into buf (PATH_MAX): $BATCHMD_PYTHON_EXT; the
+ * build tree's when this code runs from the build tree; the installed one
+ * next to this code (bin/../BMD_PYTHON_INSTALL_DIR, lib/../..., so that
+ * `cmake --install --prefix P` works anywhere); the one at the configured
+ * prefix; the build tree's. 0 (and the places looked at in tried) when
+ * there is none. */
+static int extension_path(char *buf, char *tried, size_t tried_len) {
     const char *env = getenv("BATCHMD_PYTHON_EXT");
-    if (env && *env) return env;
-    static const char here = 0; /* an address in this copy, for dladdr */
-    Dl_info self;
-    size_t nb = strlen(BMD_BUILD_DIR);
-    int in_build = dladdr(&here, &self) && self.dli_fname &&
-                   strncmp(self.dli_fname, BMD_BUILD_DIR, nb) == 0 && self.dli_fname[nb] == '/';
-    if (in_build || !file_exists(BMD_PYTHON_EXT_INSTALL)) return BMD_PYTHON_EXT_BUILD;
-    return BMD_PYTHON_EXT_INSTALL;
+    if (env && *env) return snprintf(buf, PATH_MAX, "%s", env) < PATH_MAX;
+    char self[PATH_MAX], build[PATH_MAX];
+    const int known = self_path(self);
+    if (known && realpath(BMD_BUILD_DIR, build)) {
+        size_t nb = strlen(build);
+        if (strncmp(self, build, nb) == 0 && self[nb] == '/' && file_exists(BMD_PYTHON_EXT_BUILD))
+            return snprintf(buf, PATH_MAX, "%s", BMD_PYTHON_EXT_BUILD) < PATH_MAX;
+    }
+    /* the installed one next to this code, at the configured prefix, the build tree's */
+    char near[2][PATH_MAX];
+    const char *rel[2] = {BMD_PYTHON_EXT_FROM_BIN, BMD_PYTHON_EXT_FROM_LIB};
+    const char *places[4] = {NULL, NULL, BMD_PYTHON_EXT_INSTALL, BMD_PYTHON_EXT_BUILD};
+    for (int k = 0; k < 2; k++)
+        if (known && rel[k][0]) {
+            const char *slash = strrchr(self, '/');
+            snprintf(near[k], PATH_MAX, "%.*s/%s", (int)(slash - self), self, rel[k]);
+            places[k] = near[k];
+        }
+    size_t used = 0;
+    tried[0] = '\0';
+    for (int k = 0; k < 4; k++) {
+        if (!places[k]) continue;
+        if (file_exists(places[k])) return snprintf(buf, PATH_MAX, "%s", places[k]) < PATH_MAX;
+        if (used < tried_len)
+            used += (size_t)snprintf(tried + used, tried_len - used, "%s%s", used ? ", " : "", places[k]);
+    }
+    return 0;
 }
 #endif
 
@@ -106,7 +146,10 @@ static bmd_status load_embed(void) {
                              e ? e : "unknown dynamic-linker error");
         }
     }
-    const char *ext = extension_path();
+    char ext[PATH_MAX], tried[2048];
+    if (!extension_path(ext, tried, sizeof tried))
+        return bmd__fail(BMD_ERR_IO, "python model: the batchmd Python extension is in none of %s (set "
+                                     "BATCHMD_PYTHON_EXT to its path)", tried);
     dlerror();
     void *h = dlopen(ext, RTLD_NOW | RTLD_LOCAL);
     if (!h) {

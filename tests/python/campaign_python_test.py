@@ -17,20 +17,24 @@ Checks:
     not load it (the process's maps, read while the run holds at a step:
     BATCHMD_TEST_KILL=hold:N), a Python one does;
   - params arrive typed as YAML 1.2 reads them (the types and values of the
-    factory's keyword arguments, written down by the factory);
+    factory's keyword arguments, written down by the factory), a *_file
+    key's text resolved against the campaign's folder;
   - `batchmd eval`: energies, forces and stress of the Python model equal
     the built-in lj's within 1e-12 (relative);
   - `batchmd run` with the Python model: every structure's final positions,
     momenta, forces and energy equal the built-in lj run's within 1e-12 Å,
     eV/Å, eV (relative) with the same step counts and statuses;
   - the same stages and model from the Python package (bmd.FIRE + bmd.NVT
-    Langevin over the structures) give the command's final bit for bit;
+    Langevin over the structures) give the command's final bit for bit, and
+    bmd.Campaign(...).run() in this process writes the command's bytes;
   - killed with SIGKILL after steps 30 and then 90 (BATCHMD_TEST_KILL), each
     time resumed with --resume: final, failed and log byte-identical to the
     uninterrupted run, the trajectory dataset by dataset; SIGTERM while the
     run holds: exit 1, then --resume: the same bytes again;
   - a 2-rank pipeline (relax | md) under mpirun equals the fused run bit
     for bit;
+  - the model raising in its third evaluation: exit 1, the traceback and
+    the exception on stderr;
   - errors, exit 2, naming module and object: no such file, no such module,
     no such object, the object raising (its traceback on stderr), the module
     raising while imported, a model in metal units in an lj campaign, an
@@ -119,12 +123,22 @@ class LennardJones(bmd.models.PythonModel):
                 "virial": w[:, [0, 1, 2, 1, 0, 0], [0, 1, 2, 2, 2, 1]]}
 
 
-def recorded(record, **params):
-    """Writes its keyword arguments' types and values to `record`, then makes the model."""
+def recorded(record_file, **params):
+    """Writes its keyword arguments' types and values to record_file, then makes the model."""
     import json
-    with open(record, "w") as f:
-        json.dump({k: [type(v).__name__, repr(v)] for k, v in dict(params, record=record).items()}, f)
+    with open(record_file, "w") as f:
+        json.dump({k: [type(v).__name__, repr(v)] for k, v in dict(params, record_file=record_file).items()}, f)
     return LennardJones(epsilon=0.0104, sigma=3.40, cutoff=8.0)
+
+
+class GivingUp(LennardJones):
+    """Raises in its third evaluation."""
+
+    def compute(self, batch):
+        self.calls = getattr(self, "calls", 0) + 1
+        if self.calls == 3:
+            raise RuntimeError("compute gave up at call 3")
+        return super().compute(batch)
 
 
 def failing(**params):
@@ -235,15 +249,18 @@ try:
             "a Python campaign loads libpython and the extension: %s" % sorted(m for m in maps or () if "python" in m))
 
     # ------------------------------------------------ params, typed
-    d = folder("params", "{type: python, module: ljmodel.py, object: recorded, params: {record: kw.json, "
+    d = folder("params", "{type: python, module: ljmodel.py, object: recorded, params: {record_file: kw.json, "
                          "a_float: 2.5, an_exp: 1e3, an_int: 8, big: 123456789012345678901234567890, hexa: 0x1F, "
                          "octal: 0o17, padded: 007, yes_: true, no_: False, none: null, tilde: ~, text: Ar, "
                          "quoted: '3', neg_inf: -.inf, dotted: .5}}")
-    r = bmd_cmd(d, "validate", "c.yaml")
+    r = bmd_cmd(top, "validate", "params/c.yaml")  # from the folder above: record_file is a path
     c.check(r.returncode == 0, "validate with the recording factory: %s" % r.stderr)
     got = json.load(open(os.path.join(d, "kw.json"))) if os.path.exists(os.path.join(d, "kw.json")) else {}
+    rec = got.pop("record_file", ["?", "'?'"])
+    c.check(rec[0] == "str" and os.path.normpath(os.path.join(top, eval(rec[1]))) == os.path.join(d, "kw.json"),
+            "record_file is the path of kw.json in the campaign's folder: %s" % rec)
     # YAML 1.2 core schema, by hand
-    want = {"record": ["str", repr("kw.json")], "a_float": ["float", "2.5"], "an_exp": ["float", "1000.0"],
+    want = {"a_float": ["float", "2.5"], "an_exp": ["float", "1000.0"],
             "an_int": ["int", "8"], "big": ["int", "123456789012345678901234567890"], "hexa": ["int", "31"],
             "octal": ["int", "15"], "padded": ["int", "7"], "yes_": ["bool", "True"], "no_": ["bool", "False"],
             "none": ["NoneType", "None"], "tilde": ["NoneType", "None"], "text": ["str", "'Ar'"],
@@ -330,6 +347,16 @@ try:
             c.check(np.array_equal(a.get_stress(voigt=False), stress), "package %d: stress differs" % sid)
         c.check(a.info == b.info, "package %d: info %s != %s" % (sid, a.info, b.info))
 
+    # the campaign run inside this Python process (Campaign.run: the
+    # command's code in the extension, whose own copy makes the model)
+    d = folder("in_process", PY, ckpt=False, traj=with_traj)
+    status = bmd.Campaign(os.path.join(d, "c.yaml")).run(quiet=True, check=False)
+    c.check(status == 0, "Campaign.run in this process: exit %d" % status)
+    for f, data in REF.items():
+        c.check(read_bytes(os.path.join(d, "out", f)) == data, "Campaign.run: %s byte-identical" % f)
+    if with_traj:
+        c.check(traj_data(os.path.join(d, "out", "traj.h5")) == REF_TRAJ, "Campaign.run: the same trajectory")
+
     # ------------------------------------------------ SIGKILL, SIGTERM and --resume
     def same_outputs(d, what):
         for f, data in REF.items():
@@ -383,6 +410,13 @@ try:
             c.check(mpilib.same(pf[sid], final[sid]), "pipeline %d: bitwise the fused run's" % sid)
     else:
         c.check(False, "no mpirun: the pipeline check cannot run")
+
+    # ------------------------------------------------ the model raising in the run: exit 1, its traceback
+    d = folder("giving_up", PY.replace("LennardJones", "GivingUp"), ckpt=False, traj=False)
+    r = bmd_cmd(d, "run", "-q", "c.yaml")
+    c.check(r.returncode == 1 and "Traceback (most recent call last)" in r.stderr
+            and "in compute" in r.stderr and "RuntimeError: compute gave up at call 3" in r.stderr,
+            "a model raising in the run: exit %d: %s" % (r.returncode, r.stderr))
 
     # ------------------------------------------------ errors: exit 2, naming module and object
     def refused(model, needles, what, units="metal"):
