@@ -181,8 +181,31 @@ static int is_file_module(const char *module) {
     return strchr(module, '/') || (n > 3 && strcmp(module + n - 3, ".py") == 0);
 }
 
+/* *name, or *name_K (K = 2, 3, ...) when sys.modules holds *name from
+ * another file (a model file called numpy.py must not replace numpy). */
+static int unique_name(char **name, const char *path) {
+    PyObject *mods = PySys_GetObject("modules");
+    size_t n = strlen(*name);
+    for (int k = 2; mods; k++) {
+        PyObject *m = PyDict_GetItemString(mods, *name); /* borrowed */
+        PyObject *f = m ? PyObject_GetAttrString(m, "__file__") : NULL;
+        const char *fs = f && PyUnicode_Check(f) ? PyUnicode_AsUTF8(f) : NULL;
+        int free_name = !m || (fs && same_file(fs, path));
+        Py_XDECREF(f);
+        PyErr_Clear();
+        if (free_name) return 0;
+        char *alt = malloc(n + 16);
+        if (!alt) return -1;
+        snprintf(alt, n + 16, "%.*s_%d", (int)n, *name, k);
+        free(*name);
+        *name = alt;
+    }
+    return 0;
+}
+
 /* module as a Python file: its path (relative to base_dir), loaded under
- * its stem's name as `python3 file.py` would import it. New reference. */
+ * its stem's name as `python3 file.py` would import it (unless a module of
+ * that name from another file is imported already). New reference. */
 static PyObject *load_file(const char *module, const char *base_dir, bmd_status *st) {
     size_t nb = base_dir && module[0] != '/' ? strlen(base_dir) + 1 : 0;
     char *path = malloc(nb + strlen(module) + 1);
@@ -212,6 +235,10 @@ static PyObject *load_file(const char *module, const char *base_dir, bmd_status 
     }
     memcpy(name, base, ns);
     name[ns] = '\0';
+    if (unique_name(&name, path)) {
+        *st = bmd__fail(BMD_ERR_NOMEM, "out of memory");
+        goto done;
+    }
     char why[2048];
     if (path_front(dir)) {
         take_exception(0, why, sizeof why);
