@@ -20,7 +20,9 @@ class Model:
         self.spec = dict(spec)
         self.units = units
         text = _yaml.dump({"units": units, "model": self.spec})
-        self._c = _core.model_from_yaml(text, f"<{type(self).__name__}>", os.path.abspath(base_dir))
+        name = f"<{type(self).__name__}>"
+        with _yaml.reader_errors(name):
+            self._c = _core.model_from_yaml(text, name, os.path.abspath(base_dir))
 
     @property
     def cutoff(self):

@@ -535,6 +535,15 @@ static bmd_status call_model(bridge *br, const bmd_batch *b, const bmd_compute_r
     Py_XDECREF(edges);
     bmd_status st = res ? take_outputs(br, b, req, res) : kept(br);
     Py_XDECREF(res);
+    /* an array still referenced now (kept by the model: a use after the call
+     * would read memory the batch reuses) stops the run */
+    const char *name = res && !st ? bmdpy_view_kept(v) : NULL;
+    if (name) {
+        PyErr_Format(bmdpy_error, "python model %s kept the batch array '%s' after compute returned: batch arrays "
+                                  "live only during the call that received them (keep a copy: np.array(...))",
+                     br->name, name);
+        st = kept(br);
+    }
     bmdpy_view_close(v);
     return st;
 }
@@ -639,16 +648,7 @@ static PyObject *python_model(PyObject *mod, PyObject *obj) {
     bmd_model *m = NULL;
     bmd_status st = bmdpy_bridge_model(obj, units, &m);
     if (st) return bmdpy_raise(st, NULL);
-    bmdpy_model *o = PyObject_GC_New(bmdpy_model, &bmdpy_model_type);
-    if (!o) {
-        bmd_model_destroy(m);
-        return NULL;
-    }
-    o->model = m;
-    o->pyobj = Py_NewRef(obj);
-    o->units = units;
-    PyObject_GC_Track((PyObject *)o);
-    return (PyObject *)o;
+    return bmdpy_model_new(m, obj, units);
 }
 
 /* edge_builds(model) -> int: Verlet-list builds of a Python model's edges
