@@ -148,6 +148,28 @@ print("relaxed in", opt.nsteps, "steps:", bmd.__version__, bmd.__file__)
 EOF
     check "the installed package imports and relaxes (PYTHONPATH=$site /usr/bin/python3)" \
         sh -c "cd '$tmp' && PYTHONPATH='$site' /usr/bin/python3 '$tmp/relax.py' '$site'"
+    # A Python model (`model: {type: python}`) with the installed command: it
+    # loads libpython and the installed package's extension, the one next to
+    # it under the prefix (not the build tree's), and imports batchmd from it.
+    mkdir -p "$tmp/py"
+    printf '1\nProperties=species:S:1:pos:R:3\nAr 0 0 0\n' >"$tmp/py/in.extxyz"
+    cat >"$tmp/py/where.py" <<'EOF'
+import numpy as np
+import batchmd._core
+from batchmd.models import PythonModel
+class Free(PythonModel):
+    def compute(self, batch):
+        return {"energy": np.zeros(batch.n_systems), "forces": np.zeros((len(batch.positions), 3))}
+def build(out):
+    with open(out, "w") as f:
+        f.write(batchmd._core.__file__)
+    return Free()
+EOF
+    printf 'model: {type: python, module: where.py, object: build, params: {out: %s}}\ninput: in.extxyz\nstages: {r: {type: fire}}\n' \
+        "$tmp/py/ext.txt" >"$tmp/py/c.yaml"
+    check "installed batchmd validate, a Python model" \
+        env -u PYTHONPATH -u BATCHMD_PYTHON_EXT "$prefix/bin/batchmd" validate "$tmp/py/c.yaml"
+    check "the Python model ran with the installed extension" sh -c "grep -q '^$prefix/' '$tmp/py/ext.txt'"
 fi
 
 echo "$passed passed, $failed failed"
