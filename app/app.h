@@ -51,6 +51,9 @@ void app_error(const char *what);
  * file names get `suffix` before the extension, NULL: none). Prints the
  * error and returns APP_INVALID / APP_RUN_FAILED on failure. */
 int app_make_run_stage(const app_campaign *a, int group, const char *suffix, bmd_stage **out, bmd_hook **drift);
+/* The same without printing: the error is bmd_last_error() (the Python
+ * package raises it). */
+int app_build_run_stage(const app_campaign *a, int group, const char *suffix, bmd_stage **out, bmd_hook **drift);
 /* path with suffix inserted before its extension (malloc'd; NULL: out of memory). */
 char *app_rank_path(const char *path, const char *suffix);
 /* output.trajectory's snapshot hook into traj (taken over, even on

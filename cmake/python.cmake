@@ -36,9 +36,47 @@ if(BMD_PYTHON_ON)
     LIBRARY_OUTPUT_DIRECTORY ${BMD_PYTHON_DIR}/batchmd)
   target_include_directories(batchmd_python PRIVATE src app python/src)
   target_link_libraries(batchmd_python PRIVATE batchmd_static)
-  # where the command finds the extension for `model: {type: python}`
-  # (src/models/python_embed.c): the build tree's, then the installed one
-  set(BMD_PYTHON_EMBED_LIB "${Python3_RUNTIME_LIBRARY_RELEASE}")
+  # the extension's entry points for `model: {type: python}` (embed.c) are
+  # exported; its own copy of libbatchmd binds to itself, not to a
+  # libbatchmd.so the process may also have loaded
+  target_compile_definitions(batchmd_python PRIVATE BMD_PYTHON_EXECUTABLE="${Python3_EXECUTABLE}")
+  target_link_options(batchmd_python PRIVATE -Wl,-Bsymbolic)
+  # what src/models/python_embed.c loads at run time for `model: {type:
+  # python}` (libbatchmd never links libpython): libpython by its real file
+  # (the soname's), and the extension, the build tree's or the installed one
+  set(BMD_PYTHON_EMBED_LIB "")
+  if(Python3_RUNTIME_LIBRARY_RELEASE)
+    get_filename_component(BMD_PYTHON_EMBED_LIB "${Python3_RUNTIME_LIBRARY_RELEASE}" REALPATH)
+  elseif(Python3_LIBRARY_RELEASE)
+    get_filename_component(BMD_PYTHON_EMBED_LIB "${Python3_LIBRARY_RELEASE}" REALPATH)
+  endif()
+  if(BMD_PYTHON_EMBED_LIB)
+    if(IS_ABSOLUTE "${BMD_PYTHON_INSTALL_DIR}")
+      set(bmd_py_ext_install "${BMD_PYTHON_INSTALL_DIR}/batchmd")
+    else()
+      set(bmd_py_ext_install "${CMAKE_INSTALL_PREFIX}/${BMD_PYTHON_INSTALL_DIR}/batchmd")
+    endif()
+    # relative to the installed command (bin) and libbatchmd.so (lib), for
+    # an install anywhere (cmake --install --prefix P)
+    include(GNUInstallDirs)
+    set(bmd_py_from_bin "")
+    set(bmd_py_from_lib "")
+    if(NOT IS_ABSOLUTE "${BMD_PYTHON_INSTALL_DIR}")
+      file(RELATIVE_PATH bmd_py_from_bin /p/${CMAKE_INSTALL_BINDIR} /p/${BMD_PYTHON_INSTALL_DIR}/batchmd)
+      file(RELATIVE_PATH bmd_py_from_lib /p/${CMAKE_INSTALL_LIBDIR} /p/${BMD_PYTHON_INSTALL_DIR}/batchmd)
+      set(bmd_py_from_bin "${bmd_py_from_bin}/$<TARGET_FILE_NAME:batchmd_python>")
+      set(bmd_py_from_lib "${bmd_py_from_lib}/$<TARGET_FILE_NAME:batchmd_python>")
+    endif()
+    set_property(SOURCE src/models/python_embed.c APPEND PROPERTY COMPILE_DEFINITIONS
+      BMD_PYTHON_EMBED_LIB="${BMD_PYTHON_EMBED_LIB}"
+      BMD_BUILD_DIR="${CMAKE_BINARY_DIR}"
+      BMD_PYTHON_EXT_BUILD="$<TARGET_FILE:batchmd_python>"
+      BMD_PYTHON_EXT_INSTALL="${bmd_py_ext_install}/$<TARGET_FILE_NAME:batchmd_python>"
+      BMD_PYTHON_EXT_FROM_BIN="${bmd_py_from_bin}"
+      BMD_PYTHON_EXT_FROM_LIB="${bmd_py_from_lib}")
+  else()
+    message(STATUS "batchmd: no libpython found: campaigns cannot use `model: {type: python}`")
+  endif()
   install(TARGETS batchmd_python LIBRARY DESTINATION ${BMD_PYTHON_INSTALL_DIR}/batchmd)
   install(FILES ${BMD_PY_MODULES} DESTINATION ${BMD_PYTHON_INSTALL_DIR}/batchmd)
 endif()

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include "dynamics.h"
 #include "model.h"
+#include "model_python.h"
 #include "status.h"
 #include "units.h"
 
@@ -25,7 +26,7 @@ typedef struct bmd_campaign_stage {
 } bmd_campaign_stage;
 
 typedef struct bmd_campaign_model {
-    char type[16];         /* "lj", "morse", "eam", "kim", "plugin" */
+    char type[16];         /* "lj", "morse", "eam", "kim", "plugin", "python" */
     int line, col;         /* where the model section is (for load errors) */
     /* lj, morse */
     bmd_pair_params *pairs; /* owned; entry 0/0 is the default (all pairs) */
@@ -42,6 +43,13 @@ typedef struct bmd_campaign_model {
     char *plugin_path;
     char **param_keys, **param_values;
     int n_params;
+    /* python: the module as written (a .py file, relative to the campaign's
+     * folder, or a dotted module name: bmd_model_python_create resolves
+     * it), the name of the factory in it, and its keyword arguments typed
+     * as YAML wrote them (keys and texts owned) */
+    char *py_module, *py_object;
+    bmd_python_param *py_params;
+    int n_py_params;
 } bmd_campaign_model;
 
 typedef struct bmd_campaign_output_every {

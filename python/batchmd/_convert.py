@@ -42,12 +42,26 @@ def _ase_time(units_kind):
     return units.fs if units_kind == "metal" else 1.0
 
 
-def atoms_to_dict(atoms, index=None, units_kind="metal"):
-    """The structure dict of an ase.Atoms (index: where it is, for messages)."""
+def _masses(atoms, units_kind):
+    """The masses a structure runs with, as the extxyz reader takes them:
+    those set on the Atoms (a masses array: set_masses, or a masses column
+    read), else the element's standard mass in metal units (amu) and 1 in
+    lj units (docs/campaign.md, units)."""
+    if atoms.has("masses") or units_kind == "metal":
+        return np.ascontiguousarray(atoms.get_masses(), dtype=np.float64)
+    return np.ones(len(atoms))
+
+
+def atoms_to_dict(atoms, index=None, units_kind="metal", single_point=False):
+    """The structure dict of an ase.Atoms (index: where it is, for messages).
+
+    single_point: for one evaluation at the positions as they are (the ASE
+    calculator): constraints are ASE's to apply to the results, and info
+    plays no part, so neither is looked at."""
     where = f"structure {index}" if index is not None else "structure"
     if not isinstance(atoms, Atoms):
         raise TypeError(f"{where}: expected an ase.Atoms, got {type(atoms).__name__}")
-    if atoms.constraints:
+    if atoms.constraints and not single_point:
         names = ", ".join(type(c).__name__ for c in atoms.constraints)
         raise ValueError(f"{where}: has constraints ({names}), which batchmd does not apply yet; "
                          "remove them (atoms.set_constraint()) to run it unconstrained")
@@ -55,20 +69,21 @@ def atoms_to_dict(atoms, index=None, units_kind="metal"):
     # nothing under batchmd's models: not used, as the command's extxyz
     # reader does not use those columns (docs/campaign.md, inputs)
 
+    masses = _masses(atoms, units_kind)
     vel = None
     if atoms.has("momenta"):
         # as the extxyz reader: v = p / m * ase_time (Å/fs)
         p = atoms.get_momenta()
-        vel = np.ascontiguousarray(p / atoms.get_masses()[:, None] * _ase_time(units_kind), dtype=np.float64)
+        vel = np.ascontiguousarray(p / masses[:, None] * _ase_time(units_kind), dtype=np.float64)
     info = []
-    for k, v in atoms.info.items():
+    for k, v in ({} if single_point else atoms.info).items():
         if k in _DROPPED_INFO:
             continue
         info.append((str(k), _info_text(k, v)))
     return {
         "numbers": np.ascontiguousarray(atoms.numbers, dtype=np.int32),
         "positions": np.ascontiguousarray(atoms.positions, dtype=np.float64),
-        "masses": np.ascontiguousarray(atoms.get_masses(), dtype=np.float64),
+        "masses": masses,
         "velocities": vel,
         "forces": None,
         "cell": np.ascontiguousarray(atoms.cell.array, dtype=np.float64),

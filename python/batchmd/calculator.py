@@ -2,8 +2,9 @@
 `evaluate(structures, model)` (batched single points into Atoms)."""
 import numpy as np
 from ase.calculators.calculator import Calculator as _AseCalculator, all_changes
+from ase.calculators.singlepoint import SinglePointCalculator
 
-from . import _convert, _core, sampler as _sampler
+from . import _convert, _core, models as _models, sampler as _sampler
 
 
 class Calculator(_AseCalculator):
@@ -15,11 +16,11 @@ class Calculator(_AseCalculator):
 
     def __init__(self, model, **kwargs):
         super().__init__(**kwargs)
-        self.model = model
+        self.model = _models.as_model(model)
 
     def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
         super().calculate(atoms, properties, system_changes)
-        d = _convert.atoms_to_dict(self.atoms, None, self.model.units)
+        d = _convert.atoms_to_dict(self.atoms, None, self.model.units, single_point=True)
         per_atom = "energies" in properties
         energy, forces, virial, energies = _core.single_point(self.model._c, d, per_atom)
         self.results["energy"] = energy
@@ -38,7 +39,32 @@ class Calculator(_AseCalculator):
 
 
 def evaluate(structures, model, max_atoms=50000, max_systems=1024):
-    """Energy, forces and (fully periodic cells) stress of every structure,
-    batched; returns ase.Atoms in input order with a SinglePointCalculator."""
-    ds = _sampler.make_dataset(structures, getattr(model, "units", "metal"))
-    return [_convert.dict_to_atoms(d, model.units) for d in _core.evaluate(model._c, ds, int(max_atoms), int(max_systems))]
+    """Energy (eV), forces (eV/Å) and, for fully periodic cells, stress
+    (eV/Å³) of every structure, batched; returns ase.Atoms in input order,
+    each with a SinglePointCalculator holding them.
+
+    A list of Atoms comes back as copies of its Atoms (info, constraints,
+    tags and all kept as they are: a single point looks at none of them);
+    the structures of a path or of a three-method dataset come back as
+    batchmd reads them."""
+    from ase import Atoms
+    model = _models.as_model(model)
+    units = model.units
+    if isinstance(structures, Atoms):
+        structures = [structures]
+    originals = None
+    if isinstance(structures, (list, tuple)) and all(isinstance(a, Atoms) for a in structures):
+        originals = structures
+        ds = _core.dataset_memory([_convert.atoms_to_dict(a, i, units, single_point=True)
+                                   for i, a in enumerate(structures)])
+    else:
+        ds = _sampler.make_dataset(structures, units)
+    out = [_convert.dict_to_atoms(d, units) for d in _core.evaluate(model._c, ds, int(max_atoms), int(max_systems))]
+    if originals is None:
+        return out
+    kept = []
+    for a, b in zip(originals, out):
+        c = a.copy()
+        c.calc = SinglePointCalculator(c, **b.calc.results)
+        kept.append(c)
+    return kept

@@ -6,9 +6,13 @@ parameters as keyword arguments (docs/campaign.md, stages): FIRE, FIRE2,
 NVE, NVTLangevin, NVTNoseHoover. Optimizers take fmax (eV/Å), etol (eV) and
 max_steps; MD takes steps. Per-structure values come from atoms.info under
 the same names (temperature=..., steps=...)."""
+import numbers
 import os
+import re
 
-from . import _convert, _core, _yaml, hooks as _hooks, sampler as _sampler, sinks as _sinks
+import numpy as np
+
+from . import _convert, _core, _yaml, hooks as _hooks, models as _models, sampler as _sampler, sinks as _sinks
 
 _CLASS_NAMES = {"fire": "FIRE", "fire2": "FIRE2", "nve": "NVE", "nvt_langevin": "NVTLangevin",
                 "nvt_nose_hoover": "NVTNoseHoover"}
@@ -41,13 +45,17 @@ class _Runnable:
         return Pipeline(self._groups() + other._groups())
 
     def __enter__(self):
-        self._opened = [h for h in self._all_hooks()]
+        """Opens the hooks once for every run inside the `with` block (a run
+        outside one opens and closes its hooks itself)."""
+        self._opened = [h for h in self._all_hooks() if not getattr(h, "_held", 0)]
         for h in self._opened:
             h.open()
+            h._held = 1
         return self
 
     def __exit__(self, *exc):
         for h in getattr(self, "_opened", []):
+            h._held = 0
             h.close()
         self._opened = []
 
@@ -55,7 +63,9 @@ class _Runnable:
 class Dynamics(_Runnable):
     """One sub-stage: a dynamics type with its parameters.
 
-    model: a batchmd model (every sub-stage of a fused stage must share it);
+    model: a batchmd model, or a function or object models.as_model takes
+    (a Python model, see models.PythonModel); every sub-stage of a fused
+    stage must share it;
     name: the stage's name (default: its type), used in info keys
     (steps_NAME, converged_NAME) and the log; hooks: see batchmd.hooks."""
 
@@ -64,8 +74,11 @@ class Dynamics(_Runnable):
     params = ()
 
     def __init__(self, model, name=None, hooks=(), **kwargs):
-        self.model = model
+        self.model = _models.as_model(model)
         self.name = name or self.type
+        if not isinstance(self.name, str) or not re.fullmatch(r"[A-Za-z0-9_-]{1,32}", self.name):
+            raise ValueError(f"{type(self).__name__}: name {self.name!r}: a stage name is 1 to 32 letters, digits, "
+                             "'_' or '-' (as in a campaign; it names the info keys steps_NAME, converged_NAME)")
         self.hooks = [_hooks.as_hook(h) for h in hooks]
         known = {p[0] for p in self.params} | ({"fmax", "etol", "max_steps"} if self.is_optimizer else {"steps"})
         unknown = sorted(set(kwargs) - known)
@@ -73,7 +86,7 @@ class Dynamics(_Runnable):
             raise TypeError(f"{type(self).__name__}: unknown parameter(s) {', '.join(unknown)} "
                             f"(expected: {', '.join(sorted(known))})")
         for k, v in kwargs.items():
-            if isinstance(v, bool) or not isinstance(v, (int, float)):
+            if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real):  # numpy numbers too
                 raise TypeError(f"{type(self).__name__}: {k} must be a number, not {type(v).__name__}")
         self.values = dict(kwargs)
 
@@ -211,6 +224,8 @@ def _run_groups(groups, group, structures, sampler, seed, units, max_atoms, max_
     stages = groups[group]
     model = stages[0].model
     units = units or getattr(model, "units", "metal")
+    if isinstance(structures, _sampler.SizeAwareSampler) and sampler is None:  # run(SizeAwareSampler(...))
+        sampler, structures = structures, None
     if sampler is not None:
         if structures is not None:
             raise ValueError("give the structures or a sampler, not both")
@@ -230,13 +245,19 @@ def _run_groups(groups, group, structures, sampler, seed, units, max_atoms, max_
     dts = [(s.name, float(s.values.get("dt", dict((p[0], p[2]) for p in s.params).get("dt") or 0)))
            for s in stages if not s.is_optimizer and any(p[0] == "dt" for p in s.params)]
     specs = [h._spec({"dts": dts}) for h in all_hooks]
-    for h in all_hooks:
+    own = [h for h in all_hooks if not getattr(h, "_held", 0)]  # not opened by a `with` block
+    for h in own:
         h.open()
     try:
-        stats = _core.run(text, "<batchmd.run>", os.getcwd(), model._c, ds, final_sink._c, failed_sink._c, specs,
-                          group)
+        with _yaml.reader_errors("<batchmd.run>"):
+            stats = _core.run(text, "<batchmd.run>", os.getcwd(), model._c, ds, final_sink._c, failed_sink._c,
+                              specs, group)
     finally:
-        for h in all_hooks:
+        # what the run wrote is in the files when it returns (or raises),
+        # though the user's sinks stay open for another run
+        for s in [final_sink, failed_sink] + [h.sink for h in all_hooks if getattr(h, "sink", None) is not None]:
+            s.flush()
+        for h in own:
             h.close()
     final_atoms = _sinks.memory_atoms(final_sink)
     failed_atoms = _sinks.memory_atoms(failed_sink)

@@ -5,7 +5,8 @@ without copies, valid during the call only), or an object with ``stage``
 (a HookStageEnum), ``frequency`` (every how many loop steps) and
 ``__call__(batch)``. The built-in hooks of the command are available as
 classes (LoggingHook, SnapshotHook, ConvergedSnapshotHook, NaNDetector,
-ForceClamp, EnergyDrift) and by name ("log", "nan", ...)."""
+ForceClamp, EnergyDrift); the one that needs no parameter also by name
+("nan"). A name of one that needs parameters is refused with its class."""
 import enum
 
 import numpy as np
@@ -147,6 +148,9 @@ class ForceClamp(_Builtin):
 
     def __init__(self, fmax_clamp=0.0, fail_above=0.0):
         self.fmax_clamp, self.fail_above = float(fmax_clamp), float(fail_above)
+        if not (self.fmax_clamp > 0 or self.fail_above > 0):
+            raise ValueError("ForceClamp: give fmax_clamp (eV/Å: forces capped at it) and/or fail_above (eV/Å: a "
+                             "system over it is taken out); with neither it would do nothing")
 
     def _spec(self, stage_info):
         return ("fclamp", self.fmax_clamp, self.fail_above)
@@ -158,13 +162,22 @@ class EnergyDrift(_Builtin):
 
     def __init__(self, max_drift=0.0, frequency=1, substage=-1):
         self.max_drift, self.frequency, self.substage = float(max_drift), int(frequency), int(substage)
+        if not self.max_drift > 0:
+            raise ValueError("EnergyDrift: give max_drift (eV/atom) > 0, the drift over which a system is taken "
+                             "out; without it the hook would do nothing (every NVE sub-stage's largest drift is "
+                             "measured anyway: Result.stats['stages'][i]['max_drift_eV_per_atom'])")
 
     def _spec(self, stage_info):
         return ("drift", self.max_drift, self.frequency, self.substage)
 
 
-_BY_NAME = {"nan": NaNDetector, "nan_detector": NaNDetector, "force_clamp": ForceClamp, "fclamp": ForceClamp,
-            "energy_drift": EnergyDrift, "drift": EnergyDrift}
+# built-ins that need no parameter, by name; the others name their class
+_BY_NAME = {"nan": NaNDetector, "nan_detector": NaNDetector}
+_NEEDS_PARAMETERS = {"force_clamp": "ForceClamp(fmax_clamp=..., fail_above=...)",
+                     "fclamp": "ForceClamp(fmax_clamp=..., fail_above=...)",
+                     "energy_drift": "EnergyDrift(max_drift=...)", "drift": "EnergyDrift(max_drift=...)",
+                     "log": "LoggingHook(path, frequency)", "snapshot": "SnapshotHook(sink, frequency)",
+                     "converged_snapshot": "ConvergedSnapshotHook(sink)"}
 
 
 def as_hook(h):
@@ -172,9 +185,11 @@ def as_hook(h):
     if isinstance(h, Hook):
         return h
     if isinstance(h, str):
+        if h in _NEEDS_PARAMETERS:
+            raise ValueError(f"hook '{h}' needs parameters: use bmd.{_NEEDS_PARAMETERS[h]}")
         if h not in _BY_NAME:
-            raise ValueError(f"unknown hook '{h}' (built-ins by name: {', '.join(sorted(_BY_NAME))}; "
-                             "LoggingHook, SnapshotHook and ConvergedSnapshotHook need a path or a sink)")
+            raise ValueError(f"unknown hook '{h}' (by name: {', '.join(sorted(_BY_NAME))}; with parameters: "
+                             f"{', '.join(sorted(set(_NEEDS_PARAMETERS.values())))})")
         return _BY_NAME[h]()
     if callable(h):
         return _CallableHook(h)

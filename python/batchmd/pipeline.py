@@ -124,6 +124,8 @@ def run(pipeline, structures=None, *, sampler=None, seed=0, units=None, max_atom
                for s in stages if not s.is_optimizer and any(p[0] == "dt" for p in s.params)]
         specs = [h._spec({"dts": dts}) for h in mine]
         for h in mine:
+            if getattr(h, "_held", 0):  # opened by a `with` block around the run
+                continue
             h.open()
             opened.append(h)
         error = None
@@ -136,16 +138,22 @@ def run(pipeline, structures=None, *, sampler=None, seed=0, units=None, max_atom
         if bad >= 0:
             raise _core.BatchmdError(f"rank {bad} failed to set up the pipeline (see its message); "
                                      f"rank {rank} stops too")
-        stats = _core.run_pipeline(text, "<batchmd.pipeline>", os.getcwd(), model._c, ds,
-                                   final_sink._c if final_sink is not None else None,
-                                   failed_sink._c if failed_sink is not None else None,
-                                   specs)
+        with _yaml.reader_errors("<batchmd.pipeline>"):
+            stats = _core.run_pipeline(text, "<batchmd.pipeline>", os.getcwd(), model._c, ds,
+                                       final_sink._c if final_sink is not None else None,
+                                       failed_sink._c if failed_sink is not None else None,
+                                       specs)
     except BaseException:
         for sink, given in ((final_sink, final), (failed_sink, failed)):
             if sink is not None and _owned(given):
                 sink.close()
         raise
     finally:
+        # what this rank wrote is in the files when it returns (or raises),
+        # though the user's sinks stay open
+        for sink in [final_sink, failed_sink] + [h.sink for h in mine if getattr(h, "sink", None) is not None]:
+            if sink is not None and getattr(sink, "_c", None) is not None:
+                sink.flush()
         for h in opened:
             h.close()
     final_atoms = _sinks.memory_atoms(final_sink) if final_sink is not None else []

@@ -64,8 +64,8 @@ def _python_dataset(ds, units):
 
 class SizeAwareSampler:
     """A dataset with the live batch's budget: at most max_atoms atoms and
-    max_systems systems at once (<= 0: no limit); refill_every steps
-    between refills."""
+    max_systems systems at once, refill_every batch steps between refills
+    (each a whole number >= 1; defaults: the campaign's batch defaults)."""
 
     def __init__(self, dataset, max_atoms=50000, max_systems=1024, refill_every=5, max_edges=None):
         if max_edges is not None:

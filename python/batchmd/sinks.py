@@ -13,6 +13,11 @@ class Sink:
         """Flushes and closes (a file sink takes nothing after)."""
         self._c.close()
 
+    def flush(self):
+        """Writes what the sink holds into its file (a run does it as it
+        returns: its outputs are then complete on disk, the sink still open)."""
+        self._c.flush()
+
     def __enter__(self):
         return self
 
@@ -66,6 +71,10 @@ class Chain(Sink):
     def close(self):
         for s in self.sinks:
             s.close()
+
+    def flush(self):
+        for s in self.sinks:
+            s.flush()
 
 
 class Callback(Sink):

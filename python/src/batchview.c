@@ -6,7 +6,9 @@
  * int32 vector, ...). When the call returns, the view is invalidated: asking
  * it (or its arrays) for a buffer again raises; arrays already made still
  * point into the batch and must not be used after the call (the batch is
- * compacted, grown and refilled between calls). docs/python.md says so. */
+ * compacted, grown and refilled between calls). docs/python.md says so;
+ * a hook that keeps one past its call is stopped with an error
+ * (bmdpy_view_kept), rather than left to read or write freed memory. */
 #include <string.h>
 
 #include "pybmd.h"
@@ -220,6 +222,17 @@ bmdpy_view *bmdpy_view_open(bmd_batch *b, const unsigned char *mask, int readonl
     v->step = 0;
     v->substage = -1;
     return v;
+}
+
+const char *bmdpy_view_kept(bmdpy_view *v) {
+    PyObject *key, *arr;
+    Py_ssize_t pos = 0;
+    /* the cache holds one reference to each array made; another one (the
+     * array itself, or a numpy view of it, whose base it is) outlives the
+     * call and would point into memory the batch reuses */
+    while (v->cache && PyDict_Next(v->cache, &pos, &key, &arr))
+        if (Py_REFCNT(arr) > 1) return PyUnicode_AsUTF8(key);
+    return NULL;
 }
 
 void bmdpy_view_close(bmdpy_view *v) {

@@ -63,8 +63,13 @@ static bmd_status py_hook_call(void *self, const bmd_hook_ctx *ctx) {
         v->step = ctx->step;
         v->substage = ctx->substage;
         PyObject *r = PyObject_CallOneArg(h->fn, (PyObject *)v);
-        if (!r) st = bmdpy_keep_exception("a Python hook");
         Py_XDECREF(r);
+        const char *kept = r ? bmdpy_view_kept(v) : NULL;
+        if (kept)
+            PyErr_Format(bmdpy_error, "a Python hook kept the batch array '%s' after it returned: batch arrays live "
+                                      "only during the call that received them (keep a copy: np.array(batch.%s))",
+                         kept, kept);
+        if (!r || kept) st = bmdpy_keep_exception("a Python hook");
         bmdpy_view_close(v);
     } else {
         st = bmdpy_keep_exception("a Python hook");

@@ -2,15 +2,52 @@
  * made from a campaign's `model:` mapping (python/batchmd/models.py writes
  * it), so a model made in Python passes the checks a campaign file's does
  * and is the same object; Python models come from bridge.c. */
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 
 #include "pybmd.h"
 
 static void model_dealloc(bmdpy_model *self) {
+    PyObject_GC_UnTrack(self);
     bmd_model_destroy(self->model);
+    if (self->lock) PyThread_free_lock(self->lock);
     Py_XDECREF(self->pyobj);
     Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+/* A Python model and its object refer to each other (a PythonModel keeps
+ * its Model): the cycle is the collector's to break. */
+static int model_traverse(bmdpy_model *self, visitproc visit, void *arg) {
+    Py_VISIT(self->pyobj);
+    return bmdpy_bridge_traverse(self->model, visit, arg);
+}
+
+static int model_clear(bmdpy_model *self) {
+    if (self->pyobj) { /* only Python models hold Python objects */
+        bmd_model *m = self->model;
+        self->model = NULL;
+        bmd_model_destroy(m);
+        Py_CLEAR(self->pyobj);
+    }
+    return 0;
+}
+
+PyObject *bmdpy_model_new(bmd_model *m, PyObject *pyobj, int units) {
+    PyThread_type_lock lock = PyThread_allocate_lock();
+    bmdpy_model *o = lock ? PyObject_GC_New(bmdpy_model, &bmdpy_model_type) : NULL;
+    if (!o) {
+        if (lock) PyThread_free_lock(lock);
+        bmd_model_destroy(m);
+        return lock ? NULL : PyErr_NoMemory();
+    }
+    o->model = m;
+    o->pyobj = Py_XNewRef(pyobj);
+    o->units = units;
+    o->lock = lock;
+    o->owner = 0;
+    PyObject_GC_Track((PyObject *)o);
+    return (PyObject *)o;
 }
 
 bmd_model *bmdpy_model_get(PyObject *o) {
@@ -19,6 +56,30 @@ bmd_model *bmdpy_model_get(PyObject *o) {
         return NULL;
     }
     return ((bmdpy_model *)o)->model;
+}
+
+int bmdpy_model_acquire(PyObject *o) {
+    bmdpy_model *m = (bmdpy_model *)o;
+    unsigned long me = PyThread_get_thread_ident();
+    if (m->owner == me) {
+        PyErr_SetString(bmdpy_error, "this model is being evaluated by a run or call of this thread (a hook, "
+                                     "dataset, sink or Python model called back from it cannot use it too): "
+                                     "make another model object for this use");
+        return -1;
+    }
+    if (!PyThread_acquire_lock(m->lock, NOWAIT_LOCK)) {
+        Py_BEGIN_ALLOW_THREADS
+        PyThread_acquire_lock(m->lock, WAIT_LOCK);
+        Py_END_ALLOW_THREADS
+    }
+    m->owner = me;
+    return 0;
+}
+
+void bmdpy_model_release(PyObject *o) {
+    bmdpy_model *m = (bmdpy_model *)o;
+    m->owner = 0;
+    PyThread_release_lock(m->lock);
 }
 
 static PyObject *model_cutoff(bmdpy_model *self, PyObject *noargs) {
@@ -55,7 +116,9 @@ PyTypeObject bmdpy_model_type = {
     PyVarObject_HEAD_INIT(NULL, 0).tp_name = "batchmd._core.Model",
     .tp_basicsize = sizeof(bmdpy_model),
     .tp_dealloc = (destructor)model_dealloc,
-    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_traverse = (traverseproc)model_traverse,
+    .tp_clear = (inquiry)model_clear,
     .tp_doc = "A libbatchmd model (made by batchmd.models).",
     .tp_methods = model_methods,
 };
@@ -75,15 +138,7 @@ static PyObject *model_from_yaml(PyObject *mod, PyObject *args) {
     int units = (int)c.units;
     bmd_campaign_free(&c);
     if (st) return bmdpy_raise(st, NULL);
-    bmdpy_model *o = PyObject_New(bmdpy_model, &bmdpy_model_type);
-    if (!o) {
-        bmd_model_destroy(m);
-        return NULL;
-    }
-    o->model = m;
-    o->pyobj = NULL;
-    o->units = units;
-    return (PyObject *)o;
+    return bmdpy_model_new(m, NULL, units);
 }
 
 /* evaluate(model, dataset, max_atoms, max_systems) -> [structure dict]:
@@ -100,10 +155,21 @@ static PyObject *evaluate(PyObject *mod, PyObject *args) {
     bmd_status st = bmd_sink_memory_create(0, &mem);
     if (st) return bmdpy_raise(st, NULL);
     bmd_run_stats stats;
+    if (bmdpy_model_acquire(mo)) {
+        bmd_sink_destroy(mem);
+        return NULL;
+    }
     bmdpy_clear_kept();
+    const bmd_dataset *ds = ((bmdpy_dataset *)dso)->ds;
+    bmd_dataset *checked = NULL;
     Py_BEGIN_ALLOW_THREADS
-    st = bmd_eval_dataset(m, ((bmdpy_dataset *)dso)->ds, max_atoms, max_systems, mem, &stats);
+    /* the inputs `batchmd eval` refuses (a non-finite position, a species
+     * the model lacks ...), refused alike, naming the structure */
+    st = bmdpy_check_inputs(NULL, max_atoms > 0 ? max_atoms : LONG_MAX, m, ds, &checked);
+    if (!st) st = bmd_eval_dataset(m, checked ? checked : ds, max_atoms, max_systems, mem, &stats);
+    bmd_dataset_close(checked);
     Py_END_ALLOW_THREADS
+    bmdpy_model_release(mo);
     if (bmdpy_restore_exception()) {
         bmd_sink_destroy(mem);
         return NULL;
@@ -148,11 +214,20 @@ static PyObject *single_point(PyObject *mod, PyObject *args) {
     for (int k = 0; k < 6; k++) virial[k] = NAN;
     bmd_compute_request req = {.energy = &energy, .forces = forces, .virial = virial, .energy_per_atom = epa};
     bmdpy_clear_kept();
+    int locked = 0;
     if (!st) {
+        if (bmdpy_model_acquire(mo)) {
+            free(forces);
+            free(epa);
+            bmd_batch_destroy(b);
+            return NULL;
+        }
+        locked = 1;
         Py_BEGIN_ALLOW_THREADS
         st = bmd_model_compute(m, b, &req);
         Py_END_ALLOW_THREADS
     }
+    if (locked) bmdpy_model_release(mo);
     PyObject *out = NULL;
     if (bmdpy_restore_exception()) {
     } else if (st) {

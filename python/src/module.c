@@ -39,6 +39,25 @@ void bmdpy_clear_kept(void) {
     Py_CLEAR(kept_tb);
 }
 
+/* 1 when the calling thread is Python's main thread (the one signals are
+ * delivered to Python on), 0 otherwise, -1 with an exception. The head of
+ * the interpreter's thread list is the thread created last, not the main
+ * one, so the test asks threading.main_thread(). */
+int bmdpy_on_main_thread(void) {
+    PyObject *threading = PyImport_ImportModule("threading");
+    PyObject *main = threading ? PyObject_CallMethod(threading, "main_thread", NULL) : NULL;
+    PyObject *ident = main ? PyObject_GetAttrString(main, "ident") : NULL;
+    int out = -1;
+    if (ident) {
+        unsigned long id = PyLong_AsUnsignedLong(ident);
+        if (!(id == (unsigned long)-1 && PyErr_Occurred())) out = id == PyThread_get_thread_ident();
+    }
+    Py_XDECREF(ident);
+    Py_XDECREF(main);
+    Py_XDECREF(threading);
+    return out;
+}
+
 /* dynamics_types() -> [(type, doc, is_optimizer, dof, [(name, unit, default|None, doc, optional)])] */
 static PyObject *dynamics_types(PyObject *self, PyObject *noargs) {
     (void)self;
@@ -86,8 +105,11 @@ static PyMethodDef methods[] = {
     {"version", version, METH_NOARGS, "libbatchmd's version."},
     {NULL, NULL, 0, NULL}};
 
-static struct PyModuleDef moduledef = {PyModuleDef_HEAD_INIT, "batchmd._core",
-                                       "batchmd's C core (libbatchmd); use the package batchmd.", -1, methods};
+static struct PyModuleDef moduledef = {.m_base = PyModuleDef_HEAD_INIT,
+                                       .m_name = "batchmd._core",
+                                       .m_doc = "batchmd's C core (libbatchmd); use the package batchmd.",
+                                       .m_size = -1,
+                                       .m_methods = methods};
 
 PyMODINIT_FUNC PyInit__core(void) {
     PyObject *m = PyModule_Create(&moduledef);

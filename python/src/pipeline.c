@@ -152,7 +152,7 @@ static int setup(const char *text, const char *name, const char *dir, PyObject *
     }
     char suffix[32];
     snprintf(suffix, sizeof suffix, ".rank%d", rank);
-    if (app_make_run_stage(a, rank, suffix, stage, drift)) {
+    if (app_build_run_stage(a, rank, suffix, stage, drift)) { /* raised, not printed */
         bmdpy_raise(BMD_ERR_INVALID, NULL);
         return -1;
     }
@@ -220,8 +220,7 @@ static PyObject *run_pipeline(PyObject *mod, PyObject *args) {
                            .max_systems = c->batch.max_systems,
                            .refill_every = c->batch.refill_every,
                            .stress_on_exit = 1,
-                           .ordered = c->output.ordered,
-                           .stop = &stop_flag};
+                           .ordered = c->output.ordered};
     bmd_pipeline *p = NULL;
     bmd_status st;
     Py_BEGIN_ALLOW_THREADS
@@ -244,15 +243,24 @@ static PyObject *run_pipeline(PyObject *mod, PyObject *args) {
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_stop;
     sigemptyset(&sa.sa_mask);
-    stop_flag = 0;
-    int main_thread = PyGILState_GetThisThreadState() == PyInterpreterState_ThreadHead(PyInterpreterState_Main());
+    int main_thread = bmdpy_on_main_thread();
+    if (main_thread < 0 || bmdpy_model_acquire(mo)) { /* the model: held until the run has returned */
+        bmd_pipeline_destroy(p);
+        bmd_stage_destroy(stage);
+        bmd_campaign_free(&a.c);
+        return NULL;
+    }
+    /* signals reach Python's main thread: a run there owns the stop flag */
     if (main_thread) {
+        stop_flag = 0;
+        opt.stop = &stop_flag;
         sigaction(SIGINT, &sa, &was_int);
         sigaction(SIGTERM, &sa, &was_term);
     }
     Py_BEGIN_ALLOW_THREADS
     st = bmd_pipeline_run(p, stage, a.model, ds, &opt, last ? final : NULL, last ? failed : NULL, &stats);
     Py_END_ALLOW_THREADS
+    bmdpy_model_release(mo);
     if (main_thread) {
         sigaction(SIGINT, &was_int, NULL);
         sigaction(SIGTERM, &was_term, NULL);
@@ -260,7 +268,7 @@ static PyObject *run_pipeline(PyObject *mod, PyObject *args) {
     PyObject *out = NULL;
     if (bmdpy_restore_exception()) {
         /* a Python callback on this rank raised: its exception, with its traceback */
-    } else if (stop_flag) {
+    } else if (main_thread && stop_flag) {
         PyErr_Format(PyExc_KeyboardInterrupt, "batchmd: rank %d stopped by a signal, which stops every rank of the "
                                               "pipeline; every output is complete, the systems still running are "
                                               "in neither final nor failed", rank);

@@ -23,6 +23,11 @@ extern PyObject *bmdpy_error;
  * returns NULL. */
 PyObject *bmdpy_raise(bmd_status st, const char *what);
 
+/* 1 when the calling thread is Python's main thread (where signals reach
+ * Python: a run there catches SIGINT/SIGTERM), 0 otherwise, -1 with an
+ * exception. */
+int bmdpy_on_main_thread(void);
+
 /* ---- exceptions raised in callbacks (GIL held) ---- */
 /* Keeps the current Python exception (the first of a run) and returns
  * BMD_ERR_RUNTIME with a message naming `where`. */
@@ -52,18 +57,39 @@ typedef struct bmdpy_model {
     bmd_model *model;
     PyObject *pyobj; /* a Python model's object (bridge.c), else NULL */
     int units;       /* the bmd_units_kind it was made for */
+    /* A bmd_model keeps state between evaluations (neighbor lists, work
+     * arrays) and is not safe to evaluate from two threads at once: every
+     * use with the GIL released holds this lock (bmdpy_model_acquire). */
+    PyThread_type_lock lock;
+    unsigned long owner; /* the thread holding it, 0: none (read and written with the GIL) */
 } bmdpy_model;
 extern PyTypeObject bmdpy_model_type;
+/* A new _core.Model owning m (destroyed on failure), for the Python object
+ * pyobj (a Python model's, else NULL), made for units. */
+PyObject *bmdpy_model_new(bmd_model *m, PyObject *pyobj, int units);
 /* The model of a _core.Model (NULL with TypeError otherwise). */
 bmd_model *bmdpy_model_get(PyObject *o);
+/* Takes the model's lock for the calling thread, waiting (GIL released)
+ * while another thread uses it: 0, or -1 with BatchmdError when this thread
+ * holds it already (a hook, dataset, sink or model called back during a run
+ * that evaluates the same model: it would deadlock, or corrupt the run's
+ * state). Call with the GIL; o must be a _core.Model. */
+int bmdpy_model_acquire(PyObject *o);
+void bmdpy_model_release(PyObject *o); /* with the GIL */
 
 typedef struct bmdpy_sink {
     PyObject_HEAD
-    bmd_sink *sink;
-    PyObject *refs; /* objects it depends on (a chain's sinks, a callable) */
+    bmd_sink *sink;  /* the sink itself; NULL once closed */
+    bmd_sink *guard; /* what runs, chains and hooks write to: forwards to
+                      * sink while it is open, refuses after (so a chain or
+                      * a run holding it never writes into a closed sink's
+                      * freed memory); freed with the object */
+    PyObject *refs;  /* objects it depends on (a chain's sinks, a callable) */
 } bmdpy_sink;
 extern PyTypeObject bmdpy_sink_type;
-bmd_sink *bmdpy_sink_get(PyObject *o); /* None -> NULL (no error); TypeError otherwise */
+/* The guard of an open _core.Sink; None -> NULL (no error); NULL with
+ * TypeError for another object, ValueError for a closed sink. */
+bmd_sink *bmdpy_sink_get(PyObject *o);
 
 typedef struct bmdpy_dataset {
     PyObject_HEAD
@@ -72,6 +98,19 @@ typedef struct bmdpy_dataset {
 } bmdpy_dataset;
 extern PyTypeObject bmdpy_dataset_type;
 
+/* ---- Python models (bridge.c) ----
+ * A bmd_model ("python") over obj: obj.compute(batch), or obj(batch) when it
+ * has no compute method, once per evaluation with the live batch; its
+ * declarations (cutoff, neighbors, strict, skin, species, outputs, name)
+ * are read now. GIL held. The model keeps a reference to obj (dropped, with
+ * the GIL taken, when it is destroyed). units: the bmd_units_kind of the
+ * runs it serves. Errors (a declaration refused) come as a status with a
+ * message; no Python exception is left set. */
+bmd_status bmdpy_bridge_model(PyObject *obj, int units, bmd_model **out);
+/* Visits the Python objects a Python model holds (the Model type's GC
+ * traversal); 0 for other models. */
+int bmdpy_bridge_traverse(const bmd_model *m, visitproc visit, void *arg);
+
 /* Builds the hook described by spec (a tuple (kind, args...), hooks.py) for
  * one run: *out is a fresh hook the stage will own. -1 with an exception. */
 int bmdpy_hook_make(PyObject *spec, const bmd_units *units, bmd_hook **out);
@@ -79,6 +118,14 @@ int bmdpy_hook_make(PyObject *spec, const bmd_units *units, bmd_hook **out);
 /* A run's statistics as a dict (stats.c): names[i] and drift[i] (an NVE
  * sub-stage's drift monitor, or NULL) for the stats' sub-stages i < n_names. */
 PyObject *bmdpy_stats_dict(const bmd_run_stats *s, const char *const *names, int n_names, bmd_hook *const *drift);
+
+/* The command's checks of a run's inputs (inputs.c) against the campaign
+ * c (NULL: no stages, for evaluate), a budget of max_atoms and model m:
+ * every structure of a memory or extxyz dataset now (BMD_OK, or the first
+ * bad one's error); a Python dataset's as they load: *checked is then a
+ * dataset over ds (borrowing ds, c and m) to use instead, closed after. */
+bmd_status bmdpy_check_inputs(const bmd_campaign *c, long max_atoms, bmd_model *m, const bmd_dataset *ds,
+                              bmd_dataset **checked);
 
 /* ---- each file adds its functions and types to the module ---- */
 int bmdpy_init_system(PyObject *m);

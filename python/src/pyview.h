@@ -22,6 +22,10 @@ extern PyTypeObject bmdpy_view_type;
 
 /* A new valid view over b (a new reference). */
 bmdpy_view *bmdpy_view_open(bmd_batch *b, const unsigned char *mask, int readonly, int can_fail);
+/* The name of an array of the view that something besides the view still
+ * references (kept past the call that received it: a use after the call
+ * would touch memory the batch reuses), or NULL. Before bmdpy_view_close. */
+const char *bmdpy_view_kept(bmdpy_view *v);
 /* Invalidates the view and drops the caller's reference. */
 void bmdpy_view_close(bmdpy_view *v);
 /* np.asarray of a BatchArray over ptr (fmt 'd' float64, 'i' int32, 'q'

@@ -2,7 +2,7 @@
  * inflight exactly as `batchmd run` runs a campaign: the stages, batch and
  * quarantine settings arrive as campaign YAML text (read by the campaign
  * reader, with its checks and defaults), the stage gets the command's hooks
- * (app_make_run_stage: atoms too close, NaN, force blow-up, drift of NVE
+ * (app_build_run_stage: atoms too close, NaN, force blow-up, drift of NVE
  * sub-stages, log and trajectory from `output`), then the Python hooks; the
  * model, dataset and sinks are Python objects. The GIL is released while C
  * runs. SIGINT/SIGTERM stop the run at the next round, every output
@@ -52,7 +52,7 @@ static PyObject *run(PyObject *mod, PyObject *args) {
     a.model = model;
     bmd_stage *stage = NULL;
     bmd_hook *drift[BMD_MAX_STAGES] = {0};
-    if (app_make_run_stage(&a, group, NULL, &stage, drift)) {
+    if (app_build_run_stage(&a, group, NULL, &stage, drift)) {
         bmd_campaign_free(&a.c);
         return bmdpy_raise(BMD_ERR_INVALID, NULL);
     }
@@ -71,13 +71,42 @@ static PyObject *run(PyObject *mod, PyObject *args) {
         return NULL;
     }
     Py_DECREF(seq);
+    int main_thread = bmdpy_on_main_thread();
+    if (main_thread < 0) {
+        bmd_stage_destroy(stage);
+        bmd_campaign_free(&a.c);
+        return NULL;
+    }
+
+    if (bmdpy_model_acquire(mo)) { /* held until the run has returned */
+        bmd_stage_destroy(stage);
+        bmd_campaign_free(&a.c);
+        return NULL;
+    }
+    /* the inputs `batchmd run` refuses before it starts, refused alike */
+    bmd_dataset *ds = ((bmdpy_dataset *)dso)->ds, *checked = NULL;
+    bmdpy_clear_kept();
+    Py_BEGIN_ALLOW_THREADS
+    st = bmdpy_check_inputs(&a.c, a.c.batch.max_atoms, model, ds, &checked);
+    Py_END_ALLOW_THREADS
+    if (st) {
+        bmdpy_model_release(mo);
+        bmd_stage_destroy(stage);
+        bmd_campaign_free(&a.c);
+        if (!bmdpy_restore_exception()) bmdpy_raise(st, NULL);
+        return NULL;
+    }
 
     bmd_run_options opt = {.max_atoms = a.c.batch.max_atoms,
                            .max_systems = a.c.batch.max_systems,
                            .refill_every = a.c.batch.refill_every,
                            .stress_on_exit = 1,
                            .ordered = a.c.output.ordered,
-                           .stop = &stop_flag};
+                           /* signals reach Python's main thread: its run
+                            * owns the flag; a run on another thread is
+                            * stopped by nothing (as Python code there is
+                            * not interrupted either) */
+                           .stop = main_thread ? &stop_flag : NULL};
     bmd_run_stats stats;
     memset(&stats, 0, sizeof stats);
     bmdpy_clear_kept();
@@ -85,15 +114,16 @@ static PyObject *run(PyObject *mod, PyObject *args) {
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_stop;
     sigemptyset(&sa.sa_mask);
-    stop_flag = 0;
-    int main_thread = PyGILState_GetThisThreadState() == PyInterpreterState_ThreadHead(PyInterpreterState_Main());
+    if (main_thread) stop_flag = 0;
     if (main_thread) {
         sigaction(SIGINT, &sa, &was_int);
         sigaction(SIGTERM, &sa, &was_term);
     }
     Py_BEGIN_ALLOW_THREADS
-    st = bmd_run_inflight(stage, model, ((bmdpy_dataset *)dso)->ds, &opt, final, failed, &stats);
+    st = bmd_run_inflight(stage, model, checked ? checked : ds, &opt, final, failed, &stats);
+    bmd_dataset_close(checked);
     Py_END_ALLOW_THREADS
+    bmdpy_model_release(mo);
     if (main_thread) {
         sigaction(SIGINT, &was_int, NULL);
         sigaction(SIGTERM, &was_term, NULL);
@@ -101,7 +131,7 @@ static PyObject *run(PyObject *mod, PyObject *args) {
     PyObject *out = NULL;
     if (bmdpy_restore_exception()) {
         /* a Python callback raised: its exception, with its traceback */
-    } else if (stop_flag) {
+    } else if (main_thread && stop_flag) {
         PyErr_SetString(PyExc_KeyboardInterrupt, "batchmd: run stopped by a signal; every output is complete, the "
                                                   "systems still running are in neither final nor failed");
     } else if (st) {

@@ -1,31 +1,65 @@
 /* sink.c — _core.Sink: where leaving systems go (flow.h, h5md.h): memory
  * (HostMemory), extxyz, H5MD, a priority chain of sinks, or a Python
  * callable. A Sink is owned by its Python object; a run borrows it. */
+#include <stdlib.h>
+
 #include "pybmd.h"
+
+/* ---- the guard: forwards to the sink while it is open ---- */
+typedef struct guard {
+    bmd_sink *inner; /* NULL once the Python object closed it */
+} guard;
+
+static bmd_status closed_error(void) { return bmd__fail(BMD_ERR_IO, "the sink was closed (by its close())"); }
+static bmd_status guard_write(void *self, const bmd_system *s) {
+    guard *g = self;
+    return g->inner ? bmd_sink_write(g->inner, s) : closed_error();
+}
+static int guard_full(void *self) { return ((guard *)self)->inner ? bmd_sink_full(((guard *)self)->inner) : 0; }
+static bmd_status guard_skip(void *self, int64_t id) {
+    guard *g = self;
+    return g->inner ? bmd_sink_skip(g->inner, id) : BMD_OK;
+}
+static const bmd_sink_ops guard_ops = {
+    .type = "python-owned", .write = guard_write, .destroy = free, .full = guard_full, .skip = guard_skip};
 
 static void sink_dealloc(bmdpy_sink *self) {
     bmd_sink_destroy(self->sink); /* closes (flushes) first */
+    bmd_sink_destroy(self->guard);
     Py_XDECREF(self->refs);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
 bmd_sink *bmdpy_sink_get(PyObject *o) {
     if (o == Py_None) return NULL;
-    if (!PyObject_TypeCheck(o, &bmdpy_sink_type) || !((bmdpy_sink *)o)->sink) {
+    if (!PyObject_TypeCheck(o, &bmdpy_sink_type)) {
         PyErr_SetString(PyExc_TypeError, "expected a batchmd sink (HostMemory, ExtXYZ, H5MD)");
         return NULL;
     }
-    return ((bmdpy_sink *)o)->sink;
-}
-
-static PyObject *wrap(bmd_status st, bmd_sink *s, PyObject *refs) {
-    if (st) return bmdpy_raise(st, NULL);
-    bmdpy_sink *o = PyObject_New(bmdpy_sink, &bmdpy_sink_type);
-    if (!o) {
-        bmd_sink_destroy(s);
+    if (!((bmdpy_sink *)o)->sink) {
+        PyErr_SetString(PyExc_ValueError, "this sink is closed: make a new one");
         return NULL;
     }
+    return ((bmdpy_sink *)o)->guard;
+}
+
+/* A new Python Sink owning s (destroyed on failure), with its guard. */
+static PyObject *wrap(bmd_status st, bmd_sink *s, PyObject *refs) {
+    if (st) return bmdpy_raise(st, NULL);
+    guard *g = calloc(1, sizeof *g);
+    bmd_sink *gs = g ? calloc(1, sizeof *gs) : NULL;
+    bmdpy_sink *o = gs ? PyObject_New(bmdpy_sink, &bmdpy_sink_type) : NULL;
+    if (!o) {
+        free(g);
+        free(gs);
+        bmd_sink_destroy(s);
+        return PyErr_NoMemory();
+    }
+    g->inner = s;
+    gs->ops = &guard_ops;
+    gs->self = g;
     o->sink = s;
+    o->guard = gs;
     o->refs = refs;
     Py_XINCREF(refs);
     return (PyObject *)o;
@@ -64,6 +98,7 @@ static PyObject *sink_close(bmdpy_sink *self, PyObject *noargs) {
     (void)noargs;
     bmd_status st = bmd_sink_destroy(self->sink);
     self->sink = NULL;
+    ((guard *)self->guard->self)->inner = NULL; /* writes through the guard are refused from now on */
     if (st) return bmdpy_raise(st, "closing the sink");
     Py_RETURN_NONE;
 }
@@ -79,6 +114,24 @@ static PyObject *sink_write(bmdpy_sink *self, PyObject *d) {
     Py_RETURN_NONE;
 }
 
+/* flush(): what was written so far into the file and to disk (the sink's
+ * checkpoint commit: extxyz and H5MD hold frames in memory until then);
+ * nothing for a sink without a file. A run calls it as it returns, so that
+ * its outputs are complete on disk while the sink stays open. */
+static PyObject *sink_flush(bmdpy_sink *self, PyObject *noargs) {
+    (void)noargs;
+    if (!self->sink || !self->sink->ops->commit || bmd_sink_memory_count(self->sink) >= 0) Py_RETURN_NONE;
+    void *state = NULL;
+    size_t n = 0;
+    bmd_status st;
+    Py_BEGIN_ALLOW_THREADS
+    st = self->sink->ops->commit(self->sink->self, &state, &n);
+    Py_END_ALLOW_THREADS
+    free(state);
+    if (st) return bmdpy_raise(st, "flushing the sink");
+    Py_RETURN_NONE;
+}
+
 static PyObject *sink_full(bmdpy_sink *self, PyObject *noargs) {
     (void)noargs;
     return PyBool_FromLong(self->sink && bmd_sink_full(self->sink));
@@ -88,6 +141,7 @@ static PyMethodDef sink_methods[] = {
     {"count", (PyCFunction)sink_count, METH_NOARGS, "Systems held (HostMemory)."},
     {"drain", (PyCFunction)sink_drain, METH_VARARGS, "Takes the held systems out (HostMemory)."},
     {"close", (PyCFunction)sink_close, METH_NOARGS, "Flushes and closes."},
+    {"flush", (PyCFunction)sink_flush, METH_NOARGS, "Writes what is held into the file (and to disk)."},
     {"write", (PyCFunction)sink_write, METH_O, "Writes one structure."},
     {"full", (PyCFunction)sink_full, METH_NOARGS, "Whether it takes no more now."},
     {NULL, NULL, 0, NULL}};
@@ -195,20 +249,15 @@ static PyObject *sink_python(PyObject *mod, PyObject *fn) {
     (void)mod;
     if (!PyCallable_Check(fn)) return PyErr_SetString(PyExc_TypeError, "expected a callable"), NULL;
     py_sink *p = calloc(1, sizeof *p);
-    bmdpy_sink *o = p ? PyObject_New(bmdpy_sink, &bmdpy_sink_type) : NULL;
-    bmd_sink *s = o ? calloc(1, sizeof *s) : NULL;
+    bmd_sink *s = p ? calloc(1, sizeof *s) : NULL;
     if (!s) {
         free(p);
-        Py_XDECREF(o);
         return PyErr_NoMemory();
     }
-    Py_INCREF(fn);
-    p->fn = fn;
+    p->fn = Py_NewRef(fn);
     s->ops = &py_sink_ops;
     s->self = p;
-    o->sink = s;
-    o->refs = NULL;
-    return (PyObject *)o;
+    return wrap(BMD_OK, s, NULL);
 }
 
 static PyMethodDef methods[] = {

@@ -439,6 +439,13 @@ void bmd_campaign_free(bmd_campaign *c) {
     }
     free(c->model.param_keys);
     free(c->model.param_values);
+    free(c->model.py_module);
+    free(c->model.py_object);
+    for (int i = 0; i < c->model.n_py_params; i++) {
+        free((char *)c->model.py_params[i].key);
+        free((char *)c->model.py_params[i].text);
+    }
+    free(c->model.py_params);
     for (int i = 0; i < c->n_inputs; i++) free(c->inputs[i]);
     free(c->inputs);
     for (int i = 0; i < c->n_stages; i++) free(c->stages[i].name);
