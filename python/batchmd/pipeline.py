@@ -15,6 +15,11 @@ run on every rank, each on its own batch. `log=` writes one file per rank
 stages give the same bits (the random numbers are keyed by a sub-stage's
 place in the whole pipeline).
 
+A file sink (ExtXYZ, H5MD) is opened only by the rank that writes it (the
+last for final and failed, a stage's rank for its hooks' sinks), as its
+run starts: the other ranks, which make the same sink objects, leave no
+file.
+
 A setup error on one rank (an unreadable dataset on rank 0, an unwritable
 `final` on the last) is raised there and, as "rank R failed", on every
 other rank; an error during the run (a model or hook raising) stops every
@@ -30,10 +35,19 @@ from .dynamics import Result, campaign_mapping
 def _sink_files(sink):
     """The files a sink writes."""
     if isinstance(sink, (_sinks.ExtXYZ, _sinks.H5MD)):
-        return [os.path.abspath(sink.path)]
+        return [sink._file]
     if isinstance(sink, _sinks.Chain):
         return [f for s in sink.sinks for f in _sink_files(s)]
     return []
+
+
+def _given_files(given):
+    """The files a final= or failed= argument names."""
+    if isinstance(given, (str, os.PathLike)):
+        return [os.path.abspath(given)]
+    if isinstance(given, (list, tuple)):
+        return [f for g in given for f in _given_files(g)]
+    return _sink_files(given)
 
 
 def _hook_files(hook):
@@ -44,7 +58,7 @@ def _hook_files(hook):
     return _sink_files(sink) if isinstance(sink, _sinks.Sink) else []
 
 
-def _check(groups, run_hooks):
+def _check(groups, run_hooks, final, failed):
     """What every rank refuses alike, before MPI starts."""
     names = [s.name for g in groups for s in g]
     dup = sorted({n for n in names if names.count(n) > 1})
@@ -60,14 +74,15 @@ def _check(groups, run_hooks):
             raise ValueError(f"hooks given to a pipeline's run() run on every rank, and {type(h).__name__} writes "
                              f"{files[0]}, which every rank would overwrite: give it to one stage's hooks= (it "
                              "then runs on that stage's rank), or use log= (one file per rank: log.rank1.csv)")
-    owner = {}
+    owner = {f: len(groups) - 1 for f in _given_files(final) + _given_files(failed)}  # the last rank's
     for i, g in enumerate(groups):
         for s in g:
             for h in s.hooks:
                 for f in _hook_files(h):
                     if owner.setdefault(f, i) != i:
-                        raise ValueError(f"{f} is written by hooks of stages on ranks {owner[f]} and {i}: give "
-                                         "each rank its own file")
+                        raise ValueError(f"{f} is written on ranks {owner[f]} and {i} (by hooks of their stages, "
+                                         f"or as final / failed on rank {len(groups) - 1}): give each rank its own "
+                                         "file")
 
 
 def run(pipeline, structures=None, *, sampler=None, seed=0, units=None, max_atoms=None, max_systems=None,
@@ -85,7 +100,7 @@ def run(pipeline, structures=None, *, sampler=None, seed=0, units=None, max_atom
     ("sync", "async_recv" (default) or "fully_async")."""
     groups = pipeline._groups()
     run_hooks = [_hooks.as_hook(h) for h in hooks]
-    _check(groups, run_hooks)
+    _check(groups, run_hooks, final, failed)
     units = units or getattr(groups[0][0].model, "units", "metal")
     if sampler is not None:
         if structures is not None:

@@ -77,18 +77,30 @@ bmd_model *bmdpy_model_get(PyObject *o);
 int bmdpy_model_acquire(PyObject *o);
 void bmdpy_model_release(PyObject *o); /* with the GIL */
 
+/* A file sink (extxyz, H5MD) opens its file when a run first takes it
+ * (bmdpy_sink_get), not when it is made: a pipeline script makes the same
+ * sinks on every MPI rank, and only the rank whose stage or final writes one
+ * may create (truncate) the file. */
 typedef struct bmdpy_sink {
     PyObject_HEAD
-    bmd_sink *sink;  /* the sink itself; NULL once closed */
+    bmd_sink *sink;  /* the sink itself; NULL before a file sink is opened and once closed */
     bmd_sink *guard; /* what runs, chains and hooks write to: forwards to
                       * sink while it is open, refuses after (so a chain or
                       * a run holding it never writes into a closed sink's
                       * freed memory); freed with the object */
     PyObject *refs;  /* objects it depends on (a chain's sinks, a callable) */
+    char *path;      /* a file sink's file (absolute), opened by bmdpy_sink_get; else NULL */
+    int kind;        /* BMDPY_SINK_* */
+    int units;       /* a file sink's bmd_units_kind */
+    int closed;      /* close() was called: takes nothing more */
 } bmdpy_sink;
+enum { BMDPY_SINK_OTHER = 0, BMDPY_SINK_EXTXYZ, BMDPY_SINK_H5MD, BMDPY_SINK_CHAIN };
 extern PyTypeObject bmdpy_sink_type;
-/* The guard of an open _core.Sink; None -> NULL (no error); NULL with
- * TypeError for another object, ValueError for a closed sink. */
+/* The guard of a _core.Sink for a run to write to, its file opened (created
+ * or truncated) now if it is a file sink not yet opened, and a chain's
+ * sinks likewise; None -> NULL (no error); NULL with TypeError for another
+ * object, ValueError for a closed sink, the open's error for a file that
+ * cannot be created. */
 bmd_sink *bmdpy_sink_get(PyObject *o);
 
 typedef struct bmdpy_dataset {
