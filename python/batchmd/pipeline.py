@@ -15,17 +15,24 @@ run on every rank, each on its own batch. `log=` writes one file per rank
 stages give the same bits (the random numbers are keyed by a sub-stage's
 place in the whole pipeline).
 
+Before the run, rank 0 refuses the structures `batchmd run` refuses (a
+per-structure parameter out of range for any stage of the chain, an
+element or a non-finite position a group's model refuses, more atoms than
+max_atoms, none), with the command's message naming the structure. Rank 0
+checks against every group's model as rank 0 built it: build the same
+models on every rank (as running the same script on every rank does).
+
 A file sink (ExtXYZ, H5MD) is opened only by the rank that writes it (the
 last for final and failed, a stage's rank for its hooks' sinks), as its
 run starts: the other ranks, which make the same sink objects, leave no
 file.
 
-A setup error on one rank (an unreadable dataset on rank 0, an unwritable
-`final` on the last) is raised there and, as "rank R failed", on every
-other rank; an error during the run (a model or hook raising) stops every
-rank within about a step. MPI is initialized by batchmd at the first
-pipeline run (unless the script did it, e.g. with mpi4py) and then
-finalized at interpreter exit."""
+A setup error on one rank (an unreadable dataset or a refused structure on
+rank 0, an unwritable `final` on the last) is raised there and, as "rank R
+failed", on every other rank; an error during the run (a model or hook
+raising) stops every rank within about a step. MPI is initialized by
+batchmd at the first pipeline run (unless the script did it, e.g. with
+mpi4py) and then finalized at interpreter exit."""
 import os
 
 from . import _core, _yaml, hooks as _hooks, sampler as _sampler, sinks as _sinks
@@ -135,6 +142,12 @@ def run(pipeline, structures=None, *, sampler=None, seed=0, units=None, max_atom
         if last:
             final_sink = _sinks.as_sink(final) if final is not None else _sinks.HostMemory(0, units)
             failed_sink = _sinks.as_sink(failed) if failed is not None else _sinks.HostMemory(0, units)
+        # rank 0 checks the structures against every group's model (one per group)
+        checks = []
+        for g in groups if rank == 0 else ():
+            if all(g[0].model is not m for m, _ in checks):
+                checks.append((g[0].model, " + ".join(s.name for s in g)))
+        checks = [(m._c, label) for m, label in checks]
         dts = [(s.name, float(s.values.get("dt", dict((p[0], p[2]) for p in s.params).get("dt") or 0)))
                for s in stages if not s.is_optimizer and any(p[0] == "dt" for p in s.params)]
         specs = [h._spec({"dts": dts}) for h in mine]
@@ -157,7 +170,7 @@ def run(pipeline, structures=None, *, sampler=None, seed=0, units=None, max_atom
             stats = _core.run_pipeline(text, "<batchmd.pipeline>", os.getcwd(), model._c, ds,
                                        final_sink._c if final_sink is not None else None,
                                        failed_sink._c if failed_sink is not None else None,
-                                       specs)
+                                       specs, checks)
     except BaseException:
         for sink, given in ((final_sink, final), (failed_sink, failed)):
             if sink is not None and _owned(given):

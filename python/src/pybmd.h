@@ -132,12 +132,17 @@ int bmdpy_hook_make(PyObject *spec, const bmd_units *units, bmd_hook **out);
 PyObject *bmdpy_stats_dict(const bmd_run_stats *s, const char *const *names, int n_names, bmd_hook *const *drift);
 
 /* The command's checks of a run's inputs (inputs.c) against the campaign
- * c (NULL: no stages, for evaluate), a budget of max_atoms and model m:
- * every structure of a memory or extxyz dataset now (BMD_OK, or the first
- * bad one's error); a Python dataset's as they load: *checked is then a
- * dataset over ds (borrowing ds, c and m) to use instead, closed after. */
-bmd_status bmdpy_check_inputs(const bmd_campaign *c, long max_atoms, bmd_model *m, const bmd_dataset *ds,
-                              bmd_dataset **checked);
+ * c (NULL: no stages, for evaluate), a budget of max_atoms and the models
+ * models[0..n_models) (each structure against each; labels[k], or labels
+ * NULL, names model k's stages in the message when n_models > 1): every
+ * structure of a memory or extxyz dataset now (BMD_OK, or the first bad
+ * one's error); a Python dataset's as they load: *checked is then a
+ * dataset over ds (borrowing ds, c and the models; the labels copied) to
+ * use instead, closed after. A model's check_system only reads the model
+ * (its species, its cutoff): a model held by another thread's run may be
+ * checked against. */
+bmd_status bmdpy_check_inputs(const bmd_campaign *c, long max_atoms, bmd_model *const *models,
+                              const char *const *labels, int n_models, const bmd_dataset *ds, bmd_dataset **checked);
 
 /* ---- each file adds its functions and types to the module ---- */
 int bmdpy_init_system(PyObject *m);
