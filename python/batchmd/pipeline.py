@@ -15,12 +15,24 @@ run on every rank, each on its own batch. `log=` writes one file per rank
 stages give the same bits (the random numbers are keyed by a sub-stage's
 place in the whole pipeline).
 
-A setup error on one rank (an unreadable dataset on rank 0, an unwritable
-`final` on the last) is raised there and, as "rank R failed", on every
-other rank; an error during the run (a model or hook raising) stops every
-rank within about a step. MPI is initialized by batchmd at the first
-pipeline run (unless the script did it, e.g. with mpi4py) and then
-finalized at interpreter exit."""
+Before the run, rank 0 refuses the structures `batchmd run` refuses (a
+per-structure parameter out of range for any stage of the chain, an
+element or a non-finite position a group's model refuses, more atoms than
+max_atoms, none), with the command's message naming the structure. Rank 0
+checks against every group's model as rank 0 built it: build the same
+models on every rank (as running the same script on every rank does).
+
+A file sink (ExtXYZ, H5MD) is opened only by the rank that writes it (the
+last for final and failed, a stage's rank for its hooks' sinks), as its
+run starts: the other ranks, which make the same sink objects, leave no
+file.
+
+A setup error on one rank (an unreadable dataset or a refused structure on
+rank 0, an unwritable `final` on the last) is raised there and, as "rank R
+failed", on every other rank; an error during the run (a model or hook
+raising) stops every rank within about a step. MPI is initialized by
+batchmd at the first pipeline run (unless the script did it, e.g. with
+mpi4py) and then finalized at interpreter exit."""
 import os
 
 from . import _core, _yaml, hooks as _hooks, sampler as _sampler, sinks as _sinks
@@ -30,10 +42,19 @@ from .dynamics import Result, campaign_mapping
 def _sink_files(sink):
     """The files a sink writes."""
     if isinstance(sink, (_sinks.ExtXYZ, _sinks.H5MD)):
-        return [os.path.abspath(sink.path)]
+        return [sink._file]
     if isinstance(sink, _sinks.Chain):
         return [f for s in sink.sinks for f in _sink_files(s)]
     return []
+
+
+def _given_files(given):
+    """The files a final= or failed= argument names."""
+    if isinstance(given, (str, os.PathLike)):
+        return [os.path.abspath(given)]
+    if isinstance(given, (list, tuple)):
+        return [f for g in given for f in _given_files(g)]
+    return _sink_files(given)
 
 
 def _hook_files(hook):
@@ -44,7 +65,7 @@ def _hook_files(hook):
     return _sink_files(sink) if isinstance(sink, _sinks.Sink) else []
 
 
-def _check(groups, run_hooks):
+def _check(groups, run_hooks, final, failed):
     """What every rank refuses alike, before MPI starts."""
     names = [s.name for g in groups for s in g]
     dup = sorted({n for n in names if names.count(n) > 1})
@@ -60,14 +81,15 @@ def _check(groups, run_hooks):
             raise ValueError(f"hooks given to a pipeline's run() run on every rank, and {type(h).__name__} writes "
                              f"{files[0]}, which every rank would overwrite: give it to one stage's hooks= (it "
                              "then runs on that stage's rank), or use log= (one file per rank: log.rank1.csv)")
-    owner = {}
+    owner = {f: len(groups) - 1 for f in _given_files(final) + _given_files(failed)}  # the last rank's
     for i, g in enumerate(groups):
         for s in g:
             for h in s.hooks:
                 for f in _hook_files(h):
                     if owner.setdefault(f, i) != i:
-                        raise ValueError(f"{f} is written by hooks of stages on ranks {owner[f]} and {i}: give "
-                                         "each rank its own file")
+                        raise ValueError(f"{f} is written on ranks {owner[f]} and {i} (by hooks of their stages, "
+                                         f"or as final / failed on rank {len(groups) - 1}): give each rank its own "
+                                         "file")
 
 
 def run(pipeline, structures=None, *, sampler=None, seed=0, units=None, max_atoms=None, max_systems=None,
@@ -85,7 +107,7 @@ def run(pipeline, structures=None, *, sampler=None, seed=0, units=None, max_atom
     ("sync", "async_recv" (default) or "fully_async")."""
     groups = pipeline._groups()
     run_hooks = [_hooks.as_hook(h) for h in hooks]
-    _check(groups, run_hooks)
+    _check(groups, run_hooks, final, failed)
     units = units or getattr(groups[0][0].model, "units", "metal")
     if sampler is not None:
         if structures is not None:
@@ -120,6 +142,12 @@ def run(pipeline, structures=None, *, sampler=None, seed=0, units=None, max_atom
         if last:
             final_sink = _sinks.as_sink(final) if final is not None else _sinks.HostMemory(0, units)
             failed_sink = _sinks.as_sink(failed) if failed is not None else _sinks.HostMemory(0, units)
+        # rank 0 checks the structures against every group's model (one per group)
+        checks = []
+        for g in groups if rank == 0 else ():
+            if all(g[0].model is not m for m, _ in checks):
+                checks.append((g[0].model, " + ".join(s.name for s in g)))
+        checks = [(m._c, label) for m, label in checks]
         dts = [(s.name, float(s.values.get("dt", dict((p[0], p[2]) for p in s.params).get("dt") or 0)))
                for s in stages if not s.is_optimizer and any(p[0] == "dt" for p in s.params)]
         specs = [h._spec({"dts": dts}) for h in mine]
@@ -142,7 +170,7 @@ def run(pipeline, structures=None, *, sampler=None, seed=0, units=None, max_atom
             stats = _core.run_pipeline(text, "<batchmd.pipeline>", os.getcwd(), model._c, ds,
                                        final_sink._c if final_sink is not None else None,
                                        failed_sink._c if failed_sink is not None else None,
-                                       specs)
+                                       specs, checks)
     except BaseException:
         for sink, given in ((final_sink, final), (failed_sink, failed)):
             if sink is not None and _owned(given):

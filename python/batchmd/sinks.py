@@ -1,6 +1,15 @@
 """Sinks: where systems go as they leave a run (final, failed) or as
 snapshots (SnapshotHook). Chain several by priority with a list: each
-system goes to the first sink that is not full."""
+system goes to the first sink that is not full.
+
+A file sink (ExtXYZ, H5MD) creates (or truncates) its file when the first
+run that writes to it starts, before any step (a path that cannot be
+written stops that run before it starts), not when it is made: a pipeline
+script (`mpirun -np N python3 script.py`) makes the same sinks on every
+rank, and only the rank whose stage, final or failed writes one opens its
+file; a file sink no run used leaves no file. Its path is taken as it is
+when the sink is made (a relative path against the working directory of
+then)."""
 import os
 
 from . import _convert, _core
@@ -45,20 +54,24 @@ class HostMemory(Sink):
 
 
 class ExtXYZ(Sink):
-    """An extended XYZ file (created or truncated now), written as `final` is."""
+    """An extended XYZ file, written as `final` is; created (or truncated)
+    when the first run that writes to it starts."""
 
     def __init__(self, path, units="metal"):
         self.path, self.units = os.fspath(path), units
-        self._c = _core.sink_extxyz(self.path, units)
+        self._file = os.path.abspath(self.path)  # the file it opens, wherever the run starts
+        self._c = _core.sink_extxyz(self._file, units)
 
 
 class H5MD(Sink):
-    """An H5MD file (docs/campaign.md, trajectory); `every`: the frame
+    """An H5MD file (docs/campaign.md, trajectory), created (or truncated)
+    when the first run that writes to it starts; `every`: the frame
     interval a SnapshotHook uses by default."""
 
     def __init__(self, path, every=100, units="metal"):
         self.path, self.every, self.units = os.fspath(path), int(every), units
-        self._c = _core.sink_h5md(self.path, units)
+        self._file = os.path.abspath(self.path)  # the file it opens, wherever the run starts
+        self._c = _core.sink_h5md(self._file, units)
 
 
 class Chain(Sink):

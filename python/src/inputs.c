@@ -8,22 +8,35 @@
  * failing midway. Structures in memory and in extxyz files are all checked
  * before the run starts; a Python dataset's structures are checked as they
  * load (loading every one twice could cost more than the run), and the
- * first bad one stops the run. */
+ * first bad one stops the run. A pipeline (pipeline.c) checks on rank 0,
+ * which reads the structures, against every stage group's model. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "pybmd.h"
 
+/* The models a run's structures are checked against, with the stages
+ * each one serves (named in messages when there are several). */
+typedef struct models {
+    bmd_model *m[BMD_MAX_STAGES];
+    char label[BMD_MAX_STAGES][160];
+    int n;
+} models;
+
 /* One structure (index i of the dataset); BMD_OK or the reason. c NULL:
  * no stages (evaluate), so no per-structure parameters to check. */
-static bmd_status check_one(const bmd_campaign *c, long max_atoms, bmd_model *m, const bmd_system *sys, long i) {
+static bmd_status check_one(const bmd_campaign *c, long max_atoms, const models *ms, const bmd_system *sys, long i) {
     char where[600] = "", why[1024];
     if (sys->source) snprintf(where, sizeof where, "%s:%ld: ", sys->source, sys->line);
-    if (bmd_model_check_system(m, sys)) {
-        snprintf(why, sizeof why, "%s", bmd_last_error());
-        return bmd__fail(BMD_ERR_INVALID, "%sstructure %ld: %s", where, i, why);
-    }
+    for (int k = 0; k < ms->n; k++)
+        if (bmd_model_check_system(ms->m[k], sys)) {
+            snprintf(why, sizeof why, "%s", bmd_last_error());
+            if (ms->n > 1 && ms->label[k][0])
+                return bmd__fail(BMD_ERR_INVALID, "%sstructure %ld (the model of %s): %s", where, i, ms->label[k],
+                                 why);
+            return bmd__fail(BMD_ERR_INVALID, "%sstructure %ld: %s", where, i, why);
+        }
     if (c && bmd_campaign_check_overrides(c, sys, i)) {
         /* its message starts "<source>:<line>: ", "?:0: " for a structure
          * with no file (from a list of Atoms): dropped */
@@ -43,7 +56,7 @@ typedef struct checked_ds {
     const bmd_dataset *inner;
     const bmd_campaign *c;
     long max_atoms;
-    bmd_model *m;
+    models ms;
 } checked_ds;
 
 static long checked_length(void *self) { return bmd_dataset_size(((checked_ds *)self)->inner); }
@@ -51,7 +64,7 @@ static long checked_length(void *self) { return bmd_dataset_size(((checked_ds *)
 static bmd_status checked_get(void *self, long i, bmd_system *out) {
     checked_ds *d = self;
     bmd_status st = bmd_dataset_get(d->inner, i, out);
-    if (!st && (st = check_one(d->c, d->max_atoms, d->m, out, i))) bmd_system_free(out);
+    if (!st && (st = check_one(d->c, d->max_atoms, &d->ms, out, i))) bmd_system_free(out);
     return st;
 }
 
@@ -72,16 +85,25 @@ static const bmd_dataset_ops checked_ops = {.type = "checked",
                                             .where = checked_where,
                                             .destroy = free};
 
-bmd_status bmdpy_check_inputs(const bmd_campaign *c, long max_atoms, bmd_model *m, const bmd_dataset *ds,
-                              bmd_dataset **checked) {
+bmd_status bmdpy_check_inputs(const bmd_campaign *c, long max_atoms, bmd_model *const *model_list,
+                              const char *const *labels, int n_models, const bmd_dataset *ds, bmd_dataset **checked) {
     *checked = NULL;
+    if (n_models < 1 || n_models > BMD_MAX_STAGES)
+        return bmd__fail(BMD_ERR_INVALID, "input checks: %d models (1 to %d)", n_models, BMD_MAX_STAGES);
+    models ms;
+    memset(&ms, 0, sizeof ms);
+    ms.n = n_models;
+    for (int k = 0; k < n_models; k++) {
+        ms.m[k] = model_list[k];
+        if (labels && labels[k]) snprintf(ms.label[k], sizeof ms.label[k], "%s", labels[k]);
+    }
     if (strcmp(ds->ops->type, "python") == 0) {
         checked_ds *d = calloc(1, sizeof *d);
         if (!d) return bmd__fail(BMD_ERR_NOMEM, "out of memory");
         d->inner = ds;
         d->c = c;
         d->max_atoms = max_atoms;
-        d->m = m;
+        d->ms = ms;
         return bmd_dataset_create(&checked_ops, d, checked); /* frees d on failure */
     }
     long n = bmd_dataset_size(ds);
@@ -89,7 +111,7 @@ bmd_status bmdpy_check_inputs(const bmd_campaign *c, long max_atoms, bmd_model *
         bmd_system sys;
         bmd_status st = bmd_dataset_get(ds, i, &sys);
         if (st) return st;
-        st = check_one(c, max_atoms, m, &sys, i);
+        st = check_one(c, max_atoms, &ms, &sys, i);
         bmd_system_free(&sys);
         if (st) return st;
     }

@@ -165,7 +165,7 @@ static PyObject *evaluate(PyObject *mod, PyObject *args) {
     Py_BEGIN_ALLOW_THREADS
     /* the inputs `batchmd eval` refuses (a non-finite position, a species
      * the model lacks ...), refused alike, naming the structure */
-    st = bmdpy_check_inputs(NULL, max_atoms > 0 ? max_atoms : LONG_MAX, m, ds, &checked);
+    st = bmdpy_check_inputs(NULL, max_atoms > 0 ? max_atoms : LONG_MAX, &m, NULL, 1, ds, &checked);
     if (!st) st = bmd_eval_dataset(m, checked ? checked : ds, max_atoms, max_systems, mem, &stats);
     bmd_dataset_close(checked);
     Py_END_ALLOW_THREADS

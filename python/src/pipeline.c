@@ -13,9 +13,22 @@
  *       interpreter exit if this module initialized it.
  *   pipeline_agree(ok) -> the first rank that was not ok, or -1
  *       (collective: every rank learns whether all set up fine).
- *   run_pipeline(text, name, dir, model, dataset, final, failed, hooks)
+ *   run_pipeline(text, name, dir, model, dataset, final, failed, hooks, checks)
  *       -> stats (collective): this rank's part; dataset is used on rank 0
- *       only, final/failed (sinks or None) on the last rank only.
+ *       only, final/failed (sinks or None) on the last rank only; checks:
+ *       [(model, stages)] the models of every stage group, against which
+ *       rank 0 checks the structures before the run.
+ *
+ * Before the run, rank 0 refuses the inputs `batchmd run` refuses under
+ * mpirun (its rank 0's check_frames; inputs.c): a per-structure parameter
+ * out of range for any stage of the chain, a species or a non-finite
+ * position a model refuses, more atoms than max_atoms, no atoms; naming the
+ * structure, with the command's message. The command has one model for
+ * every rank; a Python pipeline may give each group its own, and rank 0
+ * checks against each of them as rank 0 built them: the script must build
+ * the same models on every rank (it does when every rank runs the same
+ * code, as a pipeline script must). A Python dataset's structures are
+ * checked as rank 0 loads them, the first bad one stopping every rank.
  *
  * Nothing hangs when one rank fails: a setup error on any rank is agreed
  * on (bmd_pipeline_agree) before the pipeline is created, so every rank
@@ -159,12 +172,46 @@ static int setup(const char *text, const char *name, const char *dir, PyObject *
     return 0;
 }
 
-/* run_pipeline(text, name, dir, model, dataset|None, final|None, failed|None, hooks) -> stats */
+/* Rank 0's checks of the structures of ds against the campaign and the
+ * models of checks ([(Model, stages)]): 0, or -1 with the error (a Python
+ * dataset's structures: *checked to read instead, checked as they load). */
+static int check_inputs(PyObject *checks, const bmd_campaign *c, const bmd_dataset *ds, bmd_dataset **checked) {
+    bmd_model *models[BMD_MAX_STAGES];
+    const char *labels[BMD_MAX_STAGES];
+    PyObject *seq = PySequence_Fast(checks, "checks: expected a list of (model, stages)");
+    if (!seq) return -1;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+    int rc = 0;
+    if (n < 1 || n > BMD_MAX_STAGES) {
+        PyErr_Format(PyExc_ValueError, "checks: 1 to %d models, not %zd", BMD_MAX_STAGES, n);
+        rc = -1;
+    }
+    for (Py_ssize_t k = 0; !rc && k < n; k++) {
+        PyObject *mo, *label;
+        if (!PyArg_ParseTuple(PySequence_Fast_GET_ITEM(seq, k), "OU", &mo, &label) ||
+            !(models[k] = bmdpy_model_get(mo)) || !(labels[k] = PyUnicode_AsUTF8(label)))
+            rc = -1;
+    }
+    if (!rc) {
+        bmd_status st;
+        bmdpy_clear_kept();
+        Py_BEGIN_ALLOW_THREADS
+        st = bmdpy_check_inputs(c, c->batch.max_atoms, models, labels, (int)n, ds, checked);
+        Py_END_ALLOW_THREADS
+        if (st && !bmdpy_restore_exception()) bmdpy_raise(st, NULL);
+        rc = st ? -1 : 0;
+    }
+    Py_DECREF(seq); /* after the check: labels point into its strings */
+    return rc;
+}
+
+/* run_pipeline(text, name, dir, model, dataset|None, final|None, failed|None, hooks, checks) -> stats */
 static PyObject *run_pipeline(PyObject *mod, PyObject *args) {
     (void)mod;
     const char *text, *name, *dir;
-    PyObject *mo, *dso, *fo, *flo, *hooks;
-    if (!PyArg_ParseTuple(args, "sssOOOOO", &text, &name, &dir, &mo, &dso, &fo, &flo, &hooks)) return NULL;
+    PyObject *mo, *dso, *fo, *flo, *hooks, *checks;
+    if (!PyArg_ParseTuple(args, "sssOOOOOO", &text, &name, &dir, &mo, &dso, &fo, &flo, &hooks, &checks))
+        return NULL;
     int rank = bmd_pipeline_world_rank(), size = bmd_pipeline_world_size();
 
     /* ---- this rank's setup; then every rank learns whether all are fine ---- */
@@ -173,7 +220,7 @@ static PyObject *run_pipeline(PyObject *mod, PyObject *args) {
     bmd_stage *stage = NULL;
     bmd_hook *drift_local[BMD_MAX_STAGES] = {0};
     bmd_sink *final = NULL, *failed = NULL;
-    bmd_dataset *ds = NULL;
+    bmd_dataset *ds = NULL, *checked = NULL;
     int ok = (a.model = bmdpy_model_get(mo)) != NULL;
     if (ok && rank == 0) {
         if (PyObject_TypeCheck(dso, &bmdpy_dataset_type)) {
@@ -190,9 +237,13 @@ static PyObject *run_pipeline(PyObject *mod, PyObject *args) {
     }
     ok = ok && setup(text, name, dir, mo, rank, size, &a, &stage, drift_local) == 0;
     ok = ok && add_hooks(hooks, stage) == 0;
+    /* the inputs `batchmd run` refuses before it starts (rank 0 reads them) */
+    ok = ok && (rank != 0 || check_inputs(checks, &a.c, ds, &checked) == 0);
+    if (checked) ds = checked;
     int bad = agree(ok);
     if (ok && bad >= 0) bmdpy_raise(BMD_ERR_INVALID, NULL); /* "rank R failed (see its message); rank r stops too" */
     if (!ok || bad != -1) {
+        bmd_dataset_close(checked);
         bmd_stage_destroy(stage);
         bmd_campaign_free(&a.c);
         return NULL;
@@ -228,6 +279,7 @@ static PyObject *run_pipeline(PyObject *mod, PyObject *args) {
     Py_END_ALLOW_THREADS
     if (st) {
         bmdpy_raise(st, NULL);
+        bmd_dataset_close(checked);
         bmd_stage_destroy(stage);
         bmd_campaign_free(&a.c);
         return NULL;
@@ -246,6 +298,7 @@ static PyObject *run_pipeline(PyObject *mod, PyObject *args) {
     int main_thread = bmdpy_on_main_thread();
     if (main_thread < 0 || bmdpy_model_acquire(mo)) { /* the model: held until the run has returned */
         bmd_pipeline_destroy(p);
+        bmd_dataset_close(checked);
         bmd_stage_destroy(stage);
         bmd_campaign_free(&a.c);
         return NULL;
@@ -289,6 +342,7 @@ static PyObject *run_pipeline(PyObject *mod, PyObject *args) {
         Py_XDECREF(totals);
     }
     bmd_pipeline_destroy(p);
+    bmd_dataset_close(checked);
     bmd_stage_destroy(stage);
     bmd_campaign_free(&a.c);
     return out;

@@ -77,18 +77,30 @@ bmd_model *bmdpy_model_get(PyObject *o);
 int bmdpy_model_acquire(PyObject *o);
 void bmdpy_model_release(PyObject *o); /* with the GIL */
 
+/* A file sink (extxyz, H5MD) opens its file when a run first takes it
+ * (bmdpy_sink_get), not when it is made: a pipeline script makes the same
+ * sinks on every MPI rank, and only the rank whose stage or final writes one
+ * may create (truncate) the file. */
 typedef struct bmdpy_sink {
     PyObject_HEAD
-    bmd_sink *sink;  /* the sink itself; NULL once closed */
+    bmd_sink *sink;  /* the sink itself; NULL before a file sink is opened and once closed */
     bmd_sink *guard; /* what runs, chains and hooks write to: forwards to
                       * sink while it is open, refuses after (so a chain or
                       * a run holding it never writes into a closed sink's
                       * freed memory); freed with the object */
     PyObject *refs;  /* objects it depends on (a chain's sinks, a callable) */
+    char *path;      /* a file sink's file (absolute), opened by bmdpy_sink_get; else NULL */
+    int kind;        /* BMDPY_SINK_* */
+    int units;       /* a file sink's bmd_units_kind */
+    int closed;      /* close() was called: takes nothing more */
 } bmdpy_sink;
+enum { BMDPY_SINK_OTHER = 0, BMDPY_SINK_EXTXYZ, BMDPY_SINK_H5MD, BMDPY_SINK_CHAIN };
 extern PyTypeObject bmdpy_sink_type;
-/* The guard of an open _core.Sink; None -> NULL (no error); NULL with
- * TypeError for another object, ValueError for a closed sink. */
+/* The guard of a _core.Sink for a run to write to, its file opened (created
+ * or truncated) now if it is a file sink not yet opened, and a chain's
+ * sinks likewise; None -> NULL (no error); NULL with TypeError for another
+ * object, ValueError for a closed sink, the open's error for a file that
+ * cannot be created. */
 bmd_sink *bmdpy_sink_get(PyObject *o);
 
 typedef struct bmdpy_dataset {
@@ -120,12 +132,17 @@ int bmdpy_hook_make(PyObject *spec, const bmd_units *units, bmd_hook **out);
 PyObject *bmdpy_stats_dict(const bmd_run_stats *s, const char *const *names, int n_names, bmd_hook *const *drift);
 
 /* The command's checks of a run's inputs (inputs.c) against the campaign
- * c (NULL: no stages, for evaluate), a budget of max_atoms and model m:
- * every structure of a memory or extxyz dataset now (BMD_OK, or the first
- * bad one's error); a Python dataset's as they load: *checked is then a
- * dataset over ds (borrowing ds, c and m) to use instead, closed after. */
-bmd_status bmdpy_check_inputs(const bmd_campaign *c, long max_atoms, bmd_model *m, const bmd_dataset *ds,
-                              bmd_dataset **checked);
+ * c (NULL: no stages, for evaluate), a budget of max_atoms and the models
+ * models[0..n_models) (each structure against each; labels[k], or labels
+ * NULL, names model k's stages in the message when n_models > 1): every
+ * structure of a memory or extxyz dataset now (BMD_OK, or the first bad
+ * one's error); a Python dataset's as they load: *checked is then a
+ * dataset over ds (borrowing ds, c and the models; the labels copied) to
+ * use instead, closed after. A model's check_system only reads the model
+ * (its species, its cutoff): a model held by another thread's run may be
+ * checked against. */
+bmd_status bmdpy_check_inputs(const bmd_campaign *c, long max_atoms, bmd_model *const *models,
+                              const char *const *labels, int n_models, const bmd_dataset *ds, bmd_dataset **checked);
 
 /* ---- each file adds its functions and types to the module ---- */
 int bmdpy_init_system(PyObject *m);

@@ -87,7 +87,7 @@ static PyObject *run(PyObject *mod, PyObject *args) {
     bmd_dataset *ds = ((bmdpy_dataset *)dso)->ds, *checked = NULL;
     bmdpy_clear_kept();
     Py_BEGIN_ALLOW_THREADS
-    st = bmdpy_check_inputs(&a.c, a.c.batch.max_atoms, model, ds, &checked);
+    st = bmdpy_check_inputs(&a.c, a.c.batch.max_atoms, &model, NULL, 1, ds, &checked);
     Py_END_ALLOW_THREADS
     if (st) {
         bmdpy_model_release(mo);

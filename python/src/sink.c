@@ -1,19 +1,31 @@
 /* sink.c — _core.Sink: where leaving systems go (flow.h, h5md.h): memory
  * (HostMemory), extxyz, H5MD, a priority chain of sinks, or a Python
- * callable. A Sink is owned by its Python object; a run borrows it. */
+ * callable. A Sink is owned by its Python object; a run borrows it.
+ *
+ * A file sink (extxyz, H5MD) is made without its file, which is created
+ * (or truncated) when a run first takes the sink (bmdpy_sink_get: as the
+ * run sets up, before any step, so a path that cannot be written stops the
+ * run before it starts) or by write(): a pipeline script makes the same
+ * sinks on every MPI rank, and only the rank that writes one opens it; a
+ * sink no run used leaves no file. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "pybmd.h"
 
 /* ---- the guard: forwards to the sink while it is open ---- */
 typedef struct guard {
-    bmd_sink *inner; /* NULL once the Python object closed it */
+    bmd_sink *inner; /* NULL before a file sink is opened, and once the Python object closed it */
+    int closed;
 } guard;
 
-static bmd_status closed_error(void) { return bmd__fail(BMD_ERR_IO, "the sink was closed (by its close())"); }
+static bmd_status closed_error(const guard *g) {
+    return g->closed ? bmd__fail(BMD_ERR_IO, "the sink was closed (by its close())")
+                     : bmd__fail(BMD_ERR_INVALID, "the sink's file was not opened (a run opens the sinks it takes)");
+}
 static bmd_status guard_write(void *self, const bmd_system *s) {
     guard *g = self;
-    return g->inner ? bmd_sink_write(g->inner, s) : closed_error();
+    return g->inner ? bmd_sink_write(g->inner, s) : closed_error(g);
 }
 static int guard_full(void *self) { return ((guard *)self)->inner ? bmd_sink_full(((guard *)self)->inner) : 0; }
 static bmd_status guard_skip(void *self, int64_t id) {
@@ -27,23 +39,56 @@ static void sink_dealloc(bmdpy_sink *self) {
     bmd_sink_destroy(self->sink); /* closes (flushes) first */
     bmd_sink_destroy(self->guard);
     Py_XDECREF(self->refs);
+    free(self->path);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
-bmd_sink *bmdpy_sink_get(PyObject *o) {
-    if (o == Py_None) return NULL;
+/* The guard of a Sink that is not closed (a file sink's file maybe not
+ * opened yet); NULL with TypeError or ValueError. */
+static bmd_sink *guard_of(PyObject *o) {
     if (!PyObject_TypeCheck(o, &bmdpy_sink_type)) {
         PyErr_SetString(PyExc_TypeError, "expected a batchmd sink (HostMemory, ExtXYZ, H5MD)");
         return NULL;
     }
-    if (!((bmdpy_sink *)o)->sink) {
+    if (((bmdpy_sink *)o)->closed) {
         PyErr_SetString(PyExc_ValueError, "this sink is closed: make a new one");
         return NULL;
     }
     return ((bmdpy_sink *)o)->guard;
 }
 
-/* A new Python Sink owning s (destroyed on failure), with its guard. */
+/* Opens a file sink's file (created or truncated) if not yet, and a
+ * chain's sinks; a closed sink stays closed (its guard refuses writes). 0,
+ * or -1 with the open's error. */
+static int sink_open(bmdpy_sink *o) {
+    if (o->closed) return 0;
+    if (o->kind == BMDPY_SINK_CHAIN) {
+        for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(o->refs); i++)
+            if (sink_open((bmdpy_sink *)PySequence_Fast_GET_ITEM(o->refs, i))) return -1;
+        return 0;
+    }
+    if (o->sink || !o->path) return 0;
+    bmd_sink *s = NULL;
+    /* with the GIL held: two threads starting runs with one sink open it once */
+    bmd_status st = o->kind == BMDPY_SINK_H5MD ? bmd_sink_h5md_create(o->path, (bmd_units_kind)o->units, &s)
+                                               : bmd_sink_extxyz_create(o->path, (bmd_units_kind)o->units, &s);
+    if (st) {
+        bmdpy_raise(st, NULL);
+        return -1;
+    }
+    o->sink = s;
+    ((guard *)o->guard->self)->inner = s;
+    return 0;
+}
+
+bmd_sink *bmdpy_sink_get(PyObject *o) {
+    if (o == Py_None) return NULL;
+    bmd_sink *g = guard_of(o);
+    return g && sink_open((bmdpy_sink *)o) == 0 ? g : NULL;
+}
+
+/* A new Python Sink owning s (destroyed on failure; NULL: a file sink,
+ * opened later), with its guard. */
 static PyObject *wrap(bmd_status st, bmd_sink *s, PyObject *refs) {
     if (st) return bmdpy_raise(st, NULL);
     guard *g = calloc(1, sizeof *g);
@@ -62,6 +107,10 @@ static PyObject *wrap(bmd_status st, bmd_sink *s, PyObject *refs) {
     o->guard = gs;
     o->refs = refs;
     Py_XINCREF(refs);
+    o->path = NULL;
+    o->kind = BMDPY_SINK_OTHER;
+    o->units = 0;
+    o->closed = 0;
     return (PyObject *)o;
 }
 
@@ -93,19 +142,26 @@ static PyObject *sink_drain(bmdpy_sink *self, PyObject *args) {
     return out;
 }
 
-/* close(): flushes and closes the file (the sink takes nothing after) */
+/* close(): flushes and closes the file (the sink takes nothing after); a
+ * file sink never opened stays without a file */
 static PyObject *sink_close(bmdpy_sink *self, PyObject *noargs) {
     (void)noargs;
     bmd_status st = bmd_sink_destroy(self->sink);
     self->sink = NULL;
-    ((guard *)self->guard->self)->inner = NULL; /* writes through the guard are refused from now on */
+    self->closed = 1;
+    free(self->path);
+    self->path = NULL;
+    guard *g = self->guard->self;
+    g->inner = NULL; /* writes through the guard are refused from now on */
+    g->closed = 1;
     if (st) return bmdpy_raise(st, "closing the sink");
     Py_RETURN_NONE;
 }
 
-/* write(structure dict) */
+/* write(structure dict): a file sink's file is opened first if not yet */
 static PyObject *sink_write(bmdpy_sink *self, PyObject *d) {
-    if (!self->sink) return PyErr_SetString(PyExc_ValueError, "the sink is closed"), NULL;
+    if (self->closed) return PyErr_SetString(PyExc_ValueError, "the sink is closed"), NULL;
+    if (sink_open(self)) return NULL;
     bmd_system s;
     if (bmdpy_system_from_dict(d, &s)) return NULL;
     bmd_status st = bmd_sink_write(self->sink, &s);
@@ -116,8 +172,9 @@ static PyObject *sink_write(bmdpy_sink *self, PyObject *d) {
 
 /* flush(): what was written so far into the file and to disk (the sink's
  * checkpoint commit: extxyz and H5MD hold frames in memory until then);
- * nothing for a sink without a file. A run calls it as it returns, so that
- * its outputs are complete on disk while the sink stays open. */
+ * nothing for a sink without a file or whose file is not opened. A run
+ * calls it as it returns, so that its outputs are complete on disk while
+ * the sink stays open. */
 static PyObject *sink_flush(bmdpy_sink *self, PyObject *noargs) {
     (void)noargs;
     if (!self->sink || !self->sink->ops->commit || bmd_sink_memory_count(self->sink) >= 0) Py_RETURN_NONE;
@@ -170,26 +227,39 @@ static int parse_units(const char *u) {
     return k;
 }
 
-static PyObject *sink_extxyz(PyObject *mod, PyObject *args) {
-    (void)mod;
+/* A file sink of kind for path (opened when a run takes it). */
+static PyObject *file_sink(PyObject *args, int kind) {
     const char *path, *units;
     if (!PyArg_ParseTuple(args, "ss", &path, &units)) return NULL;
     int u = parse_units(units);
     if (u < 0) return NULL;
-    bmd_sink *s = NULL;
-    bmd_status st = bmd_sink_extxyz_create(path, (bmd_units_kind)u, &s);
-    return wrap(st, s, NULL);
+    if (!*path) return PyErr_SetString(PyExc_ValueError, "the sink's path is empty"), NULL;
+    if (kind == BMDPY_SINK_H5MD && !bmd_h5md_available())
+        return PyErr_Format(PyExc_ValueError, "%s: an H5MD sink needs HDF5, and this batchmd was built without it "
+                                              "(install libhdf5-dev and rebuild)", path);
+    char *copy = strdup(path);
+    if (!copy) return PyErr_NoMemory();
+    bmdpy_sink *o = (bmdpy_sink *)wrap(BMD_OK, NULL, NULL);
+    if (!o) {
+        free(copy);
+        return NULL;
+    }
+    o->path = copy;
+    o->kind = kind;
+    o->units = u;
+    return (PyObject *)o;
 }
 
+/* sink_extxyz(path, units): an extxyz file, created when a run takes it */
+static PyObject *sink_extxyz(PyObject *mod, PyObject *args) {
+    (void)mod;
+    return file_sink(args, BMDPY_SINK_EXTXYZ);
+}
+
+/* sink_h5md(path, units): an H5MD file, created when a run takes it */
 static PyObject *sink_h5md(PyObject *mod, PyObject *args) {
     (void)mod;
-    const char *path, *units;
-    if (!PyArg_ParseTuple(args, "ss", &path, &units)) return NULL;
-    int u = parse_units(units);
-    if (u < 0) return NULL;
-    bmd_sink *s = NULL;
-    bmd_status st = bmd_sink_h5md_create(path, (bmd_units_kind)u, &s);
-    return wrap(st, s, NULL);
+    return file_sink(args, BMDPY_SINK_H5MD);
 }
 
 /* sink_chain([Sink, ...]): the first not full takes each system */
@@ -200,7 +270,7 @@ static PyObject *sink_chain(PyObject *mod, PyObject *list) {
     Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
     bmd_sink **sinks = PyMem_Calloc((size_t)(n ? n : 1), sizeof *sinks);
     for (Py_ssize_t i = 0; sinks && i < n; i++)
-        if (!(sinks[i] = bmdpy_sink_get(PySequence_Fast_GET_ITEM(seq, i)))) {
+        if (!(sinks[i] = guard_of(PySequence_Fast_GET_ITEM(seq, i)))) { /* opened when a run takes the chain */
             if (!PyErr_Occurred()) PyErr_SetString(PyExc_TypeError, "expected a list of sinks");
             PyMem_Free(sinks);
             Py_DECREF(seq);
@@ -215,6 +285,7 @@ static PyObject *sink_chain(PyObject *mod, PyObject *list) {
     PyMem_Free(sinks);
     PyObject *o = wrap(st, s, seq); /* the chain keeps its sinks alive */
     Py_DECREF(seq);
+    if (o) ((bmdpy_sink *)o)->kind = BMDPY_SINK_CHAIN;
     return o;
 }
 
@@ -262,8 +333,8 @@ static PyObject *sink_python(PyObject *mod, PyObject *fn) {
 
 static PyMethodDef methods[] = {
     {"sink_memory", sink_memory, METH_VARARGS, "HostMemory(capacity); <= 0 unbounded."},
-    {"sink_extxyz", sink_extxyz, METH_VARARGS, "An extxyz file (path, units)."},
-    {"sink_h5md", sink_h5md, METH_VARARGS, "An H5MD file (path, units)."},
+    {"sink_extxyz", sink_extxyz, METH_VARARGS, "An extxyz file (path, units), created when a run takes it."},
+    {"sink_h5md", sink_h5md, METH_VARARGS, "An H5MD file (path, units), created when a run takes it."},
     {"sink_chain", sink_chain, METH_O, "A priority chain of sinks."},
     {"sink_python", sink_python, METH_O, "A callable taking each structure dict."},
     {NULL, NULL, 0, NULL}};
