@@ -28,6 +28,9 @@ int app_prepare_model(const char *path, app_campaign *a);
 void app_release(app_campaign *a);
 /* Applies `threads:` (0: OMP_NUM_THREADS if set, else all cores). */
 void app_set_threads(int threads);
+/* The same on one rank of a pipeline: `threads: 0` and no OMP_NUM_THREADS
+ * share the node's cores among the ranks the launcher put on it. */
+void app_set_rank_threads(int threads);
 /* `device:` (or --device, which wins when not NULL): "cpu" passes; "cuda"
  * needs a CUDA build and a device, else prints why ("this batchmd was built
  * without CUDA" / "no CUDA device found") naming where it was asked for, and

@@ -16,13 +16,21 @@ _CLASS_NAMES = {"fire": "FIRE", "fire2": "FIRE2", "nve": "NVE", "nvt_langevin": 
 
 class Result:
     """What a run gives back: final and failed (lists of ase.Atoms, with
-    the info keys `final` and `failed` get from the command) and stats."""
+    the info keys `final` and `failed` get from the command) and stats.
 
-    def __init__(self, final, failed, stats):
+    In a pipeline (`a | b` under mpirun) every rank gets its own Result:
+    `rank` is the MPI rank, `is_last` whether it is the last one, which
+    alone writes final and failed (elsewhere they are empty lists); stats
+    are the rank's (stats["pipeline"]: totals over every rank). A fused run
+    is rank 0 and last."""
+
+    def __init__(self, final, failed, stats, rank=0, is_last=True):
         self.final, self.failed, self.stats = final, failed, stats
+        self.rank, self.is_last = rank, is_last
 
     def __repr__(self):
-        return f"Result(final={len(self.final)} structures, failed={len(self.failed)}, stats={self.stats})"
+        where = f"rank={self.rank}, " if self.rank or not self.is_last else ""
+        return f"Result({where}final={len(self.final)} structures, failed={len(self.failed)}, stats={self.stats})"
 
 
 class _Runnable:
@@ -150,7 +158,9 @@ class FusedStage(_Runnable):
 
 class Pipeline(_Runnable):
     """Stage groups on MPI ranks (`a | b`): run the script with
-    `mpirun -np N python3 script.py`; each rank runs its group."""
+    `mpirun -np N python3 script.py` (N groups); each rank runs its group,
+    rank 0 reads the structures, the last rank's Result holds final and
+    failed (batchmd.pipeline)."""
 
     def __init__(self, groups):
         self.groups = [list(g) for g in groups]

@@ -96,7 +96,7 @@ PyMODINIT_FUNC PyInit__core(void) {
                                             PyExc_RuntimeError, NULL);
     if (!bmdpy_error || PyModule_AddObjectRef(m, "BatchmdError", bmdpy_error) || bmdpy_init_system(m) ||
         bmdpy_init_model(m) || bmdpy_init_view(m) || bmdpy_init_sink(m) || bmdpy_init_dataset(m) || bmdpy_init_hook(m) ||
-        bmdpy_init_run(m) || bmdpy_init_command(m) || bmdpy_init_bridge(m)) {
+        bmdpy_init_run(m) || bmdpy_init_pipeline(m) || bmdpy_init_command(m) || bmdpy_init_bridge(m)) {
         Py_DECREF(m);
         return NULL;
     }

@@ -76,6 +76,10 @@ extern PyTypeObject bmdpy_dataset_type;
  * one run: *out is a fresh hook the stage will own. -1 with an exception. */
 int bmdpy_hook_make(PyObject *spec, const bmd_units *units, bmd_hook **out);
 
+/* A run's statistics as a dict (stats.c): names[i] and drift[i] (an NVE
+ * sub-stage's drift monitor, or NULL) for the stats' sub-stages i < n_names. */
+PyObject *bmdpy_stats_dict(const bmd_run_stats *s, const char *const *names, int n_names, bmd_hook *const *drift);
+
 /* ---- each file adds its functions and types to the module ---- */
 int bmdpy_init_system(PyObject *m);
 int bmdpy_init_model(PyObject *m);
@@ -83,6 +87,7 @@ int bmdpy_init_sink(PyObject *m);
 int bmdpy_init_dataset(PyObject *m);
 int bmdpy_init_hook(PyObject *m);
 int bmdpy_init_run(PyObject *m);
+int bmdpy_init_pipeline(PyObject *m);
 int bmdpy_init_command(PyObject *m);
 int bmdpy_init_bridge(PyObject *m);
 

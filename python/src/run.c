@@ -19,26 +19,6 @@ static void on_stop(int sig) {
     stop_flag = 1;
 }
 
-static PyObject *stats_dict(const bmd_run_stats *s, const bmd_stage *st, bmd_hook *const *drift) {
-    PyObject *stages = PyList_New(0);
-    for (int i = 0; stages && i < s->n_stages && i < bmd_stage_count(st); i++) {
-        PyObject *row = Py_BuildValue("{s:s,s:l,s:l,s:l,s:O}", "name", bmd_stage_name(st, i), "entered",
-                                      s->entered[i], "converged", s->converged[i], "unconverged",
-                                      s->unconverged[i], "max_drift_eV_per_atom",
-                                      drift[i] ? PyFloat_FromDouble(bmd_hook_drift_max(drift[i])) : Py_None);
-        if (!row || PyList_Append(stages, row)) Py_CLEAR(stages);
-        Py_XDECREF(row);
-    }
-    if (!stages) return NULL;
-    return Py_BuildValue("{s:l,s:l,s:l,s:l,s:l,s:d,s:d,s:d,s:d,s:d,s:d,s:d,s:d,s:d,s:l,s:l,s:l,s:l,s:N}", "total",
-                         s->total, "started", s->started, "done", s->done, "failed", s->failed, "loop_steps",
-                         s->loop_steps, "atom_steps", s->atom_steps, "system_steps", s->system_steps, "seconds",
-                         s->seconds, "t_step", s->t_step, "t_flow", s->t_flow, "t_io", s->t_io, "t_neighbor",
-                         s->t_neighbor, "t_force", s->t_force, "t_integrate", s->t_integrate, "refills", s->refills,
-                         "peak_atoms", s->peak_atoms, "peak_systems", s->peak_systems, "list_builds",
-                         s->list_builds, "stages", stages);
-}
-
 /* run(text, name, dir, model, dataset, final, failed, hooks, group=0) -> stats */
 static PyObject *run(PyObject *mod, PyObject *args) {
     (void)mod;
@@ -127,7 +107,10 @@ static PyObject *run(PyObject *mod, PyObject *args) {
     } else if (st) {
         bmdpy_raise(st, "run failed");
     } else {
-        out = stats_dict(&stats, stage, drift);
+        const char *names[BMD_MAX_STAGES];
+        int n_names = bmd_stage_count(stage);
+        for (int i = 0; i < n_names && i < BMD_MAX_STAGES; i++) names[i] = bmd_stage_name(stage, i);
+        out = bmdpy_stats_dict(&stats, names, n_names < BMD_MAX_STAGES ? n_names : BMD_MAX_STAGES, drift);
     }
     bmd_stage_destroy(stage);
     bmd_campaign_free(&a.c);
