@@ -3,7 +3,7 @@
 import numpy as np
 from ase.calculators.calculator import Calculator as _AseCalculator, all_changes
 
-from . import _convert, _core, sampler as _sampler
+from . import _convert, _core, models as _models, sampler as _sampler
 
 
 class Calculator(_AseCalculator):
@@ -15,7 +15,7 @@ class Calculator(_AseCalculator):
 
     def __init__(self, model, **kwargs):
         super().__init__(**kwargs)
-        self.model = model
+        self.model = _models.as_model(model)
 
     def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
         super().calculate(atoms, properties, system_changes)
@@ -40,5 +40,6 @@ class Calculator(_AseCalculator):
 def evaluate(structures, model, max_atoms=50000, max_systems=1024):
     """Energy, forces and (fully periodic cells) stress of every structure,
     batched; returns ase.Atoms in input order with a SinglePointCalculator."""
-    ds = _sampler.make_dataset(structures, getattr(model, "units", "metal"))
+    model = _models.as_model(model)
+    ds = _sampler.make_dataset(structures, model.units)
     return [_convert.dict_to_atoms(d, model.units) for d in _core.evaluate(model._c, ds, int(max_atoms), int(max_systems))]

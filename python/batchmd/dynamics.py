@@ -8,7 +8,7 @@ max_steps; MD takes steps. Per-structure values come from atoms.info under
 the same names (temperature=..., steps=...)."""
 import os
 
-from . import _convert, _core, _yaml, hooks as _hooks, sampler as _sampler, sinks as _sinks
+from . import _convert, _core, _yaml, hooks as _hooks, models as _models, sampler as _sampler, sinks as _sinks
 
 _CLASS_NAMES = {"fire": "FIRE", "fire2": "FIRE2", "nve": "NVE", "nvt_langevin": "NVTLangevin",
                 "nvt_nose_hoover": "NVTNoseHoover"}
@@ -55,7 +55,9 @@ class _Runnable:
 class Dynamics(_Runnable):
     """One sub-stage: a dynamics type with its parameters.
 
-    model: a batchmd model (every sub-stage of a fused stage must share it);
+    model: a batchmd model, or a function or object models.as_model takes
+    (a Python model, see models.PythonModel); every sub-stage of a fused
+    stage must share it;
     name: the stage's name (default: its type), used in info keys
     (steps_NAME, converged_NAME) and the log; hooks: see batchmd.hooks."""
 
@@ -64,7 +66,7 @@ class Dynamics(_Runnable):
     params = ()
 
     def __init__(self, model, name=None, hooks=(), **kwargs):
-        self.model = model
+        self.model = _models.as_model(model)
         self.name = name or self.type
         self.hooks = [_hooks.as_hook(h) for h in hooks]
         known = {p[0] for p in self.params} | ({"fmax", "etol", "max_steps"} if self.is_optimizer else {"steps"})

@@ -8,9 +8,27 @@
 #include "pybmd.h"
 
 static void model_dealloc(bmdpy_model *self) {
+    PyObject_GC_UnTrack(self);
     bmd_model_destroy(self->model);
     Py_XDECREF(self->pyobj);
     Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+/* A Python model and its object refer to each other (a PythonModel keeps
+ * its Model): the cycle is the collector's to break. */
+static int model_traverse(bmdpy_model *self, visitproc visit, void *arg) {
+    Py_VISIT(self->pyobj);
+    return bmdpy_bridge_traverse(self->model, visit, arg);
+}
+
+static int model_clear(bmdpy_model *self) {
+    if (self->pyobj) { /* only Python models hold Python objects */
+        bmd_model *m = self->model;
+        self->model = NULL;
+        bmd_model_destroy(m);
+        Py_CLEAR(self->pyobj);
+    }
+    return 0;
 }
 
 bmd_model *bmdpy_model_get(PyObject *o) {
@@ -55,7 +73,9 @@ PyTypeObject bmdpy_model_type = {
     PyVarObject_HEAD_INIT(NULL, 0).tp_name = "batchmd._core.Model",
     .tp_basicsize = sizeof(bmdpy_model),
     .tp_dealloc = (destructor)model_dealloc,
-    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_traverse = (traverseproc)model_traverse,
+    .tp_clear = (inquiry)model_clear,
     .tp_doc = "A libbatchmd model (made by batchmd.models).",
     .tp_methods = model_methods,
 };
@@ -75,7 +95,7 @@ static PyObject *model_from_yaml(PyObject *mod, PyObject *args) {
     int units = (int)c.units;
     bmd_campaign_free(&c);
     if (st) return bmdpy_raise(st, NULL);
-    bmdpy_model *o = PyObject_New(bmdpy_model, &bmdpy_model_type);
+    bmdpy_model *o = PyObject_GC_New(bmdpy_model, &bmdpy_model_type);
     if (!o) {
         bmd_model_destroy(m);
         return NULL;
@@ -83,6 +103,7 @@ static PyObject *model_from_yaml(PyObject *mod, PyObject *args) {
     o->model = m;
     o->pyobj = NULL;
     o->units = units;
+    PyObject_GC_Track((PyObject *)o);
     return (PyObject *)o;
 }
 

@@ -72,6 +72,19 @@ typedef struct bmdpy_dataset {
 } bmdpy_dataset;
 extern PyTypeObject bmdpy_dataset_type;
 
+/* ---- Python models (bridge.c) ----
+ * A bmd_model ("python") over obj: obj.compute(batch), or obj(batch) when it
+ * has no compute method, once per evaluation with the live batch; its
+ * declarations (cutoff, neighbors, strict, skin, species, outputs, name)
+ * are read now. GIL held. The model keeps a reference to obj (dropped, with
+ * the GIL taken, when it is destroyed). units: the bmd_units_kind of the
+ * runs it serves. Errors (a declaration refused) come as a status with a
+ * message; no Python exception is left set. */
+bmd_status bmdpy_bridge_model(PyObject *obj, int units, bmd_model **out);
+/* Visits the Python objects a Python model holds (the Model type's GC
+ * traversal); 0 for other models. */
+int bmdpy_bridge_traverse(const bmd_model *m, visitproc visit, void *arg);
+
 /* Builds the hook described by spec (a tuple (kind, args...), hooks.py) for
  * one run: *out is a fresh hook the stage will own. -1 with an exception. */
 int bmdpy_hook_make(PyObject *spec, const bmd_units *units, bmd_hook **out);
