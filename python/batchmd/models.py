@@ -317,3 +317,56 @@ def as_model(obj):
     raise TypeError(f"a model must be a batchmd model, a function or an object with compute(batch), "
                     f"not {type(obj).__name__}")
 
+
+class ASECalculator(PythonModel):
+    """Any ASE calculator as a batchmd model: each system of the batch is
+    evaluated by calc, one at a time (slow, but it opens whatever ASE can
+    compute, e.g. ase.calculators.emt.EMT) inside batchmd's flow (fused
+    stages, inflight batching, sinks, quarantine). Energy (eV), forces
+    (eV/Å), stress (eV/Å³, fully periodic systems, when the calculator
+    implements it) and per-atom energies (when implemented). Metal units.
+
+    The calculator sees an ase.Atoms with the system's numbers, positions,
+    masses, cell and pbc (no velocities, tags or info)."""
+
+    units = "metal"
+
+    def __init__(self, calc):
+        self.calc = calc
+        props = set(getattr(calc, "implemented_properties", ()))
+        self.outputs = ("energy", "forces") + (("stress",) if "stress" in props else ()) + \
+            (("energies",) if "energies" in props else ())
+
+    def compute(self, batch):
+        from ase import Atoms
+        ns, na = batch.n_systems, batch.n_atoms
+        energy = np.full(ns, np.nan)
+        forces = np.full((na, 3), np.nan)
+        want_stress = batch.compute_stress and "stress" in self.outputs
+        want_energies = batch.compute_energies and "energies" in self.outputs
+        stress = np.full((ns, 6), np.nan) if want_stress else None
+        energies = np.full(na, np.nan) if want_energies else None
+        mask, pos, numbers, masses = batch.mask, batch.positions, batch.numbers, batch.masses
+        cells, pbc, start, count = batch.cells, batch.pbc, batch.atom_start, batch.atom_count
+        for s in range(ns):
+            if mask is not None and not mask[s]:
+                continue
+            a, n = int(start[s]), int(count[s])
+            atoms = Atoms(numbers=numbers[a:a + n], positions=pos[a:a + n], masses=masses[a:a + n],
+                          cell=cells[s], pbc=pbc[s].astype(bool))
+            atoms.calc = self.calc
+            energy[s] = atoms.get_potential_energy()
+            forces[a:a + n] = atoms.get_forces()
+            if want_stress and atoms.pbc.all():
+                stress[s] = atoms.get_stress(voigt=True)
+            if want_energies:
+                energies[a:a + n] = atoms.get_potential_energies()
+        out = {"energy": energy, "forces": forces}
+        if stress is not None:
+            out["stress"] = stress
+        if energies is not None:
+            out["energies"] = energies
+        return out
+
+    def __repr__(self):
+        return f"ASECalculator({self.calc!r})"
