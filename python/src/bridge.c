@@ -492,18 +492,37 @@ static PyObject *edge_arrays(bridge *br, bmdpy_view *v) {
     return t;
 }
 
-static bmd_status call_model(bridge *br, const bmd_batch *b, const bmd_compute_request *req) {
+/* Keeps the Python exception raised in the call (the run re-raises it with
+ * its traceback) and fails with a message that names it, for a caller that
+ * only reads messages (the command). */
+static bmd_status kept(bridge *br) {
+    PyObject *t, *v, *tb;
+    PyErr_Fetch(&t, &v, &tb);
+    PyErr_NormalizeException(&t, &v, &tb);
+    PyObject *s = v ? PyObject_Str(v) : NULL;
+    const char *msg = s ? PyUnicode_AsUTF8(s) : NULL;
+    char text[512];
+    snprintf(text, sizeof text, "%s%s%s", t ? ((PyTypeObject *)t)->tp_name : "an exception", msg && *msg ? ": " : "",
+             msg ? msg : "");
+    Py_XDECREF(s);
+    PyErr_Clear();
+    PyErr_Restore(t, v, tb);
     char where[160];
     snprintf(where, sizeof where, "python model %s", br->name);
+    bmdpy_keep_exception(where);
+    return bmd__fail(BMD_ERR_RUNTIME, "python model %s raised %s", br->name, text);
+}
+
+static bmd_status call_model(bridge *br, const bmd_batch *b, const bmd_compute_request *req) {
     bmdpy_view *v = bmdpy_view_open((bmd_batch *)b, req->mask, 1, 0);
-    if (!v) return bmdpy_keep_exception(where);
+    if (!v) return kept(br);
     PyObject *edges = br->edges ? edge_arrays(br, v) : Py_NewRef(Py_None);
     PyObject *res = edges ? PyObject_CallFunction(br->call, "OOOOOO", br->fn, (PyObject *)v, edges,
                                                   req->forces ? Py_True : Py_False, req->virial ? Py_True : Py_False,
                                                   req->energy_per_atom ? Py_True : Py_False)
                           : NULL;
     Py_XDECREF(edges);
-    bmd_status st = res ? take_outputs(br, b, req, res) : bmdpy_keep_exception(where);
+    bmd_status st = res ? take_outputs(br, b, req, res) : kept(br);
     Py_XDECREF(res);
     bmdpy_view_close(v);
     return st;
