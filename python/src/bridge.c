@@ -485,6 +485,13 @@ static PyObject *edge_arrays(bridge *br, bmdpy_view *v) {
     PyObject *shifts = index ? bmdpy_view_array(v, (void *)bmd_edges_shifts(e), 2, d, 'q', 1) : NULL;
     d[0] = (Py_ssize_t)bmd_edges_n_systems(e) + 1;
     PyObject *offsets = shifts ? bmdpy_view_array(v, (void *)bmd_edges_offsets(e), 1, d, 'q', 1) : NULL;
+    /* cached with the view's other arrays (view.array("edge_index") ...),
+     * so that whatever checks those after the call sees these too */
+    if (offsets && !v->cache && !(v->cache = PyDict_New())) Py_CLEAR(offsets);
+    if (offsets && (PyDict_SetItemString(v->cache, "edge_index", index) ||
+                    PyDict_SetItemString(v->cache, "cell_shifts", shifts) ||
+                    PyDict_SetItemString(v->cache, "edge_offsets", offsets)))
+        Py_CLEAR(offsets);
     PyObject *t = offsets ? PyTuple_Pack(3, index, shifts, offsets) : NULL;
     Py_XDECREF(index);
     Py_XDECREF(shifts);
