@@ -47,6 +47,8 @@ typedef struct bridge {
     unsigned char species[BMD_N_ELEMENTS];
     bmd_edges *edges; /* NULL without neighbors */
     bmd_model *model; /* the bmd_model around it (its neighbor timer) */
+    unsigned char *mask, *one; /* [cap] the systems evaluated, a one-system mask */
+    int cap;
 } bridge;
 
 static const bmd_model_ops bridge_ops;
@@ -180,6 +182,8 @@ static void bridge_destroy(void *self) {
     bridge *br = self;
     if (!br) return;
     bmd_edges_destroy(br->edges);
+    free(br->mask);
+    free(br->one);
     if (Py_IsInitialized()) {
         PyGILState_STATE g = PyGILState_Ensure();
         Py_XDECREF(br->fn);
@@ -535,19 +539,65 @@ static bmd_status call_model(bridge *br, const bmd_batch *b, const bmd_compute_r
     return st;
 }
 
+/* NaN outputs for slot s: a result the model cannot give */
+static void write_nan(const bmd_batch *b, int s, const bmd_compute_request *req) {
+    size_t a0 = (size_t)b->atom_start[s], n = (size_t)b->atom_count[s];
+    if (req->energy) req->energy[s] = NAN;
+    for (size_t i = 0; req->forces && i < 3 * n; i++) req->forces[3 * a0 + i] = NAN;
+    for (int c = 0; req->virial && c < 6; c++) req->virial[6 * (size_t)s + c] = NAN;
+    for (size_t i = 0; req->energy_per_atom && i < n; i++) req->energy_per_atom[a0 + i] = NAN;
+}
+
+/* The edges of the masked systems (C, OpenMP, no GIL). A system with a
+ * position not finite or absurdly far from its cell gets NaN outputs and
+ * is left out of the call (*mask: the systems the model evaluates), so that
+ * the NaN hook takes it out alone, as the built-in models do; the edges'
+ * failure names only the first such system, so each is tried alone then. */
+static bmd_status build_edges(bridge *br, const bmd_batch *b, const bmd_compute_request *req,
+                              const unsigned char **mask) {
+    *mask = req->mask;
+    bmd_status st = bmd_edges_compute(br->edges, b, req->mask);
+    if (st != BMD_ERR_NUMERIC) return st;
+    const int ns = b->n_systems;
+    if (ns > br->cap) {
+        unsigned char *m = realloc(br->mask, (size_t)ns), *o = m ? realloc(br->one, (size_t)ns) : NULL;
+        if (m) br->mask = m;
+        if (!o) return bmd__fail(BMD_ERR_NOMEM, "python model %s: out of memory", br->name);
+        br->one = o;
+        br->cap = ns;
+    }
+    memset(br->one, 0, (size_t)ns);
+    for (int s = 0; s < ns; s++) {
+        br->mask[s] = 0;
+        if (!MASKED(req, s)) continue;
+        br->one[s] = 1;
+        st = bmd_edges_compute(br->edges, b, br->one);
+        br->one[s] = 0;
+        if (st && st != BMD_ERR_NUMERIC) return st;
+        if (st) write_nan(b, s, req);
+        else br->mask[s] = 1;
+    }
+    *mask = br->mask;
+    return bmd_edges_compute(br->edges, b, br->mask);
+}
+
 static bmd_status bridge_compute(void *self, const bmd_batch *b, const bmd_compute_request *req) {
     bridge *br = self;
     int any = 0;
     for (int s = 0; s < b->n_systems && !any; s++) any = MASKED(req, s);
     if (!any) return BMD_OK;
-    if (br->edges) { /* in C, without the GIL */
+    bmd_compute_request r = *req;
+    if (br->edges) {
         double t0 = bmd_clock();
-        bmd_status st = bmd_edges_compute(br->edges, b, req->mask);
+        bmd_status st = build_edges(br, b, req, &r.mask);
         br->model->t_neighbor += bmd_clock() - t0;
         if (st) return st;
+        any = 0;
+        for (int s = 0; s < b->n_systems && !any; s++) any = MASKED(&r, s);
+        if (!any) return BMD_OK;
     }
     PyGILState_STATE g = PyGILState_Ensure();
-    bmd_status st = call_model(br, b, req);
+    bmd_status st = call_model(br, b, &r);
     PyGILState_Release(g);
     return st;
 }

@@ -15,6 +15,8 @@
 - declarations refused when the model is made (outputs without forces,
   neighbors without a cutoff, an unknown species or neighbors kind);
 - torch tensors (requiring grad) are taken; float32 tensors are refused;
+- a system thrown absurdly far (no edges can be built for it): that system
+  alone is taken out (nan_or_inf), as the built-in models do;
 - a dropped PythonModel is garbage-collected.
 The models here are plain functions with attributes (models.as_model)."""
 from pylib import Checks  # first: puts the build tree's batchmd on sys.path
@@ -202,6 +204,26 @@ gone = weakref.ref(dropped)
 del dropped
 gc.collect()
 c.check(gone() is None, "a dropped PythonModel is collected (no leak through its core model)")
+
+# ---- a system thrown absurdly far (a huge finite force, quarantine.max_force
+# off) cannot have edges: it alone is taken out (nan_or_inf), the others go on ----
+kicks = []
+
+
+def kick(batch):
+    e, forces = springs(batch)
+    kicks.append(1)
+    for s in range(batch.n_systems):
+        if batch.system_id[s] == 1 and len(kicks) == 3:
+            forces[batch.atom_start[s]] = 1e300
+    return {"energy": e, "forces": forces}
+
+
+kick.cutoff, kick.neighbors = 4.0, "full"
+r = bmd.NVE(kick, dt=1.0, steps=10).run(clusters, quarantine={"max_force": 0})
+c.check([a.info["system_id"] for a in r.failed] == [1] and r.failed[0].info.get("status") == "nan_or_inf",
+        f"a system thrown out of range: it alone is taken out as nan_or_inf ({[a.info for a in r.failed]})")
+c.check(sorted(a.info["system_id"] for a in r.final) == [0, 2], "the others end in final")
 
 # ---- declarations refused when the model is made ----
 def decl(**attrs):
