@@ -11,13 +11,17 @@ together in one batch:
   ASE's full set), with i < j, or S lexicographically positive for i == j;
 - strict=False (skin 0.3) on the first evaluation: ASE's set at cutoff + skin;
 - edges never cross systems and edge_offsets delimit them; each system's
-  edges are the same alone as in the batch."""
+  edges are the same alone as in the batch;
+- along a 60-step trajectory the Verlet lists are rebuilt only now and
+  then (skin 0.5 Å) and every call's strict edges are ASE's set at that
+  call's positions."""
 from pylib import Checks  # first: puts the build tree's batchmd on sys.path
 
 import numpy as np
 from ase import Atoms
 from ase.build import bulk, fcc111
 from ase.cluster import Icosahedron
+from ase.md.velocitydistribution import MaxwellBoltzmannDistribution
 from ase.neighborlist import neighbor_list
 
 import batchmd as bmd
@@ -135,6 +139,47 @@ for sid, name in enumerate(names):
     alone = Recorder("full")
     bmd.evaluate([structures[name]], alone)
     c.check(edges_by_system(alone)[0][0] == got_full[sid][0], f"{name}: the same edges alone as in the batch")
+
+# along a trajectory: the Verlet lists are reused (fewer builds than calls)
+# and yet every call's strict edges are ASE's set at that call's positions
+class Moving(Recorder):
+    def compute(self, batch):
+        out = super().compute(batch)
+        self.seen[-1]["pos"] = batch.positions.copy()
+        self.seen[-1]["cells"] = batch.cells.copy()
+        self.seen[-1]["pbc"] = batch.pbc.copy()
+        self.seen[-1]["count"] = batch.atom_count.copy()
+        m = batch.mask
+        self.seen[-1]["mask"] = np.ones(batch.n_systems, bool) if m is None else m.astype(bool)
+        return out
+
+
+hot = []
+for k, a in enumerate((tric, small, slab)):
+    a = a.copy()
+    MaxwellBoltzmannDistribution(a, temperature_K=3000, rng=np.random.default_rng(k))
+    hot.append(a)
+mov = Moving("half")
+bmd.NVE(mov, dt=2.0, steps=60).run(hot)  # no forces: free flight, ~0.4 Å per 60 steps
+bad = unmasked = 0
+for ev in mov.seen:
+    for s in range(len(ev["ids"])):
+        if not ev["mask"][s]:  # not evaluated this call: no edges
+            unmasked += 1
+            bad += ev["offsets"][s] != ev["offsets"][s + 1]
+            continue
+        a0, n = ev["start"][s], ev["count"][s]
+        at = Atoms(numbers=[29] * n, positions=ev["pos"][a0:a0 + n], cell=ev["cells"][s], pbc=ev["pbc"][s].astype(bool))
+        o0, o1 = ev["offsets"][s], ev["offsets"][s + 1]
+        got = {(int(i - a0), int(j - a0), tuple(int(x) for x in S))
+               for i, j, S in zip(ev["index"][0, o0:o1], ev["index"][1, o0:o1], ev["shifts"][o0:o1])}
+        ref = ase_set(at, CUT)
+        bad += got | {rev(e) for e in got} != ref
+c.check(bad == 0, f"a 60-step trajectory: every call's half edges are ASE's pairs then, none for systems out "
+                  f"of the call's mask ({bad} calls differ; {unmasked} systems out of a mask)")
+builds = mov.list_builds()
+c.check(len(hot) < builds < len(hot) * len(mov.seen),
+        f"Verlet lists reused along it: {builds} builds for {len(hot)} systems x {len(mov.seen)} calls")
 
 # no neighbors asked: no edge arrays, a clear message
 class NoEdges(bmd.models.PythonModel):
