@@ -5,6 +5,8 @@ message-passing layer, weights from torch.manual_seed) through the bridge:
   edges batchmd builds) = the same net evaluated directly, one system at a
   time, on ASE's neighbor_list: energies, forces, stress to 1e-12
   (relative to the largest value: the two edge orders sum differently);
+  the stress given as (s, 3, 3), Voigt (s, 6) or as the virial W = σV
+  (s, 6) comes out the same;
 - forces = -dE/dx by central finite differences of the bridged energy
   (h = 5e-5 Å: truncation h²/6 |E'''| ~ 1e-8 eV/Å, rounding ~1e-11), stress = ASE's
   numerical stress (Calculator.calculate_numerical_stress);
@@ -18,6 +20,7 @@ message-passing layer, weights from torch.manual_seed) through the bridge:
 from pylib import Checks  # first: puts the build tree's batchmd on sys.path
 
 import numpy as np
+import torch
 from ase import Atoms
 from ase.build import bulk, fcc111
 from ase.cluster import Icosahedron
@@ -86,6 +89,34 @@ for a, ref, name in zip(out, frames, names):
     else:
         c.check("stress" not in a.calc.results, f"{name}: not fully periodic, no stress")
     batched[name] = a
+
+# ---- the other stress forms: Voigt stress (s, 6) and the virial W (s, 6) ----
+def voigt(m):
+    return torch.stack([m[:, 0, 0], m[:, 1, 1], m[:, 2, 2], m[:, 1, 2], m[:, 0, 2], m[:, 0, 1]], dim=1)
+
+
+class VoigtStress(TorchModel):
+    def compute(self, batch):
+        out = super().compute(batch)
+        if "stress" in out:
+            out["stress"] = voigt(out["stress"])
+        return out
+
+
+class Virial(TorchModel):
+    def compute(self, batch):
+        out = super().compute(batch)
+        if "stress" in out:
+            vol = torch.abs(torch.linalg.det(torch.from_numpy(batch.cells.copy())))
+            out["virial"] = voigt(out.pop("stress")) * vol[:, None]  # W = σ V, eV
+        return out
+
+
+for form, m in (("Voigt stress (s, 6)", VoigtStress(net)), ("virial (s, 6)", Virial(net))):
+    for a in bmd.evaluate([cu, alloy], m):
+        ref = batched["Cu fcc 32" if len(a) == len(cu) else "CuAg triclinic"].get_stress()
+        ok, d = close(a.get_stress(), ref)
+        c.check(ok, f"{form}: the same stress as the 3x3 form ({d:.1e})")
 
 # ---- forces and stress as derivatives of the bridged energy ----
 calc = bmd.Calculator(model)
