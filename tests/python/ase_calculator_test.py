@@ -10,7 +10,8 @@ to one onto ase.optimize.FIRE's, with the same defaults — dt 0.1, maxstep
 (ASE: downhill_check=False) — and the same convergence test, max_i |F_i| <
 fmax. They are passed explicitly to both here, so a change of either's
 defaults cannot hide. A periodic cell also gets EMT's stress through the
-bridge (= ASE's EMT stress)."""
+bridge (= ASE's EMT stress), and per-atom energies through
+bmd.Calculator equal EMT's."""
 from pylib import Checks  # first: puts the build tree's batchmd on sys.path
 
 import numpy as np
@@ -73,4 +74,13 @@ ds = np.abs(out.get_stress() - ref.get_stress()).max()
 c.check(ds < 1e-12, f"periodic cell: stress = EMT's (max diff {ds:.1e} eV/Å³)")
 df = np.abs(out.get_forces() - ref.get_forces()).max()
 c.check(df < 1e-12, f"periodic cell: forces = EMT's (max diff {df:.1e} eV/Å)")
+
+# per-atom energies through the bridge (ASE's Calculator asks for them)
+at = ico.copy()
+at.calc = bmd.Calculator(model)
+epa = at.get_potential_energies()
+ref = ico.copy()
+ref.calc = EMT()
+de = np.abs(epa - ref.get_potential_energies()).max()
+c.check(de < 1e-12, f"per-atom energies = EMT's (max diff {de:.1e} eV)")
 c.finish()
