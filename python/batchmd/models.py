@@ -218,7 +218,7 @@ class PythonModel(Model):
       "forces"   (n, 3) eV/Å                      [required when compute_forces]
       "stress"   (s, 3, 3) or (s, 6) Voigt xx yy zz yz xz xy, eV/Å³, ASE's
                  sign (converted to the virial W = stress * volume; no
-                 volume: none), or
+                 volume: none; a 3x3 is symmetrised), or
       "virial"   (s, 6) eV, W = dE/dε (stress = W / volume)
                                 [when compute_stress and "stress" is declared]
       "energies" (n,) eV per atom           [when compute_energies, if declared]
