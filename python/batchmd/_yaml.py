@@ -24,27 +24,18 @@ def _scalar(v):
     raise TypeError(f"{v!r} ({type(v).__name__}) cannot be a campaign value")
 
 
-def dump(value, indent=0):
-    """Block-style YAML of nested dicts/lists of scalars."""
-    pad = "  " * indent
+def _flow(value):
+    """Flow-style YAML of a value (nested mappings and sequences allowed)."""
     if isinstance(value, dict):
-        lines = []
-        for k, v in value.items():
-            if isinstance(v, (dict, list, tuple)) and v:
-                lines.append(f"{pad}{_scalar(str(k))}:")
-                lines.append(dump(v, indent + 1))
-            elif isinstance(v, dict):
-                lines.append(f"{pad}{_scalar(str(k))}: {{}}")
-            elif isinstance(v, (list, tuple)):
-                lines.append(f"{pad}{_scalar(str(k))}: []")
-            else:
-                lines.append(f"{pad}{_scalar(str(k))}: {_scalar(v)}")
-        return "\n".join(lines)
+        return "{" + ", ".join(f"{_scalar(str(k))}: {_flow(v)}" for k, v in value.items()) + "}"
     if isinstance(value, (list, tuple)):
-        out = []
-        for v in value:
-            if isinstance(v, (dict, list, tuple)):
-                raise TypeError("nested sequences are not campaign values")
-            out.append(f"{pad}- {_scalar(v)}")
-        return "\n".join(out)
-    return pad + _scalar(value)
+        return "[" + ", ".join(_flow(v) for v in value) + "]"
+    return _scalar(value)
+
+
+def dump(value):
+    """A campaign mapping as YAML: one line per top-level key (so the
+    reader's LINE names the key), each value in flow style."""
+    if not isinstance(value, dict):
+        raise TypeError("a campaign is a mapping")
+    return "\n".join(f"{_scalar(str(k))}: {_flow(v)}" for k, v in value.items()) + "\n"
