@@ -628,9 +628,11 @@ static int scan_rows(const geom *g, const double *pos, bmd__nl_thread *t, bmd__n
             if (tid) t->cap_img = c;
             else nl->cap_img = (int)c;
         }
-        int *restrict outj = *oj, *restrict outs = *os + ni;
+        /* indexed, not offset: before the first entry the arrays are NULL
+         * (NULL + 0 is undefined behaviour, which clang's UBSan reports) */
+        int *restrict outj = *oj, *restrict outs = *os;
         nl->start[i] = (int)no;
-        rank_sort(t->r0, n0, outj + no);
+        if (n0) rank_sort(t->r0, n0, &outj[no]);
         no += n0;
         nl->mid[i] = (int)no;
         nl->soff[i] = (int)ni;
@@ -644,7 +646,7 @@ static int scan_rows(const geom *g, const double *pos, bmd__nl_thread *t, bmd__n
                 last_id = id;
             }
             outj[no + a] = t->r1[a];
-            outs[a] = id;
+            outs[ni + a] = id;
         }
         no += n1;
         ni += n1;

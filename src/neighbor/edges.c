@@ -160,9 +160,11 @@ static int64_t do_row(const job *J, int i, int write, int64_t p) {
 
 static job make_job(const bmd_edges *e, const bmd_batch *b, int s) {
     const int64_t a0 = b->atom_start[s];
+    /* in pass 1 (counting) index may not be allocated yet: NULL, and
+     * NULL + n_edges would be undefined behaviour even unused */
     return (job){.nl = e->lists.list[s], .x = b->pos + 3 * a0, .n = b->atom_count[s], .a0 = a0,
                  .rc2 = e->cutoff * e->cutoff, .strict = e->strict, .full = e->full, .row = e->row + a0,
-                 .ii = e->index, .jj = e->index + e->n_edges, .sh = e->shifts};
+                 .ii = e->index, .jj = e->index ? e->index + e->n_edges : NULL, .sh = e->shifts};
 }
 
 /* pass 1 (write = 0: row counts) or 3 (write = 1: the edges, from the row
