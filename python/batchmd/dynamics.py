@@ -46,7 +46,9 @@ class _Runnable:
 
     def __enter__(self):
         """Opens the hooks once for every run inside the `with` block (a run
-        outside one opens and closes its hooks itself)."""
+        outside one opens and closes its hooks itself); leaving the block
+        closes them and the sinks they write (a SnapshotHook's H5MD ...),
+        as the seeds' dynamics do."""
         self._opened = [h for h in self._all_hooks() if not getattr(h, "_held", 0)]
         for h in self._opened:
             h.open()
@@ -57,6 +59,9 @@ class _Runnable:
         for h in getattr(self, "_opened", []):
             h._held = 0
             h.close()
+            sink = getattr(h, "sink", None)
+            if sink is not None:
+                sink.close()
         self._opened = []
 
 

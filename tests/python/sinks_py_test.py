@@ -115,6 +115,22 @@ with tempfile.TemporaryDirectory() as d:
     except bmd.BatchmdError as e:
         c.check("closed" in str(e), f"final closed during the run: {e}")
 
+# `with stage:` closes the sinks its hooks write on exit (the seeds'
+# context managers): the trajectory is complete on disk, the sink refused after
+with tempfile.TemporaryDirectory() as d:
+    ok = [f for f in frames if len(f) > 3][:3]
+    traj = bmd.ExtXYZ(os.path.join(d, "traj.extxyz"))
+    md = bmd.NVE(model, dt=2.0, steps=6, hooks=[bmd.SnapshotHook(traj, frequency=3)])
+    with md:
+        md.run(ok, **RUN)
+    got = ase.io.read(os.path.join(d, "traj.extxyz"), index=":")
+    c.check(len(got) == 3 * len(ok), f"with-block trajectory: {len(got)} frames, expected {3 * len(ok)} (steps 0, 3, 6)")
+    try:
+        md.run(ok, **RUN)
+        c.check(False, "a hook's sink closed by leaving the with block: still written")
+    except (ValueError, bmd.BatchmdError) as e:
+        c.check("closed" in str(e), f"a hook's sink after the with block: {e}")
+
 try:
     relax.run(frames, final=bmd.HostMemory(3), **RUN)
     c.check(False, "a full HostMemory with nothing after it: no error")
