@@ -1,8 +1,9 @@
 /* batchmd.h — the umbrella header of libbatchmd: include this one.
  * batchmd advances many atomistic systems of different sizes at once:
  * a live batch (batch.h), models (model.h), dynamics, stages and hooks
- * (dynamics.h), extended XYZ input and output (extxyz.h), and pipelines of
- * stages across MPI ranks (pipeline.h). */
+ * (dynamics.h), neighbor edges for graph models (edges.h), extended XYZ
+ * input and output (extxyz.h), and pipelines of stages across MPI ranks
+ * (pipeline.h). */
 #ifndef BATCHMD_H
 #define BATCHMD_H
 
@@ -16,6 +17,7 @@
 #include "cuda.h"
 #include "checkpoint.h"
 #include "dynamics.h"
+#include "edges.h"
 #include "elements.h"
 #include "extxyz.h"
 #include "flow.h"

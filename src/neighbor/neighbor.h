@@ -73,6 +73,13 @@ typedef struct bmd__nlist {
     long n_builds;     /* how many times this list was built */
     double order_key;  /* the atom order (atom_order.h) its indices are in: the order's
                           version, 0 for the batch's order (set by the model) */
+    /* Its transpose, made on demand by edges.c for full edge sets: for each
+     * atom i, the entries e of other rows k whose partner is i, as pairs
+     * (t_k, t_e) at [t_start[i], t_start[i+1]), sorted by (k, -N); valid when
+     * t_builds == n_builds (so a rebuild makes it stale) */
+    int *t_start, *t_k, *t_e;
+    int cap_t_atoms, cap_t_k, cap_t_e;
+    long t_builds;
 } bmd__nlist;
 
 typedef struct bmd__nl_keyid {
@@ -154,6 +161,9 @@ bmd__nl_result bmd__nlist_build(bmd__nlist *nl, bmd__nl_scratch *scr, int n, con
 bmd__nl_result bmd__nlist_update(bmd__nlist *nl, bmd__nl_scratch *scr, int n, const double *pos,
                                  const double *cell, const unsigned char *pbc, double cutoff,
                                  double skin, int *rebuilt);
+/* Makes nl's transpose (t_start, t_k, t_e) when it is stale; nl must be
+ * built. O(nnz), serial (transpose.c). */
+bmd__nl_result bmd__nlist_transpose(bmd__nlist *nl);
 /* The basis in which atoms are binned: the cell vectors of the periodic axes,
  * completed by unit vectors orthogonal to them for the non-periodic axes
  * (whose cell vectors are ignored). Fractional coordinates f = p B^-1. */

@@ -29,6 +29,9 @@ void bmd__nlist_free(bmd__nlist *nl) {
     free(nl->shift_n);
     free(nl->shift_vec);
     free(nl->ref_pos);
+    free(nl->t_start);
+    free(nl->t_k);
+    free(nl->t_e);
     bmd__nlist_init(nl);
 }
 
