@@ -28,6 +28,9 @@ int app_prepare_model(const char *path, app_campaign *a);
 void app_release(app_campaign *a);
 /* Applies `threads:` (0: OMP_NUM_THREADS if set, else all cores). */
 void app_set_threads(int threads);
+/* The same on one rank of a pipeline: `threads: 0` and no OMP_NUM_THREADS
+ * share the node's cores among the ranks the launcher put on it. */
+void app_set_rank_threads(int threads);
 /* `device:` (or --device, which wins when not NULL): "cpu" passes; "cuda"
  * needs a CUDA build and a device, else prints why ("this batchmd was built
  * without CUDA" / "no CUDA device found") naming where it was asked for, and
@@ -48,12 +51,17 @@ void app_error(const char *what);
  * file names get `suffix` before the extension, NULL: none). Prints the
  * error and returns APP_INVALID / APP_RUN_FAILED on failure. */
 int app_make_run_stage(const app_campaign *a, int group, const char *suffix, bmd_stage **out, bmd_hook **drift);
+/* The same without printing: the error is bmd_last_error() (the Python
+ * package raises it). */
+int app_build_run_stage(const app_campaign *a, int group, const char *suffix, bmd_stage **out, bmd_hook **drift);
 /* path with suffix inserted before its extension (malloc'd; NULL: out of memory). */
 char *app_rank_path(const char *path, const char *suffix);
 /* output.trajectory's snapshot hook into traj (taken over, even on
  * failure), with the MD sub-stages' dt of stage group `group`. */
 bmd_status app_snapshot_hook(const app_campaign *a, int group, bmd_sink *traj, bmd_hook **out);
 
+/* The command: argv[0] is the program, argv[1] the subcommand (main.c). */
+int app_main(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 /* `run` under mpirun/srun: one pipeline group per rank (cmd_run_pipeline.c). */
 int cmd_run_pipeline(const char *path, int quiet, int resume);

@@ -113,6 +113,8 @@ int cmd_models(int argc, char **argv) {
            "          style (eam | eam/alloy | eam/fs; default from the file name), skin (Å, 0.5)\n"
            "  kim     any installed OpenKIM portable model, by name: name, skin (Å, 0.5)\n"
            "  plugin  a shared library implementing include/batchmd/model_plugin.h: path, params: {...}\n"
+           "  python  a Python class or function that makes the model (loads libpython): module (a .py\n"
+           "          file or a module name), object (its name in the module), params: {...} (its arguments)\n"
            "\ndynamics (stages: {NAME: {type: ...}}):\n");
     int n = 0;
     const bmd_dynamics_type *const *types = bmd_dynamics_types(&n);

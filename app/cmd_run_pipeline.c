@@ -16,9 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 #include "app.h"
 #include "progress.h"
@@ -43,26 +40,6 @@ static int local_checks(const app_campaign *a) {
         return APP_INVALID;
     }
     return APP_OK;
-}
-
-/* `threads: 0` and no OMP_NUM_THREADS: the node's cores shared by the ranks
- * the launcher put on it (not every rank using them all). */
-static void set_threads(int threads) {
-    if (threads > 0 || getenv("OMP_NUM_THREADS")) {
-        app_set_threads(threads);
-        return;
-    }
-#ifdef _OPENMP
-    static const char *const local[] = {"OMPI_COMM_WORLD_LOCAL_SIZE", "MPI_LOCALNRANKS", "MV2_COMM_WORLD_LOCAL_SIZE",
-                                        "SLURM_NTASKS_PER_NODE"};
-    int per_node = 0;
-    for (size_t i = 0; i < sizeof local / sizeof *local && per_node < 1; i++)
-        if (getenv(local[i])) per_node = atoi(getenv(local[i]));
-    if (per_node > 1) {
-        int n = omp_get_num_procs() / per_node;
-        omp_set_num_threads(n > 1 ? n : 1);
-    }
-#endif
 }
 
 /* output.checkpoint: every rank's checkpoint object, set up together
@@ -140,7 +117,7 @@ static int run(const char *path, int quiet, int resume, char **summary) {
         app_release(&a);
         return APP_INVALID;
     }
-    set_threads(c->threads);
+    app_set_rank_threads(c->threads);
     int last = bmd_pipeline_is_last(p);
     char suffix[32];
     snprintf(suffix, sizeof suffix, ".rank%d", rank);

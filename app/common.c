@@ -54,6 +54,26 @@ void app_set_threads(int threads) {
 #endif
 }
 
+/* `threads: 0` and no OMP_NUM_THREADS: the node's cores shared by the ranks
+ * the launcher put on it (not every rank using them all). */
+void app_set_rank_threads(int threads) {
+    if (threads > 0 || getenv("OMP_NUM_THREADS")) {
+        app_set_threads(threads);
+        return;
+    }
+#ifdef _OPENMP
+    static const char *const local[] = {"OMPI_COMM_WORLD_LOCAL_SIZE", "MPI_LOCALNRANKS", "MV2_COMM_WORLD_LOCAL_SIZE",
+                                        "SLURM_NTASKS_PER_NODE"};
+    int per_node = 0;
+    for (size_t i = 0; i < sizeof local / sizeof *local && per_node < 1; i++)
+        if (getenv(local[i])) per_node = atoi(getenv(local[i]));
+    if (per_node > 1) {
+        int n = omp_get_num_procs() / per_node;
+        omp_set_num_threads(n > 1 ? n : 1);
+    }
+#endif
+}
+
 void app_release(app_campaign *a) {
     bmd_model_destroy(a->model);
     bmd_dataset_close(a->ds);

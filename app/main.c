@@ -1,5 +1,7 @@
 /* main.c — the batchmd command: dispatches to its subcommands, after
- * making the process safe for its outputs (safe_streams). */
+ * making the process safe for its outputs (safe_streams). app_main is
+ * main() of the executable (entry.c) and what the Python package's
+ * batchmd.Campaign runs (python/src/command.c). */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -41,7 +43,7 @@ static void safe_streams(void) {
         }
 }
 
-int main(int argc, char **argv) {
+int app_main(int argc, char **argv) {
     safe_streams();
     if (argc < 2) {
         usage(stderr);

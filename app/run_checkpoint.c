@@ -106,6 +106,7 @@ volatile sig_atomic_t *app_ckpt_stop_flag(void) {
     sa.sa_handler = on_signal;
     sa.sa_flags = SA_RESETHAND; /* a second signal of the same kind ends the process at once */
     sigemptyset(&sa.sa_mask);
+    stop_flag = 0; /* a process may run several campaigns (the Python package's Campaign.run) */
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGUSR1, &sa, NULL);

@@ -44,6 +44,12 @@ static bmd_status add_trajectory(const app_campaign *a, int group, const char *f
 }
 
 int app_make_run_stage(const app_campaign *a, int group, const char *suffix, bmd_stage **out, bmd_hook **drift) {
+    int rc = app_build_run_stage(a, group, suffix, out, drift);
+    if (rc) app_error(NULL);
+    return rc;
+}
+
+int app_build_run_stage(const app_campaign *a, int group, const char *suffix, bmd_stage **out, bmd_hook **drift) {
     bmd_stage *st = NULL;
     bmd_hook *nan = NULL, *close = NULL;
     *out = NULL;
@@ -53,7 +59,6 @@ int app_make_run_stage(const app_campaign *a, int group, const char *suffix, bmd
         (a->c.quarantine.min_distance > 0 &&
          (bmd_hook_min_distance_create(a->c.quarantine.min_distance, &close) || bmd_stage_add_hook(st, close))) ||
         bmd_hook_nan_create(&nan) || bmd_stage_add_hook(st, nan)) {
-        app_error(NULL);
         bmd_stage_destroy(st);
         return APP_INVALID;
     }
@@ -86,7 +91,6 @@ int app_make_run_stage(const app_campaign *a, int group, const char *suffix, bmd
     free(log);
     free(traj);
     if (rc) {
-        app_error(NULL);
         bmd_stage_destroy(st);
         return APP_RUN_FAILED;
     }

@@ -74,6 +74,46 @@ def fire(raw, name):
                  notes="identical FIRE step counts %s" % b[5])]
 
 
+def python_overhead(raw, name):
+    """bench/python_overhead.py: the Python-driven quickstart against
+    `batchmd run`, and the bridge's time per step outside the model."""
+    out = []
+    for r in lines(raw, name):
+        if r[0] == "python_overhead":
+            variant, py, cmd, pct, pymed, cmdmed, pyloop, cmdloop, pycpu, cmdcpu = r[1:11]
+            out.append(dict(case="quickstart from Python (%s)" % variant, unit="s", batchmd=num(py),
+                            peer_name="batchmd run", peer=num(cmd), ratio=num(cmd) / num(py),
+                            atom_steps_per_s=None, peak_MiB=None, KiB_per_atom=None,
+                            notes="overhead %+.1f%% (target < 3%%); medians %s vs %s s; run loop %s vs %s s; "
+                                  "CPU %s vs %s s" % (num(pct), pymed, cmdmed, pyloop, cmdloop, pycpu, cmdcpu)))
+        elif r[0] == "bridge":
+            model, atoms, model_ms, outside_ms, pct, nb_ms, int_ms, bridge_ms, bpct = r[1:10]
+            has_model = num(pct) is not None
+            notes = "edges %.3f + integrate %.3f + bridge and flow %.3f ms/step" % (num(nb_ms), num(int_ms),
+                                                                                 num(bridge_ms))
+            if has_model:
+                notes = "outside = %.1f%% of the model's time: %s (bridge and flow %.1f%%; target < 5%% for " \
+                        "models >= 1 ms/step)" % (num(pct), notes, num(bpct))
+            out.append(dict(case="bridge: %s, %s atoms" % (model, atoms), unit="ms/step outside the model",
+                            batchmd=num(outside_ms), peer_name="the model's own" if has_model else "",
+                            peer=num(model_ms) if has_model else None, ratio=None, atom_steps_per_s=None,
+                            peak_MiB=None, KiB_per_atom=None, notes=notes))
+    return out
+
+
+def torch_vs_ase(raw, name):
+    rows = lines(raw, name)
+    if len(rows) < 2:
+        return []
+    b, a = rows[0], rows[1]
+    bms, ams = 1000 / num(b[3]), 1000 / num(a[3])
+    return [dict(case=b[0], unit="ms/structure", batchmd=bms, peer_name=a[1], peer=ams, ratio=ams / bms,
+                 atom_steps_per_s=num(b[5]), peak_MiB=None, KiB_per_atom=None,
+                 notes="identical FIRE step counts %s; target ratio >= 20; CPU-time ratio %.1f"
+                       % (b[4], (num(a[7]) / num(a[3]) / num(a[2])) / (num(b[7]) / num(b[3]) / num(b[2]))
+                          if len(a) > 7 and len(b) > 7 and num(a[7]) and num(b[7]) else float("nan")))]
+
+
 def pipeline(raw, name):
     rows = lines(raw, name)
     fused = [r for r in rows if r[1] == "batchmd-1rank"]
@@ -135,7 +175,8 @@ def main():
         return markdown(sys.argv[2])
     raw, out_csv = sys.argv[1], sys.argv[2]
     rows = (in_lj(raw, "in_lj_T1.csv") + in_lj(raw, "in_lj_T2.csv") + fire(raw, "fire_ase.csv") +
-            pipeline(raw, "pipeline.csv") + sweep(raw, "sweep.csv"))
+            pipeline(raw, "pipeline.csv") + sweep(raw, "sweep.csv") + python_overhead(raw, "python_overhead.csv") +
+            torch_vs_ase(raw, "torch_vs_ase.csv"))
     with open(out_csv, "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(COLS)

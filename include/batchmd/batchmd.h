@@ -27,6 +27,7 @@
 #include "model_eam.h"
 #include "model_kim.h"
 #include "model_plugin.h"
+#include "model_python.h"
 #include "pipeline.h"
 #include "rng.h"
 #include "status.h"

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include "dynamics.h"
 #include "model.h"
+#include "model_python.h"
 #include "status.h"
 #include "units.h"
 
@@ -25,7 +26,7 @@ typedef struct bmd_campaign_stage {
 } bmd_campaign_stage;
 
 typedef struct bmd_campaign_model {
-    char type[16];         /* "lj", "morse", "eam", "kim", "plugin" */
+    char type[16];         /* "lj", "morse", "eam", "kim", "plugin", "python" */
     int line, col;         /* where the model section is (for load errors) */
     /* lj, morse */
     bmd_pair_params *pairs; /* owned; entry 0/0 is the default (all pairs) */
@@ -42,6 +43,13 @@ typedef struct bmd_campaign_model {
     char *plugin_path;
     char **param_keys, **param_values;
     int n_params;
+    /* python: the module as written (a .py file, relative to the campaign's
+     * folder, or a dotted module name: bmd_model_python_create resolves
+     * it), the name of the factory in it, and its keyword arguments typed
+     * as YAML wrote them (keys and texts owned) */
+    char *py_module, *py_object;
+    bmd_python_param *py_params;
+    int n_py_params;
 } bmd_campaign_model;
 
 typedef struct bmd_campaign_output_every {
@@ -104,8 +112,15 @@ bmd_status bmd_campaign_load(const char *path, bmd_campaign *c);
 /* bmd_campaign_load's flags. STAGES_OPTIONAL: a campaign without `stages`,
  * or with `stages: {}`, is valid (n_stages = 0, one empty stage group):
  * enough for single-point evaluation (`batchmd eval`). */
-enum { BMD_CAMPAIGN_STAGES_OPTIONAL = 1 };
+enum { BMD_CAMPAIGN_STAGES_OPTIONAL = 1, BMD_CAMPAIGN_MODEL_OPTIONAL = 2, BMD_CAMPAIGN_INPUT_OPTIONAL = 4 };
 bmd_status bmd_campaign_load_flags(const char *path, int flags, bmd_campaign *c);
+/* The same from a YAML text held in memory (the Python package composes
+ * its stages, model and settings this way, so they pass the very checks a
+ * campaign file does). `name` stands for the file in messages
+ * (NAME:LINE:COL); relative paths resolve against dir (NULL: "."). flags as
+ * above; MODEL_OPTIONAL / INPUT_OPTIONAL: `model` / `input` may be absent
+ * (c->model.type is then "", c->n_inputs 0). */
+bmd_status bmd_campaign_load_text(const char *text, const char *name, const char *dir, int flags, bmd_campaign *c);
 /* Builds the campaign's model (caller destroys it). */
 bmd_status bmd_campaign_make_model(const bmd_campaign *c, bmd_model **out);
 /* Builds a stage with the campaign's stages of pipeline group g fused; its

@@ -279,7 +279,8 @@ static bmd_status set_defaults(bmd_campaign *c) {
 
 /* stages_optional: a campaign without stages (or with `stages: {}`) is
  * valid: what `eval` needs (bmd_campaign_load_flags). */
-static bmd_status load_tree(const bmd_yread *r, const bmd_ynode *root, int stages_optional, bmd_campaign *c) {
+static bmd_status load_tree(const bmd_yread *r, const bmd_ynode *root, int flags, bmd_campaign *c) {
+    int stages_optional = (flags & BMD_CAMPAIGN_STAGES_OPTIONAL) != 0;
     static const char *const keys[] = {"units", "seed", "threads", "device", "model", "input", "stages",
                                        "pipeline", "batch", "output", "quarantine", NULL};
     bmd_status st = bmd_ycheck_keys(r, root, "campaign", keys);
@@ -310,11 +311,17 @@ static bmd_status load_tree(const bmd_yread *r, const bmd_ynode *root, int stage
     }
 
     const bmd_ynode *n = bmd_yaml_get(root, "model", NULL);
-    if (!n) return bmd_yerr(r, root, "missing 'model' (e.g. model: {type: lj, epsilon: ..., sigma: ..., cutoff: ...})");
-    if ((st = bmd__campaign_read_model(r, n, c))) return st;
+    if (n) {
+        if ((st = bmd__campaign_read_model(r, n, c))) return st;
+    } else if (!(flags & BMD_CAMPAIGN_MODEL_OPTIONAL)) {
+        return bmd_yerr(r, root, "missing 'model' (e.g. model: {type: lj, epsilon: ..., sigma: ..., cutoff: ...})");
+    }
 
-    if (!(n = bmd_yaml_get(root, "input", NULL))) return bmd_yerr(r, root, "missing 'input' (an extxyz file, a directory or a glob)");
-    if ((st = bmd__campaign_read_input(r, n, c))) return st;
+    if ((n = bmd_yaml_get(root, "input", NULL))) {
+        if ((st = bmd__campaign_read_input(r, n, c))) return st;
+    } else if (!(flags & BMD_CAMPAIGN_INPUT_OPTIONAL)) {
+        return bmd_yerr(r, root, "missing 'input' (an extxyz file, a directory or a glob)");
+    }
 
     if (!(n = bmd_yaml_get(root, "stages", NULL))) {
         if (!stages_optional)
@@ -355,28 +362,42 @@ static bmd_status load_tree(const bmd_yread *r, const bmd_ynode *root, int stage
 
 bmd_status bmd_campaign_load(const char *path, bmd_campaign *c) { return bmd_campaign_load_flags(path, 0, c); }
 
-bmd_status bmd_campaign_load_flags(const char *path, int flags, bmd_campaign *c) {
+/* The common part of the loaders: name/dir set, defaults, then the tree. */
+static bmd_status load_common(const char *name, const char *dir, const char *text, size_t len, int flags,
+                              bmd_campaign *c) {
     memset(c, 0, sizeof *c);
-    c->path = dup_str(path);
-    const char *slash = strrchr(path, '/');
-    c->dir = slash ? malloc((size_t)(slash - path) + 1) : dup_str(".");
+    c->path = dup_str(name);
+    if (dir) {
+        c->dir = dup_str(dir);
+    } else {
+        const char *slash = strrchr(name, '/');
+        c->dir = slash ? malloc((size_t)(slash - name) + 1) : dup_str(".");
+        if (slash && c->dir) {
+            memcpy(c->dir, name, (size_t)(slash - name));
+            c->dir[slash - name] = '\0';
+            if (slash == name) strcpy(c->dir, "/");
+        }
+    }
     if (!c->path || !c->dir) {
         bmd_campaign_free(c);
         return bmd__fail(BMD_ERR_NOMEM, "out of memory");
     }
-    if (slash) {
-        memcpy(c->dir, path, (size_t)(slash - path));
-        c->dir[slash - path] = '\0';
-        if (slash == path) strcpy(c->dir, "/");
-    }
     bmd_status st = set_defaults(c);
     bmd_ynode *root = NULL;
-    if (!st) st = bmd_yaml_load(path, &root);
-    bmd_yread r = {path};
-    if (!st) st = load_tree(&r, root, (flags & BMD_CAMPAIGN_STAGES_OPTIONAL) != 0, c);
+    if (!st) st = text ? bmd_yaml_load_text(text, len, name, &root) : bmd_yaml_load(name, &root);
+    bmd_yread r = {name};
+    if (!st) st = load_tree(&r, root, flags, c);
     bmd_yaml_free(root);
     if (st) bmd_campaign_free(c);
     return st;
+}
+
+bmd_status bmd_campaign_load_flags(const char *path, int flags, bmd_campaign *c) {
+    return load_common(path, NULL, NULL, 0, flags, c);
+}
+
+bmd_status bmd_campaign_load_text(const char *text, const char *name, const char *dir, int flags, bmd_campaign *c) {
+    return load_common(name, dir ? dir : ".", text, strlen(text), flags, c);
 }
 
 bmd_status bmd_campaign_make_stage(const bmd_campaign *c, int group, bmd_stage **out) {
@@ -418,6 +439,13 @@ void bmd_campaign_free(bmd_campaign *c) {
     }
     free(c->model.param_keys);
     free(c->model.param_values);
+    free(c->model.py_module);
+    free(c->model.py_object);
+    for (int i = 0; i < c->model.n_py_params; i++) {
+        free((char *)c->model.py_params[i].key);
+        free((char *)c->model.py_params[i].text);
+    }
+    free(c->model.py_params);
     for (int i = 0; i < c->n_inputs; i++) free(c->inputs[i]);
     free(c->inputs);
     for (int i = 0; i < c->n_stages; i++) free(c->stages[i].name);

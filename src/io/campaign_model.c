@@ -1,7 +1,8 @@
 /* campaign_model.c — owns the campaign's `model:` section (lj and morse pair
- * potentials with per-species-pair parameters; eam, kim, plugin) and
- * building the model. Only lj and morse take their parameters in the
- * campaign's units; eam files, KIM models (loaded with metal units) and
+ * potentials with per-species-pair parameters; eam, kim, plugin, python)
+ * and building the model. lj, morse and python models compute in the
+ * campaign's units (a Python model that declares other units is refused
+ * when it is made); eam files, KIM models (loaded with metal units) and
  * plug-ins (whose ABI is metal) compute in eV and Å, so `units: lj` with
  * them is refused at the `units` line. */
 #include "io/campaign_internal.h"
@@ -150,13 +151,164 @@ static bmd_status read_plugin(const bmd_yread *r, const bmd_ynode *node, bmd_cam
     return BMD_OK;
 }
 
+/* A Python name: letters, digits, '_' (any non-ASCII byte: Python allows
+ * Unicode letters), not starting with a digit. */
+static int is_identifier(const char *s, size_t n) {
+    if (n == 0 || (s[0] >= '0' && s[0] <= '9')) return 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (!(ch == '_' || ch >= 0x80 || (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z')))
+            return 0;
+    }
+    return 1;
+}
+
+static int is_dotted_name(const char *s) {
+    for (const char *p = s;;) {
+        const char *dot = strchr(p, '.');
+        size_t n = dot ? (size_t)(dot - p) : strlen(p);
+        if (!is_identifier(p, n)) return 0;
+        if (!dot) return 1;
+        p = dot + 1;
+    }
+}
+
+static int one_of(const char *s, const char *const *words) {
+    for (; *words; words++)
+        if (strcmp(s, *words) == 0) return 1;
+    return 0;
+}
+
+/* [-+]?[0-9]+, [-+]?0x[0-9a-fA-F]+, [-+]?0o[0-7]+ (YAML 1.2's integers) */
+static int is_yaml_int(const char *s) {
+    if (*s == '+' || *s == '-') s++;
+    const char *digits = "0123456789";
+    if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) digits = "0123456789abcdefABCDEF", s += 2;
+    else if (s[0] == '0' && (s[1] == 'o' || s[1] == 'O')) digits = "01234567", s += 2;
+    return *s && strspn(s, digits) == strlen(s);
+}
+
+/* [-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)? (YAML 1.2's floats) */
+static int is_yaml_float(const char *s) {
+    if (*s == '+' || *s == '-') s++;
+    size_t a = strspn(s, "0123456789");
+    s += a;
+    size_t b = 0;
+    if (*s == '.') {
+        b = strspn(s + 1, "0123456789");
+        s += 1 + b;
+    }
+    if (a == 0 && b == 0) return 0;
+    if (*s == 'e' || *s == 'E') {
+        s++;
+        if (*s == '+' || *s == '-') s++;
+        size_t e = strspn(s, "0123456789");
+        if (e == 0) return 0;
+        s += e;
+    }
+    return *s == '\0';
+}
+
+/* A parameter's value typed as YAML 1.2's core schema reads it: null, true /
+ * false, an integer, a float, else (or quoted) text. YAML 1.1's other
+ * booleans are refused unquoted: they would be true for some readers and
+ * text for others. */
+static bmd_status read_py_value(const bmd_yread *r, const bmd_ynode *v, const char *key, bmd_python_param *p) {
+    static const char *const nulls[] = {"", "~", "null", "Null", "NULL", NULL};
+    static const char *const trues[] = {"true", "True", "TRUE", NULL};
+    static const char *const falses[] = {"false", "False", "FALSE", NULL};
+    static const char *const ambiguous[] = {"yes", "Yes", "YES", "no", "No", "NO", "on", "On", "ON", "off",
+                                            "Off", "OFF", "y", "Y", "n", "N", NULL};
+    static const char *const infs[] = {".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF", NULL};
+    static const char *const ninfs[] = {"-.inf", "-.Inf", "-.INF", NULL};
+    static const char *const nans[] = {".nan", ".NaN", ".NAN", NULL};
+    if (v->kind != BMD_Y_SCALAR)
+        return bmd_yerr(r, v, "model.params.%s: expected a single value (a number, true or false, text or null), got %s",
+                        key, v->kind == BMD_Y_MAP ? "a mapping" : "a list");
+    const char *t = v->value;
+    p->kind = BMD_PY_STR;
+    if (v->quoted) {
+    } else if (one_of(t, nulls)) {
+        p->kind = BMD_PY_NONE;
+    } else if (one_of(t, trues) || one_of(t, falses)) {
+        p->kind = BMD_PY_BOOL;
+        p->flag = one_of(t, trues);
+    } else if (one_of(t, ambiguous)) {
+        return bmd_yerr(r, v, "model.params.%s: '%s' is true to some YAML readers and text to others: write true or "
+                              "false, or quote it for text", key, t);
+    } else if (is_yaml_int(t)) {
+        p->kind = BMD_PY_INT;
+    } else if (one_of(t, infs) || one_of(t, ninfs) || one_of(t, nans)) {
+        p->kind = BMD_PY_FLOAT;
+        p->number = one_of(t, nans) ? NAN : one_of(t, infs) ? INFINITY : -INFINITY;
+    } else if (is_yaml_float(t)) {
+        p->kind = BMD_PY_FLOAT;
+        p->number = strtod(t, NULL);
+        if (!isfinite(p->number))
+            return bmd_yerr(r, v, "model.params.%s: the number '%s' is out of range (write .inf for infinity)", key, t);
+    }
+    return (p->text = dup_str(t)) ? BMD_OK : bmd__fail(BMD_ERR_NOMEM, "out of memory");
+}
+
+/* model: {type: python, module: mymodel.py | package.module, object: build, params: {key: value, ...}} */
+static bmd_status read_python(const bmd_yread *r, const bmd_ynode *node, bmd_campaign *c) {
+    static const char *const keys[] = {"type", "module", "object", "params", NULL};
+    bmd_status st = bmd_ycheck_keys(r, node, "model", keys);
+    if (st) return st;
+    strcpy(c->model.type, "python");
+    const char *module = NULL, *object = NULL;
+    if ((st = bmd_yget_string(r, node, "module", "model", &module, NULL))) return st;
+    if (!module)
+        return bmd_yerr(r, node, "model: missing 'module' (a Python file such as mymodel.py, or a module name such as "
+                                 "mypackage.models)");
+    size_t n = strlen(module);
+    int file = strchr(module, '/') || (n > 3 && strcmp(module + n - 3, ".py") == 0);
+    if (!file && !is_dotted_name(module))
+        return bmd_yerr(r, bmd_yaml_get(node, "module", NULL),
+                        "model.module: '%s' is neither a Python file (ending in .py) nor a module name (names "
+                        "separated by dots)", module);
+    if ((st = bmd_yget_string(r, node, "object", "model", &object, NULL))) return st;
+    if (!object)
+        return bmd_yerr(r, node, "model: missing 'object' (the name of the class or function in %s that makes the "
+                                 "model)", module);
+    if (!is_identifier(object, strlen(object)))
+        return bmd_yerr(r, bmd_yaml_get(node, "object", NULL), "model.object: '%s' is not a Python name", object);
+    if (!(c->model.py_module = dup_str(module)) || !(c->model.py_object = dup_str(object)))
+        return bmd__fail(BMD_ERR_NOMEM, "out of memory");
+    const bmd_ynode *p = bmd_yaml_get(node, "params", NULL);
+    if (!p || bmd_yaml_is_null(p)) return BMD_OK;
+    if (p->kind != BMD_Y_MAP)
+        return bmd_yerr(r, p, "model.params: expected a mapping of parameter names to values (the keyword arguments "
+                              "of %s)", object);
+    if (!(c->model.py_params = calloc((size_t)p->n + 1, sizeof *c->model.py_params)))
+        return bmd__fail(BMD_ERR_NOMEM, "out of memory");
+    for (int i = 0; i < p->n; i++) {
+        bmd_python_param *e = &c->model.py_params[i];
+        if (!is_identifier(p->keys[i], strlen(p->keys[i]))) {
+            const bmd_ynode at = {.line = p->key_line[i], .col = p->key_col[i]};
+            return bmd_yerr(r, &at, "model.params: '%s' is not a Python name (a keyword argument of %s)", p->keys[i],
+                            object);
+        }
+        if (!(e->key = dup_str(p->keys[i]))) return bmd__fail(BMD_ERR_NOMEM, "out of memory");
+        c->model.n_py_params = i + 1;
+        if ((st = read_py_value(r, p->items[i], p->keys[i], e))) return st;
+        if (e->kind == BMD_PY_STR && is_file_key(e->key)) { /* a path, as a plug-in's */
+            char *path = bmd__campaign_path(c->dir, e->text);
+            if (!path) return bmd__fail(BMD_ERR_NOMEM, "out of memory");
+            free((char *)e->text);
+            e->text = path;
+        }
+    }
+    return BMD_OK;
+}
+
 bmd_status bmd__campaign_read_model(const bmd_yread *r, const bmd_ynode *node, bmd_campaign *c) {
     if (node->kind != BMD_Y_MAP) return bmd_yerr(r, node, "model: expected a mapping with a 'type' key");
     const char *type = NULL;
     int present;
     bmd_status st = bmd_yget_string(r, node, "type", "model", &type, &present);
     if (st) return st;
-    if (!present) return bmd_yerr(r, node, "model: missing 'type' (expected lj, morse, eam, kim or plugin)");
+    if (!present) return bmd_yerr(r, node, "model: missing 'type' (expected lj, morse, eam, kim, plugin or python)");
     c->model.line = node->line;
     c->model.col = node->col;
     c->model.opt.skin = c->units == BMD_UNITS_LJ ? 0.3 : 0.5;
@@ -170,10 +322,11 @@ bmd_status bmd__campaign_read_model(const bmd_yread *r, const bmd_ynode *node, b
     if (!strcmp(type, "eam")) return read_eam(r, node, c);
     if (!strcmp(type, "kim")) return read_kim(r, node, c);
     if (!strcmp(type, "plugin")) return read_plugin(r, node, c);
+    if (!strcmp(type, "python")) return read_python(r, node, c);
     const pair_style *ps = find_style(type);
     if (!ps)
         return bmd_yerr(r, bmd_yaml_get(node, "type", NULL),
-                        "model.type: unknown model type '%s' (expected lj, morse, eam, kim or plugin)", type);
+                        "model.type: unknown model type '%s' (expected lj, morse, eam, kim, plugin or python)", type);
     snprintf(c->model.type, sizeof c->model.type, "%s", ps->type);
 
     const char *keys[12];
@@ -259,6 +412,8 @@ bmd_status bmd_campaign_make_model(const bmd_campaign *c, bmd_model **out) {
     else if (strcmp(m->type, "plugin") == 0)
         st = bmd_model_plugin_create(m->plugin_path, (const char *const *)m->param_keys,
                                      (const char *const *)m->param_values, m->n_params, out);
+    else if (strcmp(m->type, "python") == 0)
+        st = bmd_model_python_create(m->py_module, m->py_object, m->py_params, m->n_py_params, c->units, c->dir, out);
     else return bmd__fail(BMD_ERR_UNSUPPORTED, "%s: model type '%s' is not available", c->path, m->type);
     if (st) {
         /* say where the model was asked for, then why it cannot be made */

@@ -197,13 +197,14 @@ static bmd_status parse_node(parse_ctx *p, yaml_event_t *ev, int depth, bmd_ynod
     }
 }
 
-bmd_status bmd_yaml_load(const char *path, bmd_ynode **root) {
+/* Parses one document from f (a file) or from text[0..len) (f NULL);
+ * path names it in messages. */
+static bmd_status load_doc(const char *path, FILE *f, const char *text, size_t len, bmd_ynode **root) {
     *root = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f) return bmd__fail(BMD_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
     parse_ctx p = {.path = path, .status = BMD_OK};
     yaml_parser_initialize(&p.parser);
-    yaml_parser_set_input_file(&p.parser, f);
+    if (f) yaml_parser_set_input_file(&p.parser, f);
+    else yaml_parser_set_input_string(&p.parser, (const unsigned char *)text, len);
     bmd_ynode *doc = NULL;
     yaml_event_t ev;
     int done = 0;
@@ -228,7 +229,6 @@ bmd_status bmd_yaml_load(const char *path, bmd_ynode **root) {
         yaml_event_delete(&ev);
     }
     yaml_parser_delete(&p.parser);
-    fclose(f);
     if (p.status) {
         bmd_yaml_free(doc);
         return p.status;
@@ -246,6 +246,19 @@ bmd_status bmd_yaml_load(const char *path, bmd_ynode **root) {
     }
     *root = doc;
     return BMD_OK;
+}
+
+bmd_status bmd_yaml_load(const char *path, bmd_ynode **root) {
+    *root = NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f) return bmd__fail(BMD_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    bmd_status st = load_doc(path, f, NULL, 0, root);
+    fclose(f);
+    return st;
+}
+
+bmd_status bmd_yaml_load_text(const char *text, size_t len, const char *name, bmd_ynode **root) {
+    return load_doc(name, NULL, text, len, root);
 }
 
 const bmd_ynode *bmd_yaml_get(const bmd_ynode *map, const char *key, int *index) {

@@ -8,7 +8,7 @@
  * plug-in runs: what it leaves unwritten is never a stale or zero value
  * (energy or forces left so take the system out as nan_or_inf; a virial
  * left so means no stress, model.h). This is the only file that includes
- * dlfcn.h. */
+ * dlfcn.h, with python_embed.c (which loads the Python extension). */
 #include "batchmd/model_plugin.h"
 
 #include <dlfcn.h>

@@ -4,9 +4,20 @@ passes `batchmd validate`; its make_*.py generator, run in a scratch copy,
 gives back the committed structures (fixed seed); and each quick one runs
 (`batchmd run --quiet`; a pipeline with '|' under `mpirun -np GROUPS`) in
 a scratch copy of its folder (the repository stays clean) with exit status
-0 and every input structure exactly once in output.final, none failed."""
+0 and every input structure exactly once in output.final, none failed.
+
+The Python examples (examples/python/*.py) run with /usr/bin/python3 and
+the package from the build (PYTHONPATH=BUILD/python), in a scratch folder,
+each within its time limit, exit 0 with nothing on stderr, and print what
+they promise: relax_md.py one table row per structure with its Langevin
+mean temperature near its bath; kim_ase.py the published figures of the
+Mishin 2001 copper potential (cohesive energy -3.54 eV, vacancy formation
+1.27 eV, migration 0.69 eV: Phys. Rev. B 63, 224106); torch_potential.py
+all 1,000 structures done and its fitted network within 20 meV/atom and
+0.3 eV/Å of ASE's LennardJones, the reference it was fitted to."""
 import glob
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -88,5 +99,64 @@ for path in campaigns:
         c.check(all(a.info.get("status") == "done" for a in out), "%s: a final frame without status=done" % name)
         n_failed = len(ase.io.read(failed, ":")) if os.path.exists(failed) and os.path.getsize(failed) else 0
         c.check(n_failed == 0, "%s: %d systems failed" % (name, n_failed))
+
+
+# ---- the Python examples ----
+BUILD = os.environ.get("BATCHMD_BUILD") or os.path.dirname(os.path.abspath(BATCHMD))
+# name: a limit against hangs, s (they take 2 to 30 s; the limit is no speed test)
+PY_EXAMPLES = {"relax_md.py": 300, "kim_ase.py": 300, "torch_potential.py": 600}
+found = sorted(os.path.basename(p) for p in glob.glob(os.path.join(SOURCE, "examples", "python", "*.py")))
+c.check(found == sorted(PY_EXAMPLES), "examples/python holds %s, the test knows %s" % (found, sorted(PY_EXAMPLES)))
+
+
+def figure(out, label):
+    """The number after `label` on its line of an example's output."""
+    for line in out.splitlines():
+        if line.startswith(label):
+            return float(line[len(label):].split()[0])
+    return None
+
+
+py_env = dict(os.environ, PYTHONPATH=os.environ.get("PYTHONPATH") or os.path.join(BUILD, "python"),
+              OMP_NUM_THREADS="1")
+outputs = {}
+for name, limit in sorted(PY_EXAMPLES.items()):
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            r = subprocess.run(["/usr/bin/python3", os.path.join(SOURCE, "examples", "python", name)], cwd=tmp,
+                               env=py_env, capture_output=True, text=True, timeout=limit)
+        except subprocess.TimeoutExpired:
+            c.check(False, "examples/python/%s took longer than %d s" % (name, limit))
+            continue
+    c.check(r.returncode == 0, "examples/python/%s exits %d: %s" % (name, r.returncode, r.stderr[-3000:]))
+    c.check(r.stderr == "", "examples/python/%s printed on stderr: %s" % (name, r.stderr[-3000:]))
+    outputs[name] = r.stdout
+
+# relax_md.py: 40 rows (id name atoms steps E_relaxed T_bath <T> E_final), each mean temperature of the
+# second half of 1000 Langevin steps within 25 % of its bath (13-atom clusters fluctuate most)
+rows = [r for r in (line.split() for line in outputs.get("relax_md.py", "").splitlines())
+        if len(r) == 8 and r[0].isdigit()]
+c.check(sorted(int(r[0]) for r in rows) == list(range(40)), "relax_md.py: rows for ids %s" % [r[0] for r in rows])
+for r in rows:
+    c.check(abs(float(r[6]) / float(r[5]) - 1) < 0.25, "relax_md.py: system %s at %s K for a %s K bath"
+            % (r[0], r[6], r[5]))
+c.check(sum(r[5] == "60" for r in rows) == 3, "relax_md.py: three structures with temperature=60 in their info")
+
+# kim_ase.py against Mishin et al. 2001
+out = outputs.get("kim_ase.py", "")
+for label, ref, tol in (("cohesive energy", -3.54, 0.005), ("vacancy formation", 1.27, 0.02),
+                        ("vacancy migration", 0.69, 0.02)):
+    v = figure(out, label)
+    c.check(v is not None and abs(v - ref) <= tol, "kim_ase.py: %s %s eV, published %s" % (label, v, ref))
+
+# torch_potential.py: every structure done, none failed; the fitted network against ASE's own
+# LennardJones (the reference it was fitted to, computed independently) on structures it never saw
+out = outputs.get("torch_potential.py", "")
+c.check("1000 done, 0 failed" in out, "torch_potential.py: not every structure done: %s" % out[-2000:])
+m = re.search(r"against ASE's LennardJones on (\d+) final structures: energy MAE ([0-9.]+) meV/atom, "
+              r"force RMSE ([0-9.]+) eV/Å", out)
+c.check(m is not None and int(m.group(1)) == 40 and float(m.group(2)) < 20 and float(m.group(3)) < 0.3,
+        "torch_potential.py: the fitted potential against ASE's LennardJones: %s (expected under 20 meV/atom and "
+        "0.3 eV/Å)" % (m.group(0) if m else out[-2000:]))
 
 c.finish()

@@ -3,7 +3,9 @@
 # file that includes only <batchmd/batchmd.h>, builds examples/c_api/relax_md.c
 # with find_package(batchmd) (shared and static) and with pkg-config, runs
 # each, and checks their output: every system listed once, relaxed, finite
-# energies. Env: BATCHMD_BUILD (the build folder), BATCHMD_SOURCE (the repo).
+# energies; and the Python package, installed under lib/python3.X/dist-packages,
+# imports from there and relaxes a cluster as ASE's FIRE does. Env:
+# BATCHMD_BUILD (the build folder), BATCHMD_SOURCE (the repo).
 set -u
 src=${BATCHMD_SOURCE:-$(cd "$(dirname "$0")/../.." && pwd)}
 build=${BATCHMD_BUILD:-$src/build}
@@ -111,6 +113,64 @@ check "both builds print the same numbers" cmp "$tmp/cmake-shared.code.out" "$tm
 # pkg-config --static lists everything libbatchmd.a needs.
 check "pkg-config --static build with libbatchmd.a" sh -c "gcc -std=c11 -O2 '$ex/relax_md.c' -o '$tmp/relax_md_pcs' \$(pkg-config --cflags --static --libs batchmd | sed 's/-lbatchmd /-l:libbatchmd.a /')"
 check "pkg-config --static build runs" sh -c "'$tmp/relax_md_pcs' >'$tmp/pcs.out' && cmp '$tmp/pcs.out' '$tmp/pkg-config.code.out'"
+
+# The Python package (built when python3-dev is there: build/python/batchmd
+# holds _core), installed under lib/python3.X/dist-packages of the prefix:
+# Debian's python3 imports it from there alone (not from the build tree or
+# the source) and relaxes a small LJ cluster with it, step for step as
+# ASE's FIRE with ASE's LennardJones.
+if ls "$build"/python/batchmd/_core*.so >/dev/null 2>&1; then
+    pyver=$(/usr/bin/python3 -c 'import sys; print("python%d.%d" % sys.version_info[:2])')
+    site=$prefix/lib/$pyver/dist-packages
+    check "installed $site/batchmd/__init__.py" test -f "$site/batchmd/__init__.py"
+    check "installed $site/batchmd/_core (the extension)" sh -c "ls '$site'/batchmd/_core*.so"
+    cat >"$tmp/relax.py" <<'EOF'
+import os, sys
+import numpy as np
+from ase.cluster import Icosahedron
+from ase.calculators.lj import LennardJones
+from ase.optimize import FIRE
+import batchmd as bmd
+
+site = sys.argv[1]
+assert os.path.realpath(bmd.__file__).startswith(os.path.realpath(site) + os.sep), bmd.__file__
+a = Icosahedron("Ar", 2, latticeconstant=5.3)
+a.positions += np.random.default_rng(1).normal(0, 0.1, a.positions.shape)
+model = bmd.models.LennardJones(epsilon=0.0104, sigma=3.40, cutoff=8.5, shift=True)
+out, = bmd.FIRE(model, fmax=0.01, max_steps=500).run([a]).final
+ref = a.copy()
+ref.calc = LennardJones(epsilon=0.0104, sigma=3.40, rc=8.5)  # shifted, as shift=True
+opt = FIRE(ref, logfile=None)
+opt.run(fmax=0.01, steps=500)
+assert out.info["converged_fire"] and out.info["steps_fire"] == opt.nsteps > 5, (out.info, opt.nsteps)
+assert abs(out.get_potential_energy() - ref.get_potential_energy()) < 1e-9, out.get_potential_energy()
+print("relaxed in", opt.nsteps, "steps:", bmd.__version__, bmd.__file__)
+EOF
+    check "the installed package imports and relaxes (PYTHONPATH=$site /usr/bin/python3)" \
+        sh -c "cd '$tmp' && PYTHONPATH='$site' /usr/bin/python3 '$tmp/relax.py' '$site'"
+    # A Python model (`model: {type: python}`) with the installed command: it
+    # loads libpython and the installed package's extension, the one next to
+    # it under the prefix (not the build tree's), and imports batchmd from it.
+    mkdir -p "$tmp/py"
+    printf '1\nProperties=species:S:1:pos:R:3\nAr 0 0 0\n' >"$tmp/py/in.extxyz"
+    cat >"$tmp/py/where.py" <<'EOF'
+import numpy as np
+import batchmd._core
+from batchmd.models import PythonModel
+class Free(PythonModel):
+    def compute(self, batch):
+        return {"energy": np.zeros(batch.n_systems), "forces": np.zeros((len(batch.positions), 3))}
+def build(out):
+    with open(out, "w") as f:
+        f.write(batchmd._core.__file__)
+    return Free()
+EOF
+    printf 'model: {type: python, module: where.py, object: build, params: {out: %s}}\ninput: in.extxyz\nstages: {r: {type: fire}}\n' \
+        "$tmp/py/ext.txt" >"$tmp/py/c.yaml"
+    check "installed batchmd validate, a Python model" \
+        env -u PYTHONPATH -u BATCHMD_PYTHON_EXT "$prefix/bin/batchmd" validate "$tmp/py/c.yaml"
+    check "the Python model ran with the installed extension" sh -c "grep -q '^$prefix/' '$tmp/py/ext.txt'"
+fi
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
