@@ -12,7 +12,8 @@
  * written at the next free place, which advances only when it is kept); the
  * merge, which compares, runs only over kept entries and only in rows that
  * kept imaged ones. A row's centres are filled in after it; the shifts of
- * image-0 edges are zeroed in runs.
+ * image-0 edges are zeroed in runs (a system without images: its whole
+ * block at once).
  *
  * Three ways, one result (the arrays depend only on the systems, not on the
  * threads, the split or the way):
@@ -212,21 +213,30 @@ static int64_t kept_reversed(const job *J, int i0, int i1) {
 
 /* ---- one row ---- */
 
+/* The row functions take the mode as a constant: each is inlined into one
+ * loop over rows per mode (rows are short, ~10 entries: calls and mode
+ * tests per row would cost as much as the entries). */
+#if defined(__GNUC__)
+#define ROW_FN static inline __attribute__((always_inline))
+#else
+#define ROW_FN static inline
+#endif
+
 /* the image-0 entries [a, b) of row i that are edges, compacted into out
  * (global partner indices); returns how many. M_DIST and M_KEEP write every
  * candidate at out[c] (c: the kept so far), so out must hold b - a — except
  * that M_KEEP stops at the last kept entry, so that it writes exactly its
  * edges (pass 2 writes rows in place, the next chunk right behind). */
-static int64_t filter0(const job *J, int i, int a, int b, int64_t *out) {
+ROW_FN int64_t filter0(const job *J, int i, int a, int b, int64_t *out, const int mode) {
     const int *jl = J->nl->j;
     const int64_t a0 = J->a0;
     int64_t c = 0;
-    if (J->mode == M_ALL) {
+    if (mode == M_ALL) {
         for (int e = a; e < b; e++) out[c++] = a0 + jl[e];
         return c;
     }
     unsigned char *kp = J->keep;
-    if (J->mode == M_KEEP) {
+    if (mode == M_KEEP) {
         while (b > a && !kp[b - 1]) b--;
         for (int e = a; e < b; e++) {
             out[c] = a0 + jl[e];
@@ -254,12 +264,12 @@ static int64_t filter0(const job *J, int i, int a, int b, int64_t *out) {
 
 /* the imaged entries [a, b) of row i that are edges, into out (global
  * partner) and ids (image id), b - a long; returns how many */
-static int64_t filter1(const job *J, int i, int a, int b, int64_t *out, int *ids) {
+ROW_FN int64_t filter1(const job *J, int i, int a, int b, int64_t *out, int *ids, const int mode) {
     const bmd__nlist *nl = J->nl;
     const int *jl = nl->j, *id = nl->shift + nl->soff[i];
     const int64_t a0 = J->a0;
     int64_t c = 0;
-    if (J->mode == M_ALL) {
+    if (mode == M_ALL) {
         for (int e = a; e < b; e++, c++) {
             out[c] = a0 + jl[e];
             ids[c] = id[e];
@@ -267,7 +277,7 @@ static int64_t filter1(const job *J, int i, int a, int b, int64_t *out, int *ids
         return c;
     }
     unsigned char *kp = J->keep;
-    if (J->mode == M_KEEP) {
+    if (mode == M_KEEP) {
         for (int e = a; e < b; e++) {
             out[c] = a0 + jl[e];
             ids[c] = id[e];
@@ -287,35 +297,34 @@ static int64_t filter1(const job *J, int i, int a, int b, int64_t *out, int *ids
     return c;
 }
 
-/* the reversed edges (i, k, -N) of row i, at jj and sh; returns how many.
- * The cut of every entry (k, i, N), k <= i, is in keep (not M_ALL). */
-static int64_t reversed(const job *J, int i, int64_t *jj, int64_t *sh) {
+/* the reversed edges (i, k, -N) of row i, at jj and (when the system has
+ * images) sh; returns how many. The cut of every entry (k, i, N), k <= i,
+ * is in keep (not M_ALL). */
+ROW_FN int64_t reversed(const job *J, int i, int64_t *jj, int64_t *sh, const int mode) {
     const bmd__nlist *nl = J->nl;
     const int *tk = nl->t_k, *te = nl->t_e, *tid = nl->t_id;
     const int64_t a0 = J->a0;
     const unsigned char *kp = J->keep;
     int q0 = nl->t_start[i], q1 = nl->t_start[i + 1];
     int64_t c = 0;
-    if (J->mode == M_ALL) {
+    if (mode == M_ALL) {
         for (int q = q0; q < q1; q++, c++) jj[c] = a0 + tk[q];
     } else {
-        while (q1 > q0 && !kp[te[q1 - 1]]) q1--; /* write exactly the edges (see filter0) */
+        if (mode == M_KEEP)
+            while (q1 > q0 && !kp[te[q1 - 1]]) q1--; /* write exactly the edges (see filter0) */
         for (int q = q0; q < q1; q++) {
             jj[c] = a0 + tk[q];
             c += kp[te[q]];
         }
     }
-    if (!nl->n_img) { /* no images in this system */
-        memset(sh, 0, (size_t)c * 3 * sizeof *sh);
-        return c;
-    }
+    if (!nl->n_img) return c; /* shifts zeroed per chunk */
     int64_t p = 0;
     for (int q = q0; q < q1; q++) {
         const int *N = tid[q] < 0 ? zero_n : nl->shift_n + 3 * tid[q];
         sh[3 * p] = -N[0];
         sh[3 * p + 1] = -N[1];
         sh[3 * p + 2] = -N[2];
-        p += J->mode == M_ALL ? 1 : kp[te[q]];
+        p += mode == M_ALL ? 1 : kp[te[q]];
     }
     return c;
 }
@@ -347,21 +356,21 @@ static int64_t merge(const job *J, const int64_t *s0, int64_t c0, const int64_t 
 }
 
 /* the edges of row i at o->n (o->n advanced) */
-static void emit_row(const job *J, edges_ws *w, int i, sink *o) {
+ROW_FN void emit_row(const job *J, edges_ws *w, int i, sink *o, const int mode) {
     const bmd__nlist *nl = J->nl;
     const int a = nl->start[i], m = nl->mid[i], b = nl->start[i + 1];
     const int64_t p0 = o->n;
     int64_t p = p0;
     /* the imaged run first: with M_DIST its cut is needed by the reversed
      * part (an atom's own images, (i, i, N), are in both) */
-    const int64_t c1 = m < b ? filter1(J, i, m, b, w->s1, w->sid) : 0;
-    if (J->full) p += reversed(J, i, o->jj + p, o->sh + 3 * p);
+    const int64_t c1 = m < b ? filter1(J, i, m, b, w->s1, w->sid, mode) : 0;
+    if (J->full) p += reversed(J, i, o->jj + p, o->sh + 3 * p, mode);
     if (!c1) { /* image 0 only: straight to the output */
-        const int64_t c0 = filter0(J, i, a, m, o->jj + p);
-        memset(o->sh + 3 * p, 0, (size_t)c0 * 3 * sizeof(int64_t));
+        const int64_t c0 = filter0(J, i, a, m, o->jj + p, mode);
+        if (nl->n_img) memset(o->sh + 3 * p, 0, (size_t)c0 * 3 * sizeof(int64_t));
         p += c0;
     } else {
-        const int64_t c0 = filter0(J, i, a, m, w->s0);
+        const int64_t c0 = filter0(J, i, a, m, w->s0, mode);
         p += merge(J, w->s0, c0, w->s1, w->sid, c1, o->jj + p, o->sh + 3 * p);
     }
     const int64_t gi = J->a0 + i;
@@ -369,10 +378,25 @@ static void emit_row(const job *J, edges_ws *w, int i, sink *o) {
     o->n = p;
 }
 
+static void rows_dist(const job *J, edges_ws *w, int i0, int i1, sink *o) {
+    for (int i = i0; i < i1; i++) emit_row(J, w, i, o, M_DIST);
+}
+static void rows_keep(const job *J, edges_ws *w, int i0, int i1, sink *o) {
+    for (int i = i0; i < i1; i++) emit_row(J, w, i, o, M_KEEP);
+}
+static void rows_all(const job *J, edges_ws *w, int i0, int i1, sink *o) {
+    for (int i = i0; i < i1; i++) emit_row(J, w, i, o, M_ALL);
+}
+
 /* rows [i0, i1) at o->n; 1 when out of memory */
 static int emit_rows(const job *J, edges_ws *w, int i0, int i1, sink *o) {
     if (grow_row(w, J->nl, i0, i1)) return 1;
-    for (int i = i0; i < i1; i++) emit_row(J, w, i, o);
+    const int64_t p0 = o->n;
+    if (J->mode == M_DIST) rows_dist(J, w, i0, i1, o);
+    else if (J->mode == M_KEEP) rows_keep(J, w, i0, i1, o);
+    else rows_all(J, w, i0, i1, o);
+    if (!J->nl->n_img) /* no images in this system: every shift is zero */
+        memset(o->sh + 3 * p0, 0, (size_t)(o->n - p0) * 3 * sizeof(int64_t));
     return 0;
 }
 
