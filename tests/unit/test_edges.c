@@ -26,6 +26,8 @@
  *   - every way of making the arrays (one thread; many small systems one
  *     per thread; a big one split over threads; strict or not; full or
  *     half): the brute force, and the same bits;
+ *   - clusters each behind a system with images, alone then with them:
+ *     their shifts stay zero;
  *   - errors name the slot and system (degenerate cell, NaN position) and
  *     leave no result; bad create arguments are refused. */
 #include <setjmp.h>
@@ -644,6 +646,42 @@ static void test_ways(void **state) {
     for (int s = 0; s < NS; s++) bmd_system_free(&sys[s]);
 }
 
+/* Systems with images (whose rows, in the one-pass mode, may write shifts
+ * past their own edges before the next rows take those places) each ahead
+ * of a cluster (shifts all zero), after a compute of the clusters alone:
+ * every shift right; strict and not, full and half, 1 and 2 threads */
+static void test_zero_shifts_kept(void **state) {
+    (void)state;
+    const double rc = 5.0;
+    unsigned seed = 31;
+    enum { NS = 16 };
+    bmd_system sys[NS];
+    unsigned char clusters[NS];
+    for (int s = 0; s < NS; s++) { /* crystals, each before a cluster */
+        make_kind(&sys[s], s % 2 ? CLUSTER : CRYSTAL, &seed, 80 + s);
+        clusters[s] = s % 2;
+    }
+    bmd_batch *b = batch_of(sys, NS);
+    for (int nt = 1; nt <= 2; nt++)
+        for (int strict = 0; strict <= 1; strict++)
+            for (int full = 0; full <= 1; full++) {
+                set_threads(nt);
+                bmd_edges *e = NULL;
+                /* a wide skin: many dropped entries (strict), some of them a row's last */
+                assert_int_equal(bmd_edges_create(rc, 2.0, full, strict, &e), 0);
+                for (int round = 0; round < 2; round++) {
+                    assert_int_equal(bmd_edges_compute(e, b, clusters), 0); /* every shift zero */
+                    for (int s = 1; s < NS; s += 2) check_brute(e, b, s, rc + (strict ? 0 : 2.0), full);
+                    assert_int_equal(bmd_edges_compute(e, b, NULL), 0); /* images first, then clusters */
+                    for (int s = 0; s < NS; s++) check_brute(e, b, s, rc + (strict ? 0 : 2.0), full);
+                }
+                bmd_edges_destroy(e);
+            }
+    set_threads(2);
+    bmd_batch_destroy(b);
+    for (int s = 0; s < NS; s++) bmd_system_free(&sys[s]);
+}
+
 static void test_errors(void **state) {
     (void)state;
     bmd_edges *e = NULL;
@@ -692,6 +730,7 @@ int main(void) {
         cmocka_unit_test(test_threads),
         cmocka_unit_test(test_not_strict_reuse),
         cmocka_unit_test(test_ways),
+        cmocka_unit_test(test_zero_shifts_kept),
         cmocka_unit_test(test_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
