@@ -39,7 +39,9 @@
  * the list was built. strict = 0 emits every pair of the list: the edges
  * change only when a list is rebuilt (for models that weight by distance
  * and can take pairs beyond the cutoff, and want fixed shapes between
- * rebuilds).
+ * rebuilds); when no list was rebuilt and the batch, its layout and the
+ * mask are those of the last compute, the arrays of the last result are the
+ * answer and are not written again (read-only to the caller, as always).
  *
  * Lists are kept per system and follow a system when the batch's layout
  * changes (keyed by the batch's uid); computing another batch object starts

@@ -75,11 +75,17 @@ typedef struct bmd__nlist {
                           version, 0 for the batch's order (set by the model) */
     /* Its transpose, made on demand by edges.c for full edge sets: for each
      * atom i, the entries e of other rows k whose partner is i, as pairs
-     * (t_k, t_e) at [t_start[i], t_start[i+1]), sorted by (k, -N); valid when
-     * t_builds == n_builds (so a rebuild makes it stale) */
-    int *t_start, *t_k, *t_e;
-    int cap_t_atoms, cap_t_k, cap_t_e;
+     * (t_k, t_e) at [t_start[i], t_start[i+1]), sorted by (k, -N), and
+     * t_id the image id of entry t_e (index into shift_n, -1 for N = 0);
+     * valid when t_builds == n_builds (so a rebuild makes it stale) */
+    int *t_start, *t_k, *t_e, *t_id;
+    int cap_t_atoms, cap_t_k, cap_t_e, cap_t_id;
     long t_builds;
+    /* edges.c's strict cut of each entry ([nnz], 1: r < cutoff now), kept
+     * with the list so that threads working on different systems need no
+     * shared buffer */
+    unsigned char *keep;
+    int cap_keep;
 } bmd__nlist;
 
 typedef struct bmd__nl_keyid {

@@ -7,7 +7,9 @@
  * transposed row its entries by ascending source row k; within one k they
  * come in row k's order (image 0, then images N ascending) and are then put
  * in N descending, so that the reversed edges (i, k, -N) come sorted by
- * (k, -N). Made once per build of the list. */
+ * (k, -N). Each entry's image id is resolved once (t_id), so that the
+ * reversed edges read it without going through row k. Made once per build
+ * of the list. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,7 +44,7 @@ bmd__nl_result bmd__nlist_transpose(bmd__nlist *nl) {
     if (nl->t_builds == nl->n_builds) return BMD__NL_OK;
     const int n = nl->n_atoms, nnz = nl->nnz;
     if (grow(&nl->t_start, &nl->cap_t_atoms, n + 1) || grow(&nl->t_k, &nl->cap_t_k, nnz) ||
-        grow(&nl->t_e, &nl->cap_t_e, nnz)) {
+        grow(&nl->t_e, &nl->cap_t_e, nnz) || grow(&nl->t_id, &nl->cap_t_id, nnz)) {
         nl->t_builds = -1; /* half made: stale */
         return BMD__NL_NOMEM;
     }
@@ -70,6 +72,10 @@ bmd__nl_result bmd__nlist_transpose(bmd__nlist *nl) {
                 nl->t_e[q] = nl->t_e[q - 1];
             nl->t_e[q] = e;
         }
+    for (int p = 0; p < nnz; p++) {
+        const int k = nl->t_k[p], e = nl->t_e[p];
+        nl->t_id[p] = e < nl->mid[k] ? -1 : nl->shift[e + nl->soff[k]];
+    }
     nl->t_builds = nl->n_builds;
     return BMD__NL_OK;
 }

@@ -32,6 +32,8 @@ void bmd__nlist_free(bmd__nlist *nl) {
     free(nl->t_start);
     free(nl->t_k);
     free(nl->t_e);
+    free(nl->t_id);
+    free(nl->keep);
     bmd__nlist_init(nl);
 }
 

@@ -20,6 +20,14 @@
  *     rebuilds no list;
  *   - a system big enough to be shared by all threads (with small ones),
  *     1 and 2 threads: same arrays, both the brute force;
+ *   - not strict, the last result reused: unchanged while no list is
+ *     rebuilt, right after a mask change, one system's rebuild, a failed
+ *     compute, a removal, another batch object;
+ *   - every way of making the arrays (one thread; many small systems one
+ *     per thread; a big one split over threads; strict or not; full or
+ *     half): the brute force, and the same bits;
+ *   - clusters each behind a system with images, alone then with them:
+ *     their shifts stay zero;
  *   - errors name the slot and system (degenerate cell, NaN position) and
  *     leave no result; bad create arguments are refused. */
 #include <setjmp.h>
@@ -486,6 +494,194 @@ static void test_threads(void **state) {
     for (int s = 0; s < 3; s++) bmd_system_free(&sys[s]);
 }
 
+/* not strict, the last result reused or not: no list rebuilt and the same
+ * mask and layout give the same arrays; a changed mask, one system's
+ * rebuild, a removal, another batch object, a failed compute each give the
+ * arrays of what is there now (brute force at each list's build) */
+static void test_not_strict_reuse(void **state) {
+    (void)state;
+    const double rc = 4.0, skin = 1.0;
+    unsigned seed = 17;
+    enum { NS = 2 * N_KINDS };
+    bmd_system sys[NS];
+    for (int s = 0; s < NS; s++) make_kind(&sys[s], s % N_KINDS, &seed, 40 + s);
+    for (int full = 0; full <= 1; full++) {
+        bmd_batch *b = batch_of(sys, NS);
+        bmd_edges *e = NULL;
+        assert_int_equal(bmd_edges_create(rc, skin, full, 0, &e), 0);
+        assert_int_equal(bmd_edges_compute(e, b, NULL), 0);
+        ref at_build[NS];
+        for (int s = 0; s < NS; s++) {
+            memset(&at_build[s], 0, sizeof at_build[s]);
+            const int a0 = b->atom_start[s];
+            brute(b->atom_count[s], b->pos + 3 * (size_t)a0, b->cell + 9 * (size_t)s, b->pbc + 3 * (size_t)s,
+                  rc + skin, full, &at_build[s]);
+            check_slot(e, b, s, &at_build[s]);
+        }
+        /* within the skin: no rebuild, the same arrays */
+        jiggle(b, 0.2, &seed);
+        assert_int_equal(bmd_edges_compute(e, b, NULL), 0);
+        assert_int_equal(bmd_edges_builds(e), NS);
+        for (int s = 0; s < NS; s++) check_slot(e, b, s, &at_build[s]);
+        /* another mask, then all again */
+        unsigned char mask[NS];
+        for (int s = 0; s < NS; s++) mask[s] = s % 3 != 0;
+        assert_int_equal(bmd_edges_compute(e, b, mask), 0);
+        for (int s = 0; s < NS; s++) {
+            if (mask[s]) {
+                check_slot(e, b, s, &at_build[s]);
+            } else {
+                assert_int_equal(bmd_edges_offsets(e)[s + 1], bmd_edges_offsets(e)[s]);
+            }
+        }
+        assert_int_equal(bmd_edges_compute(e, b, NULL), 0);
+        for (int s = 0; s < NS; s++) check_slot(e, b, s, &at_build[s]);
+        /* one system moved beyond the skin: only its list rebuilt, its edges
+         * those of its new positions, the others' unchanged */
+        const int moved = 2, a0 = b->atom_start[moved];
+        for (int i = 0; i < b->atom_count[moved]; i++) b->pos[3 * (a0 + i)] += (i % 2 ? 0.7 : -0.7);
+        assert_int_equal(bmd_edges_compute(e, b, NULL), 0);
+        assert_int_equal(bmd_edges_builds(e), NS + 1);
+        brute(b->atom_count[moved], b->pos + 3 * (size_t)a0, b->cell + 9 * (size_t)moved,
+              b->pbc + 3 * (size_t)moved, rc + skin, full, &at_build[moved]);
+        for (int s = 0; s < NS; s++) check_slot(e, b, s, &at_build[s]);
+        /* a failed compute (a NaN position), then the position back */
+        const double keep_x = b->pos[3 * a0 + 1];
+        b->pos[3 * a0 + 1] = NAN;
+        assert_int_equal(bmd_edges_compute(e, b, NULL), BMD_ERR_NUMERIC);
+        b->pos[3 * a0 + 1] = keep_x;
+        assert_int_equal(bmd_edges_compute(e, b, NULL), 0);
+        brute(b->atom_count[moved], b->pos + 3 * (size_t)a0, b->cell + 9 * (size_t)moved,
+              b->pbc + 3 * (size_t)moved, rc + skin, full, &at_build[moved]);
+        for (int s = 0; s < NS; s++) check_slot(e, b, s, &at_build[s]);
+        /* systems removed: the rest keep their lists and edges, at new places */
+        unsigned char rm[NS] = {0};
+        rm[0] = rm[5] = 1;
+        assert_int_equal(bmd_batch_remove(b, rm), 0);
+        const long builds = bmd_edges_builds(e);
+        assert_int_equal(bmd_edges_compute(e, b, NULL), 0);
+        assert_int_equal(bmd_edges_builds(e), builds);
+        for (int s = 0, k = 0; s < NS; s++)
+            if (!rm[s]) check_slot(e, b, k++, &at_build[s]);
+        /* another batch object with the same layout: lists made afresh */
+        bmd_batch *c = batch_of(sys, NS);
+        assert_int_equal(bmd_edges_compute(e, c, NULL), 0);
+        assert_int_equal(bmd_edges_builds(e), builds + NS);
+        for (int s = 0; s < NS; s++) {
+            const int c0 = c->atom_start[s];
+            brute(c->atom_count[s], c->pos + 3 * (size_t)c0, c->cell + 9 * (size_t)s, c->pbc + 3 * (size_t)s,
+                  rc + skin, full, &at_build[s]);
+            check_slot(e, c, s, &at_build[s]);
+            ref_free(&at_build[s]);
+        }
+        bmd_edges_destroy(e);
+        bmd_batch_destroy(c);
+        bmd_batch_destroy(b);
+    }
+    for (int s = 0; s < NS; s++) bmd_system_free(&sys[s]);
+}
+
+/* Every way of making the arrays, against the brute force and bit for bit
+ * against each other: 1 thread (strict: one pass; not strict: two), 2
+ * threads (many small systems one per thread; a big one split, its rows'
+ * chunks written side by side), strict or not, full or half. Built at some
+ * positions, then reused at others. */
+static void test_ways(void **state) {
+    (void)state;
+    const double rc = 4.0, skin = 0.7;
+    unsigned seed = 23;
+    enum { NS = 49 };
+    bmd_system sys[NS];
+    for (int s = 0; s < NS - 1; s++) make_kind(&sys[s], s % N_KINDS, &seed, 500 + s);
+    make_system(&sys[NS - 1], CLUSTER, 4200, 40.0, &seed, 999); /* split on 2 threads */
+    for (int with_big = 0; with_big <= 1; with_big++) {
+        const int ns = with_big ? NS : NS - 1;
+        bmd_batch *b = batch_of(sys, ns);
+        const size_t bytes = 3 * (size_t)b->n_atoms * sizeof(double);
+        double *p0 = malloc(bytes), *p1 = malloc(bytes);
+        memcpy(p0, b->pos, bytes);
+        jiggle(b, 0.1, &seed);
+        memcpy(p1, b->pos, bytes);
+        for (int strict = 0; strict <= 1; strict++)
+            for (int full = 0; full <= 1; full++) {
+                int64_t E = -1, *ix = NULL, *S = NULL;
+                for (int nt = 1; nt <= 2; nt++) {
+                    set_threads(nt);
+                    bmd_edges *e = NULL;
+                    assert_int_equal(bmd_edges_create(rc, skin, full, strict, &e), 0);
+                    memcpy(b->pos, p0, bytes);
+                    assert_int_equal(bmd_edges_compute(e, b, NULL), 0);
+                    memcpy(b->pos, p1, bytes);
+                    assert_int_equal(bmd_edges_compute(e, b, NULL), 0);
+                    assert_int_equal(bmd_edges_builds(e), ns);
+                    if (nt == 1) {
+                        for (int s = 0; s < ns; s++) {
+                            ref r = {0};
+                            const int a0 = b->atom_start[s];
+                            brute(b->atom_count[s], (strict ? p1 : p0) + 3 * (size_t)a0, b->cell + 9 * (size_t)s,
+                                  b->pbc + 3 * (size_t)s, strict ? rc : rc + skin, full, &r);
+                            check_slot(e, b, s, &r);
+                            ref_free(&r);
+                        }
+                        E = bmd_edges_count(e);
+                        ix = malloc((size_t)(2 * E) * sizeof(int64_t));
+                        S = malloc((size_t)(3 * E) * sizeof(int64_t));
+                        memcpy(ix, bmd_edges_index(e), (size_t)(2 * E) * sizeof(int64_t));
+                        memcpy(S, bmd_edges_shifts(e), (size_t)(3 * E) * sizeof(int64_t));
+                    } else {
+                        assert_int_equal(bmd_edges_count(e), E);
+                        assert_memory_equal(bmd_edges_index(e), ix, (size_t)(2 * E) * sizeof(int64_t));
+                        assert_memory_equal(bmd_edges_shifts(e), S, (size_t)(3 * E) * sizeof(int64_t));
+                    }
+                    bmd_edges_destroy(e);
+                }
+                free(ix);
+                free(S);
+            }
+        set_threads(2);
+        free(p0);
+        free(p1);
+        bmd_batch_destroy(b);
+    }
+    for (int s = 0; s < NS; s++) bmd_system_free(&sys[s]);
+}
+
+/* Systems with images (whose rows, in the one-pass mode, may write shifts
+ * past their own edges before the next rows take those places) each ahead
+ * of a cluster (shifts all zero), after a compute of the clusters alone:
+ * every shift right; strict and not, full and half, 1 and 2 threads */
+static void test_zero_shifts_kept(void **state) {
+    (void)state;
+    const double rc = 5.0;
+    unsigned seed = 31;
+    enum { NS = 16 };
+    bmd_system sys[NS];
+    unsigned char clusters[NS];
+    for (int s = 0; s < NS; s++) { /* crystals, each before a cluster */
+        make_kind(&sys[s], s % 2 ? CLUSTER : CRYSTAL, &seed, 80 + s);
+        clusters[s] = s % 2;
+    }
+    bmd_batch *b = batch_of(sys, NS);
+    for (int nt = 1; nt <= 2; nt++)
+        for (int strict = 0; strict <= 1; strict++)
+            for (int full = 0; full <= 1; full++) {
+                set_threads(nt);
+                bmd_edges *e = NULL;
+                /* a wide skin: many dropped entries (strict), some of them a row's last */
+                assert_int_equal(bmd_edges_create(rc, 2.0, full, strict, &e), 0);
+                for (int round = 0; round < 2; round++) {
+                    assert_int_equal(bmd_edges_compute(e, b, clusters), 0); /* every shift zero */
+                    for (int s = 1; s < NS; s += 2) check_brute(e, b, s, rc + (strict ? 0 : 2.0), full);
+                    assert_int_equal(bmd_edges_compute(e, b, NULL), 0); /* images first, then clusters */
+                    for (int s = 0; s < NS; s++) check_brute(e, b, s, rc + (strict ? 0 : 2.0), full);
+                }
+                bmd_edges_destroy(e);
+            }
+    set_threads(2);
+    bmd_batch_destroy(b);
+    for (int s = 0; s < NS; s++) bmd_system_free(&sys[s]);
+}
+
 static void test_errors(void **state) {
     (void)state;
     bmd_edges *e = NULL;
@@ -532,6 +728,9 @@ int main(void) {
         cmocka_unit_test(test_not_strict),
         cmocka_unit_test(test_batch),
         cmocka_unit_test(test_threads),
+        cmocka_unit_test(test_not_strict_reuse),
+        cmocka_unit_test(test_ways),
+        cmocka_unit_test(test_zero_shifts_kept),
         cmocka_unit_test(test_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -7,6 +7,9 @@
  *     or i == j in a positive image), and nothing farther is;
  *   - rows are sorted as neighbor.h promises: image-0 partners by j, then the
  *     others by (j, image); the shift table sorted by image;
+ *   - small systems without periodic axes (every pair tested) against the
+ *     brute force, and against the binned build of the same atoms plus one
+ *     far away (same rows, bit for bit);
  *   - systems big enough to be built by all threads give the same arrays,
  *     bit for bit, with 1 and 2 threads (first build, rebuild into regions
  *     of the list, rebuild after a region overflowed);
@@ -244,6 +247,44 @@ static void test_threads_same_list(void **state) {
     set_threads(2);
 }
 
+/* Systems without periodic axes, up to build.c's ALL_PAIRS_MAX (1024)
+ * atoms, are built by testing every pair, bigger ones in bins: against the
+ * brute force at sizes on both sides, and the two ways against each other —
+ * n atoms (every pair) and the same n plus one atom 1000 Å away (bins: n + 1
+ * > 1024) have the same first n rows, bit for bit (the far atom has no
+ * partner). Clusters dense as a metal, unwrapped anywhere (a zero cell). */
+static void test_all_pairs(void **state) {
+    (void)state;
+    unsigned seed = 29;
+    const int sizes[] = {1, 2, 17, 200, 1023, 1024, 1025};
+    for (int c = 0; c < (int)(sizeof sizes / sizeof *sizes); c++) {
+        sys s = {.n = sizes[c], .rc = 4.2, .skin = 0.5};
+        memset(s.cell, 0, sizeof s.cell);
+        memset(s.pbc, 0, sizeof s.pbc);
+        const double L = cbrt(s.n / 0.085) + 1.0, off = 50.0 * (urand(&seed) - 0.5);
+        s.pos = malloc(3 * (size_t)(s.n + 1) * sizeof(double));
+        for (int i = 0; i < 3 * s.n; i++) s.pos[i] = off + L * urand(&seed);
+        for (int k = 0; k < 3; k++) s.pos[3 * s.n + k] = off + 1000.0; /* the far atom, for the second build */
+        bmd__nlist a, b;
+        bmd__nlist_init(&a);
+        bmd__nlist_init(&b);
+        bmd__nl_scratch scr;
+        memset(&scr, 0, sizeof scr);
+        assert_int_equal(bmd__nlist_build(&a, &scr, s.n, s.pos, s.cell, s.pbc, s.rc, s.skin), BMD__NL_OK);
+        check_against_brute_force(&s, &a);
+        if (s.n <= 1024) {
+            assert_int_equal(bmd__nlist_build(&b, &scr, s.n + 1, s.pos, s.cell, s.pbc, s.rc, s.skin), BMD__NL_OK);
+            assert_int_equal(b.start[s.n], b.start[s.n + 1]);
+            assert_true(s.n < 200 || a.nnz > 5 * s.n); /* dense: many pairs to agree on */
+            same_list(&a, &b, s.n);
+        }
+        bmd__nlist_free(&a);
+        bmd__nlist_free(&b);
+        bmd__nl_scratch_free(&scr);
+        free(s.pos);
+    }
+}
+
 /* the staleness rule on a big system, 1 and 2 threads, against the rule */
 static void test_stale_threads(void **state) {
     (void)state;
@@ -348,6 +389,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_brute_force),
         cmocka_unit_test(test_threads_same_list),
+        cmocka_unit_test(test_all_pairs),
         cmocka_unit_test(test_stale_threads),
         cmocka_unit_test(test_nve_threads),
     };
