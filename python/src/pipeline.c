@@ -44,11 +44,6 @@
 #include "app.h"
 #include "pybmd.h"
 
-static volatile sig_atomic_t stop_flag;
-static void on_stop(int sig) {
-    (void)sig;
-    stop_flag = 1;
-}
 
 static int finalize_registered;
 static void finalize_at_exit(void) { bmd_pipeline_finalize(); }
@@ -291,10 +286,6 @@ static PyObject *run_pipeline(PyObject *mod, PyObject *args) {
     bmd_run_stats stats;
     memset(&stats, 0, sizeof stats);
     bmdpy_clear_kept();
-    struct sigaction sa, was_int, was_term;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_stop;
-    sigemptyset(&sa.sa_mask);
     int main_thread = bmdpy_on_main_thread();
     if (main_thread < 0 || bmdpy_model_acquire(mo)) { /* the model: held until the run has returned */
         bmd_pipeline_destroy(p);
@@ -304,24 +295,17 @@ static PyObject *run_pipeline(PyObject *mod, PyObject *args) {
         return NULL;
     }
     /* signals reach Python's main thread: a run there owns the stop flag */
-    if (main_thread) {
-        stop_flag = 0;
-        opt.stop = &stop_flag;
-        sigaction(SIGINT, &sa, &was_int);
-        sigaction(SIGTERM, &sa, &was_term);
-    }
+    bmdpy_stop guard;
+    opt.stop = bmdpy_stop_begin(&guard, main_thread);
     Py_BEGIN_ALLOW_THREADS
     st = bmd_pipeline_run(p, stage, a.model, ds, &opt, last ? final : NULL, last ? failed : NULL, &stats);
     Py_END_ALLOW_THREADS
     bmdpy_model_release(mo);
-    if (main_thread) {
-        sigaction(SIGINT, &was_int, NULL);
-        sigaction(SIGTERM, &was_term, NULL);
-    }
+    const int stopped = bmdpy_stop_end(&guard);
     PyObject *out = NULL;
     if (bmdpy_restore_exception()) {
         /* a Python callback on this rank raised: its exception, with its traceback */
-    } else if (main_thread && stop_flag) {
+    } else if (stopped) {
         PyErr_Format(PyExc_KeyboardInterrupt, "batchmd: rank %d stopped by a signal, which stops every rank of the "
                                               "pipeline; every output is complete, the systems still running are "
                                               "in neither final nor failed", rank);

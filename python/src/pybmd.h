@@ -144,6 +144,18 @@ PyObject *bmdpy_stats_dict(const bmd_run_stats *s, const char *const *names, int
 bmd_status bmdpy_check_inputs(const bmd_campaign *c, long max_atoms, bmd_model *const *models,
                               const char *const *labels, int n_models, const bmd_dataset *ds, bmd_dataset **checked);
 
+/* ---- SIGINT/SIGTERM during a run (stop.c) ---- */
+#include <signal.h>
+typedef struct bmdpy_stop {
+    int active;
+    struct sigaction was_int, was_term;
+} bmdpy_stop;
+/* On Python's main thread: installs the stop handlers and returns the flag
+ * for bmd_run_options.stop (cleared); elsewhere installs nothing, NULL. */
+volatile sig_atomic_t *bmdpy_stop_begin(bmdpy_stop *s, int main_thread);
+/* Restores Python's handlers; 1 when a signal asked the run to stop. */
+int bmdpy_stop_end(bmdpy_stop *s);
+
 /* ---- each file adds its functions and types to the module ---- */
 int bmdpy_init_system(PyObject *m);
 int bmdpy_init_model(PyObject *m);

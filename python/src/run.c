@@ -13,11 +13,6 @@
 #include "app.h"
 #include "pybmd.h"
 
-static volatile sig_atomic_t stop_flag;
-static void on_stop(int sig) {
-    (void)sig;
-    stop_flag = 1;
-}
 
 /* run(text, name, dir, model, dataset, final, failed, hooks, group=0) -> stats */
 static PyObject *run(PyObject *mod, PyObject *args) {
@@ -101,37 +96,25 @@ static PyObject *run(PyObject *mod, PyObject *args) {
                            .max_systems = a.c.batch.max_systems,
                            .refill_every = a.c.batch.refill_every,
                            .stress_on_exit = 1,
-                           .ordered = a.c.output.ordered,
-                           /* signals reach Python's main thread: its run
-                            * owns the flag; a run on another thread is
-                            * stopped by nothing (as Python code there is
-                            * not interrupted either) */
-                           .stop = main_thread ? &stop_flag : NULL};
+                           .ordered = a.c.output.ordered};
     bmd_run_stats stats;
     memset(&stats, 0, sizeof stats);
     bmdpy_clear_kept();
-    struct sigaction sa, was_int, was_term;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_stop;
-    sigemptyset(&sa.sa_mask);
-    if (main_thread) stop_flag = 0;
-    if (main_thread) {
-        sigaction(SIGINT, &sa, &was_int);
-        sigaction(SIGTERM, &sa, &was_term);
-    }
+    /* signals reach Python's main thread: its run owns the stop flag; a run
+     * on another thread is stopped by nothing (as Python code there is not
+     * interrupted either) */
+    bmdpy_stop guard;
+    opt.stop = bmdpy_stop_begin(&guard, main_thread);
     Py_BEGIN_ALLOW_THREADS
     st = bmd_run_inflight(stage, model, checked ? checked : ds, &opt, final, failed, &stats);
     bmd_dataset_close(checked);
     Py_END_ALLOW_THREADS
     bmdpy_model_release(mo);
-    if (main_thread) {
-        sigaction(SIGINT, &was_int, NULL);
-        sigaction(SIGTERM, &was_term, NULL);
-    }
+    const int stopped = bmdpy_stop_end(&guard);
     PyObject *out = NULL;
     if (bmdpy_restore_exception()) {
         /* a Python callback raised: its exception, with its traceback */
-    } else if (main_thread && stop_flag) {
+    } else if (stopped) {
         PyErr_SetString(PyExc_KeyboardInterrupt, "batchmd: run stopped by a signal; every output is complete, the "
                                                   "systems still running are in neither final nor failed");
     } else if (st) {
