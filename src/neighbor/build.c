@@ -763,7 +763,7 @@ static bmd__nl_result all_pairs(bmd__nlist *nl, bmd__nl_scratch *scr, int n, con
             nl->cap_nnz = (int)c;
         }
         nl->start[i] = (int)no;
-        memcpy(nl->j + no, acc, (size_t)na * sizeof(int));
+        if (na) memcpy(nl->j + no, acc, (size_t)na * sizeof(int)); /* nl->j may be NULL while empty */
         no += na;
         nl->mid[i] = (int)no;
         nl->soff[i] = (int)-no; /* (no imaged entries) */

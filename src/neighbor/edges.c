@@ -193,6 +193,7 @@ static int64_t keep_rows(const job *J, int i0, int i1) {
             kp[e] = (unsigned char)k;
             c += k;
         }
+        if (m == b) continue; /* no imaged entries (nl->shift may be NULL) */
         const int *id = nl->shift + nl->soff[i];
         for (int e = m; e < b; e++) {
             const int k = cut1(x, jl[e], nl->shift_vec + 3 * id[e], xi, yi, zi, rc2);
@@ -265,6 +266,7 @@ ROW_FN int64_t filter0(const job *J, int i, int a, int b, int64_t *out, const in
 /* the imaged entries [a, b) of row i that are edges, into out (global
  * partner) and ids (image id), b - a long; returns how many */
 ROW_FN int64_t filter1(const job *J, int i, int a, int b, int64_t *out, int *ids, const int mode) {
+    if (a >= b) return 0; /* (nl->shift may be NULL: a list without images) */
     const bmd__nlist *nl = J->nl;
     const int *jl = nl->j, *id = nl->shift + nl->soff[i];
     const int64_t a0 = J->a0;
