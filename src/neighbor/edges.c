@@ -605,7 +605,11 @@ static void over_systems(bmd_edges *e, const bmd_batch *b, const unsigned char *
     const int ns = b->n_systems;
 #ifdef _OPENMP
     if (parallel) {
-#pragma omp parallel for schedule(dynamic, 1)
+        /* static round robin, not dynamic: which thread (and so which
+         * thread's workspace) takes a system must not depend on timing, or
+         * a thread that took none while its workspace warmed up would
+         * allocate in a later call (test_edges_alloc, under load) */
+#pragma omp parallel for schedule(static, 1)
         for (int s = 0; s < ns; s++)
             if (small_one(b, mask, s, split)) {
                 if (emit) emit_one(e, b, s, omp_get_thread_num());

@@ -113,6 +113,9 @@ static void run(int threads, bmd_edges_kind kind, int small) {
         assert_int_equal(bmd_edges_compute(e, b, NULL), 0);
     }
     assert_int_equal(bmd_edges_builds(e), builds + 6 * b->n_systems);
+    if (n_alloc != before)
+        fprintf(stderr, "%d thread(s), %s, %s: %ld allocations in steady state\n", threads,
+                kind == BMD_EDGES_FULL ? "full" : "half", small ? "with small systems" : "alone", n_alloc - before);
     assert_int_equal(n_alloc - before, 0);
     bmd_edges_destroy(e);
     free(p0);
