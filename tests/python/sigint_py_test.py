@@ -16,6 +16,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 
 import ase.io
 
@@ -79,9 +80,22 @@ with tempfile.TemporaryDirectory() as d:
     env = dict(os.environ, PYTHONPATH=os.path.join(BUILD, "python"))
     p = subprocess.Popen(["/usr/bin/python3", script, fifo, final_path, failed_path], stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, text=True, env=env)
-    with open(fifo) as f:  # blocks until the hook has fired (or the script died: EOF)
-        line = f.readline()
-    c.check(line == "running\n", f"the hook's line: {line!r}")
+    # Wait for the hook's line, or for the script's end: a blocking open of the
+    # FIFO would wait forever for a script that died before the hook fired
+    # (its writer never comes), so the read end is opened non-blocking and
+    # polled together with the script's liveness.
+    fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    line, t0 = b"", time.monotonic()
+    while not line.endswith(b"\n") and p.poll() is None and time.monotonic() - t0 < 300:
+        try:
+            line += os.read(fd, 64)
+        except BlockingIOError:
+            pass
+        if not line.endswith(b"\n"):
+            time.sleep(0.005)  # polling the line and the script; 300 s: a hang guard only
+    os.close(fd)
+    line = line.decode()
+    c.check(line == "running\n", f"the hook's line: {line!r} (script {'alive' if p.poll() is None else 'ended'})")
     p.send_signal(signal.SIGINT)
     try:
         out, err = p.communicate(timeout=120)
