@@ -60,6 +60,21 @@ char *app_rank_path(const char *path, const char *suffix);
  * failure), with the MD sub-stages' dt of stage group `group`. */
 bmd_status app_snapshot_hook(const app_campaign *a, int group, bmd_sink *traj, bmd_hook **out);
 
+/* What a pipeline rank needs from campaign c (cmd_run_pipeline.c and the
+ * Python package's pipelines): every stage's name in pipeline order, the
+ * index offset of `rank`'s group (the stages before it), the chain
+ * 0 -> 1 -> ..., the hand-over options (popt.stage_names points into
+ * names: use the struct where it was filled, do not copy it) and the
+ * batch's run options (no progress, checkpoint or stop yet). */
+typedef struct app_pipeline_setup {
+    const char *names[BMD_MAX_STAGES];
+    int n_names, offset;
+    bmd_pipeline_node nodes[BMD_MAX_STAGES];
+    bmd_pipeline_options popt;
+    bmd_run_options opt;
+} app_pipeline_setup;
+void app_pipeline_setup_fill(const bmd_campaign *c, int rank, app_pipeline_setup *s);
+
 /* The command: argv[0] is the program, argv[1] the subcommand (main.c). */
 int app_main(int argc, char **argv);
 int cmd_run(int argc, char **argv);

@@ -90,29 +90,13 @@ static int run(const char *path, int quiet, int resume, char **summary) {
         return APP_INVALID;
     }
     const bmd_campaign *c = &a.c;
-    const char *names[BMD_MAX_STAGES];
-    int n_names = 0, offset = 0;
-    for (int g = 0; g < c->n_groups; g++)
-        for (int i = 0; i < c->group_size[g]; i++) {
-            if (g < rank) offset++;
-            names[n_names++] = c->stages[c->group_stage[g][i]].name;
-        }
-    bmd_pipeline_node nodes[BMD_MAX_STAGES];
-    bmd_pipeline_chain(nodes, c->n_groups);
-    bmd_pipeline_options popt = {.buffer_systems = c->batch.buffer_systems,
-                                 .buffer_atoms = c->batch.buffer_atoms,
-                                 .comm = (bmd_comm_mode)bmd_comm_mode_parse(c->batch.comm),
-                                 .synchronized = c->batch.synchronized,
-                                 .debug = c->batch.debug,
-                                 .stage_names = names,
-                                 .n_stage_names = n_names};
-    bmd_run_options opt = {.max_atoms = c->batch.max_atoms,
-                           .max_systems = c->batch.max_systems,
-                           .refill_every = c->batch.refill_every,
-                           .stress_on_exit = 1,
-                           .ordered = c->output.ordered};
+    app_pipeline_setup ps;
+    app_pipeline_setup_fill(c, rank, &ps);
+    bmd_run_options opt = ps.opt;
+    const char *const *names = ps.names;
+    const int n_names = ps.n_names, offset = ps.offset;
     bmd_pipeline *p = NULL;
-    if (bmd_pipeline_create(nodes, c->n_groups, &popt, rank == 0 ? a.ds : NULL, &opt, &p)) {
+    if (bmd_pipeline_create(ps.nodes, c->n_groups, &ps.popt, rank == 0 ? a.ds : NULL, &opt, &p)) {
         fprintf(stderr, "batchmd: rank %d: %s\n", rank, bmd_last_error());
         app_release(&a);
         return APP_INVALID;

@@ -165,3 +165,25 @@ int app_prepare_model(const char *path, app_campaign *a) {
     }
     return APP_OK;
 }
+
+void app_pipeline_setup_fill(const bmd_campaign *c, int rank, app_pipeline_setup *s) {
+    memset(s, 0, sizeof *s);
+    for (int g = 0; g < c->n_groups; g++)
+        for (int i = 0; i < c->group_size[g]; i++) {
+            if (g < rank) s->offset++;
+            s->names[s->n_names++] = c->stages[c->group_stage[g][i]].name;
+        }
+    bmd_pipeline_chain(s->nodes, c->n_groups);
+    s->popt = (bmd_pipeline_options){.buffer_systems = c->batch.buffer_systems,
+                                     .buffer_atoms = c->batch.buffer_atoms,
+                                     .comm = (bmd_comm_mode)bmd_comm_mode_parse(c->batch.comm),
+                                     .synchronized = c->batch.synchronized,
+                                     .debug = c->batch.debug,
+                                     .stage_names = s->names,
+                                     .n_stage_names = s->n_names};
+    s->opt = (bmd_run_options){.max_atoms = c->batch.max_atoms,
+                               .max_systems = c->batch.max_systems,
+                               .refill_every = c->batch.refill_every,
+                               .stress_on_exit = 1,
+                               .ordered = c->output.ordered};
+}
