@@ -229,17 +229,8 @@ def _run_groups(groups, group, structures, sampler, seed, units, max_atoms, max_
     stages = groups[group]
     model = stages[0].model
     units = units or getattr(model, "units", "metal")
-    if isinstance(structures, _sampler.SizeAwareSampler) and sampler is None:  # run(SizeAwareSampler(...))
-        sampler, structures = structures, None
-    if sampler is not None:
-        if structures is not None:
-            raise ValueError("give the structures or a sampler, not both")
-        structures = sampler.dataset
-        max_atoms = sampler.max_atoms if max_atoms is None else max_atoms
-        max_systems = sampler.max_systems if max_systems is None else max_systems
-        refill_every = sampler.refill_every if refill_every is None else refill_every
-    if structures is None:
-        raise ValueError("nothing to run: give structures or sampler=SizeAwareSampler(dataset, ...)")
+    structures, max_atoms, max_systems, refill_every = _sampler.resolve(structures, sampler, max_atoms, max_systems,
+                                                                        refill_every)
     spec = campaign_mapping(groups, seed, units, max_atoms, max_systems, refill_every, ordered, log, log_every,
                             quarantine)
     text = _yaml.dump(spec)

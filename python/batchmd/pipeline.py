@@ -109,15 +109,8 @@ def run(pipeline, structures=None, *, sampler=None, seed=0, units=None, max_atom
     run_hooks = [_hooks.as_hook(h) for h in hooks]
     _check(groups, run_hooks, final, failed)
     units = units or getattr(groups[0][0].model, "units", "metal")
-    if sampler is not None:
-        if structures is not None:
-            raise ValueError("give the structures or a sampler, not both")
-        structures = sampler.dataset
-        max_atoms = sampler.max_atoms if max_atoms is None else max_atoms
-        max_systems = sampler.max_systems if max_systems is None else max_systems
-        refill_every = sampler.refill_every if refill_every is None else refill_every
-    if structures is None:
-        raise ValueError("nothing to run: give structures or sampler=SizeAwareSampler(dataset, ...)")
+    structures, max_atoms, max_systems, refill_every = _sampler.resolve(structures, sampler, max_atoms, max_systems,
+                                                                        refill_every)
     spec = campaign_mapping(groups, seed, units, max_atoms, max_systems, refill_every, ordered, log, log_every,
                             quarantine)
     batch = spec.setdefault("batch", {})

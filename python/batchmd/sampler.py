@@ -76,3 +76,22 @@ class SizeAwareSampler:
 
     def __len__(self):
         return len(self.dataset)
+
+
+def resolve(structures, sampler, max_atoms, max_systems, refill_every):
+    """What a run reads and its budget: the structures, or a sampler's
+    dataset and budget (given as sampler= or in the structures' place);
+    a budget given to run() wins over the sampler's. Returns (structures,
+    max_atoms, max_systems, refill_every)."""
+    if isinstance(structures, SizeAwareSampler) and sampler is None:  # run(SizeAwareSampler(...))
+        sampler, structures = structures, None
+    if sampler is not None:
+        if structures is not None:
+            raise ValueError("give the structures or a sampler, not both")
+        structures = sampler.dataset
+        max_atoms = sampler.max_atoms if max_atoms is None else max_atoms
+        max_systems = sampler.max_systems if max_systems is None else max_systems
+        refill_every = sampler.refill_every if refill_every is None else refill_every
+    if structures is None:
+        raise ValueError("nothing to run: give structures or sampler=SizeAwareSampler(dataset, ...)")
+    return structures, max_atoms, max_systems, refill_every
