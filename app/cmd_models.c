@@ -76,6 +76,25 @@ static void print_kim(int details, char *const *species, int n_species) {
     } else if (l.listed == 0) printf("  none installed (Debian: apt-get install openkim-models)\n");
 }
 
+/* The default of a word parameter: the chosen word, or the mask's words in
+ * a list. */
+static void param_words(const bmd_param_desc *p, char *out, size_t cap) {
+    size_t len = 0;
+    int bits = (int)p->def, i = 0;
+    out[0] = '\0';
+    if (p->kind == BMD_PARAM_MASK && cap > 1) out[len++] = '[', out[len] = '\0';
+    for (const char *c = p->choices; c && *c; i++) {
+        const char *e = strchr(c, '|');
+        int n = e ? (int)(e - c) : (int)strlen(c);
+        int on = p->kind == BMD_PARAM_MASK ? (bits >> i) & 1 : i == bits;
+        if (on && len + (size_t)n + 3 < cap)
+            len += (size_t)snprintf(out + len, cap - len, "%s%.*s", len > 1 ? "," : "", n, c);
+        if (!e) break;
+        c = e + 1;
+    }
+    if (p->kind == BMD_PARAM_MASK && len + 2 < cap) snprintf(out + len, cap - len, "]");
+}
+
 int cmd_models(int argc, char **argv) {
     int kim = 0, n_species = 0;
     char **species = argv + 1; /* the positional arguments, gathered in place */
@@ -123,9 +142,16 @@ int cmd_models(int argc, char **argv) {
         printf("  %-16s %s\n", t->type, t->doc);
         for (int k = 0; k < t->n_params; k++) {
             const bmd_param_desc *p = &t->params[k];
-            if (isnan(p->def))
-                printf("      %-16s %-6s %-10s %s\n", p->name, p->unit, p->optional ? "optional" : "required", p->doc);
-            else printf("      %-16s %-6s %-10.6g %s\n", p->name, p->unit, p->def, p->doc);
+            char name[64], def[64];
+            snprintf(name, sizeof name, "%s%s%s", p->group ? p->group : "", p->group ? "." : "", p->name);
+            if (isnan(p->def)) snprintf(def, sizeof def, "%s", p->optional ? "optional" : "required");
+            else if (p->kind == BMD_PARAM_BOOL) snprintf(def, sizeof def, "%s", p->def != 0 ? "true" : "false");
+            else if (p->kind == BMD_PARAM_CHOICE || p->kind == BMD_PARAM_MASK) param_words(p, def, sizeof def);
+            else snprintf(def, sizeof def, "%.6g", p->def);
+            printf("      %-16s %-6s %-10s %s", name, p->unit, def, p->doc);
+            if (p->kind == BMD_PARAM_CHOICE || p->kind == BMD_PARAM_MASK) printf(" (%s)", p->choices);
+            else if (p->expected) printf(" (%s)", p->expected);
+            printf("\n");
         }
         if (t->is_optimizer)
             printf("      %-16s %-6s %-10s %s\n      %-16s %-6s %-10s %s\n      %-16s %-6s %-10s %s\n", "fmax", "eV/Å",

@@ -83,16 +83,35 @@ typedef struct bmd_dynamics_ops {
      * per-system state. Per-structure overrides of parameters come from
      * bmd_batch_param(b, s, "<param name>", stage value). Forces are valid. */
     bmd_status (*enter)(void *self, bmd_batch *b, const unsigned char *enter, const bmd_step_info *si);
-    /* Everything before the force evaluation, for the masked systems. */
-    void (*pre_update)(void *self, bmd_batch *b, const unsigned char *mask, const bmd_step_info *si);
-    /* Everything after it (may be NULL). */
-    void (*post_update)(void *self, bmd_batch *b, const unsigned char *mask, const bmd_step_info *si);
+    /* Everything before the force evaluation, for the masked systems. A
+     * system that cannot go on (a parameter out of range, a cell that
+     * collapsed) is taken out with bmd_stage_fail and the rest go on; an
+     * error return (out of memory, no room for a column) stops the run. */
+    bmd_status (*pre_update)(void *self, bmd_batch *b, const unsigned char *mask, const bmd_step_info *si);
+    /* Everything after it (may be NULL); fails like pre_update. */
+    bmd_status (*post_update)(void *self, bmd_batch *b, const unsigned char *mask, const bmd_step_info *si);
     void (*destroy)(void *self);
+    /* Optimizers over more than the atoms' positions (a cell filter's cell
+     * degrees of freedom) (may be NULL): fmax2[s], for the masked systems,
+     * receives the largest squared row of the generalized forces the
+     * optimizer sees (ASE's test on a filter's get_forces(): atoms' rows
+     * and the cell's), for the stage's fmax test. NULL: the atoms' forces. */
+    bmd_status (*force_residual)(void *self, bmd_batch *b, const unsigned char *mask, double *fmax2,
+                                 const bmd_step_info *si);
 } bmd_dynamics_ops;
+
+/* What a dynamics needs from the stage (bmd_dynamics.needs). */
+enum {
+    BMD_NEEDS_VIRIAL = 1u << 0, /* the stress at every evaluation (batch->stress) */
+    BMD_MOVES_CELL = 1u << 1    /* its updates change cells: the stage re-checks
+                                 * each moved cell against the model's range and
+                                 * takes a degenerate or too thin one out */
+};
 
 typedef struct bmd_dynamics {
     const bmd_dynamics_ops *ops;
     void *self;
+    unsigned needs; /* OR of BMD_NEEDS_VIRIAL, BMD_MOVES_CELL (set by its constructor) */
 } bmd_dynamics;
 
 /* Frees a dynamics made by a constructor; NULL is a no-op. */
@@ -101,13 +120,35 @@ void bmd_dynamics_destroy(bmd_dynamics *d);
 /* ---- the catalogue: every dynamics type, its parameters and their units ----
  * Parameters are doubles (integers stored exactly). Unit strings are for
  * metal units; see units.h for lj. */
+/* How a parameter is written in a campaign file (the value is always a double). */
+typedef enum bmd_param_kind {
+    BMD_PARAM_REAL = 0, /* a number */
+    BMD_PARAM_WHOLE,    /* a whole number */
+    BMD_PARAM_BOOL,     /* true or false (1 or 0) */
+    BMD_PARAM_CHOICE,   /* one word of `choices` ("unit|exp|frechet"): its index */
+    BMD_PARAM_MASK      /* a list of words of `choices`, or one 0/1 per word:
+                         * bit i set when word i is listed / is 1 */
+} bmd_param_kind;
+
 typedef struct bmd_param_desc {
     const char *name;
-    const char *unit; /* "fs", "K", "1/fs", "eV/Å", "" ... */
+    const char *unit; /* "fs", "K", "1/fs", "eV/Å", "bar", "" ... */
     double def;       /* default; NAN = required, unless optional */
     const char *doc;
     int optional;     /* 1: may be left out; def (NAN) then means "not set"
                        * (init_temperature: keep the velocities) */
+    /* The values the dynamics accepts (outside them a campaign is refused at
+     * the value's place, and a per-structure override takes the system out
+     * as invalid_param_<name>): lo..hi, lo excluded when lo_open; `expected`
+     * says it in words ("a time step > 0"); NULL: any finite number. */
+    double lo, hi;
+    int lo_open;
+    const char *expected;
+    bmd_param_kind kind;
+    const char *choices; /* CHOICE and MASK: the words, '|'-separated */
+    /* NULL: a key of the stage; "cell": a key of the stage's `cell:` mapping. */
+    const char *group;
+    int stage_only; /* 1: no per-structure override (it sizes the batch's columns) */
 } bmd_param_desc;
 
 typedef struct bmd_dynamics_type {
@@ -127,7 +168,14 @@ typedef struct bmd_dynamics_type {
     int n_params;
     /* values[n_params] in the order of params (defaults filled by the caller). */
     bmd_status (*create)(const double *values, bmd_dynamics **out);
+    const char *py_name; /* the Python package's class name ("FIRE", "NVTLangevin") */
 } bmd_dynamics_type;
+
+/* Whether x is outside what parameter p accepts: NULL when accepted, else
+ * what is expected (p->expected, or "a finite number"). */
+const char *bmd_param_out_of_range(const bmd_param_desc *p, double x);
+/* The descriptor of parameter `name` of t, NULL when it has none. */
+const bmd_param_desc *bmd_dynamics_param(const bmd_dynamics_type *t, const char *name);
 
 /* Convenience: the dynamics `type` with its defaults, the n parameters named
  * in names[] set to values[] (an unknown name is BMD_ERR_INVALID). */
@@ -284,6 +332,12 @@ double bmd_kinetic_energy(const bmd_batch *b, int slot, const bmd_units *u);
 double bmd_temperature(const bmd_batch *b, int slot, const bmd_units *u, bmd_dof_rule rule);
 /* max_i |F_i| of slot s, eV/Å. */
 double bmd_fmax(const bmd_batch *b, int slot);
+/* Pressure of slot s in energy/volume (eV/Å³; divide by u->pressure for
+ * bar), LAMMPS's thermo `press`: (2K − V tr σ) / 3V, the kinetic part from
+ * every atom's velocity and σ the model's stress at the current positions;
+ * NAN when the stress was not computed (stress_valid 0: a stage that needs
+ * no virial, or a cell not periodic along a, b and c). */
+double bmd_pressure(const bmd_batch *b, int slot, const bmd_units *u);
 
 #ifdef __cplusplus
 }

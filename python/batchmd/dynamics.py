@@ -14,8 +14,8 @@ import numpy as np
 
 from . import _convert, _core, _yaml, hooks as _hooks, models as _models, sampler as _sampler, sinks as _sinks
 
-_CLASS_NAMES = {"fire": "FIRE", "fire2": "FIRE2", "nve": "NVE", "nvt_langevin": "NVTLangevin",
-                "nvt_nose_hoover": "NVTNoseHoover"}
+# kinds of parameters (the C catalogue's bmd_param_kind)
+_REAL, _WHOLE, _BOOL, _CHOICE, _MASK = range(5)
 
 
 class Result:
@@ -85,14 +85,23 @@ class Dynamics(_Runnable):
             raise ValueError(f"{type(self).__name__}: name {self.name!r}: a stage name is 1 to 32 letters, digits, "
                              "'_' or '-' (as in a campaign; it names the info keys steps_NAME, converged_NAME)")
         self.hooks = [_hooks.as_hook(h) for h in hooks]
-        known = {p[0] for p in self.params} | ({"fmax", "etol", "max_steps"} if self.is_optimizer else {"steps"})
+        plain = {p[0]: p for p in self.params if p[5] is None}
+        groups = {p[5] for p in self.params if p[5] is not None}
+        known = set(plain) | groups | ({"fmax", "etol", "max_steps"} if self.is_optimizer else {"steps"})
         unknown = sorted(set(kwargs) - known)
         if unknown:
             raise TypeError(f"{type(self).__name__}: unknown parameter(s) {', '.join(unknown)} "
                             f"(expected: {', '.join(sorted(known))})")
         for k, v in kwargs.items():
-            if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real):  # numpy numbers too
-                raise TypeError(f"{type(self).__name__}: {k} must be a number, not {type(v).__name__}")
+            if k in groups:
+                members = {p[0]: p for p in self.params if p[5] == k}
+                if not isinstance(v, dict) or set(v) - set(members):
+                    raise TypeError(f"{type(self).__name__}: {k} must be a dict with keys among "
+                                    f"{', '.join(members)}, not {v!r}")
+                for name, x in v.items():
+                    _check_value(type(self).__name__, f"{k}.{name}", members[name], x)
+            else:
+                _check_value(type(self).__name__, k, plain.get(k), v)
         self.values = dict(kwargs)
 
     def _stages(self):
@@ -112,13 +121,32 @@ class Dynamics(_Runnable):
         return f"{type(self).__name__}(name={self.name!r}{', ' if args else ''}{args})"
 
 
+def _check_value(cls, key, p, v):
+    """A keyword argument's type, by the kind of its parameter p (None:
+    a convergence key, a number); the campaign reader checks the range."""
+    kind = p[6] if p else _REAL
+    if kind == _BOOL:
+        ok = isinstance(v, (bool, np.bool_))
+    elif kind == _CHOICE:
+        ok = isinstance(v, str)
+    elif kind == _MASK:
+        ok = isinstance(v, (list, tuple)) and all(isinstance(x, (str, numbers.Integral)) for x in v)
+    else:
+        ok = not isinstance(v, (bool, np.bool_)) and isinstance(v, numbers.Real)  # numpy numbers too
+    if not ok:
+        want = {_BOOL: "True or False", _CHOICE: f"one of {p[7] if p else ''}",
+                _MASK: f"a list of components ({p[7] if p else ''}) or of 0/1"}.get(kind, "a number")
+        raise TypeError(f"{cls}: {key} must be {want}, not {type(v).__name__}")
+
+
 def _make_class(row):
-    type_name, doc, is_opt, dof, params = row
-    cls_name = _CLASS_NAMES.get(type_name) or "".join(p.capitalize() for p in type_name.split("_"))
+    type_name, doc, is_opt, dof, params, cls_name = row
+    cls_name = cls_name or "".join(p.capitalize() for p in type_name.split("_"))
     lines = [doc, "", "Parameters (campaign names and units):"]
-    for name, unit, default, pdoc, optional in params:
+    for name, unit, default, pdoc, optional, group, kind, choices, expected in params:
         d = "required" if default is None and not optional else ("optional" if default is None else f"default {default:g}")
-        lines.append(f"  {name} ({unit or '-'}; {d}): {pdoc}")
+        key = f"{group}={{'{name}': ...}}" if group else name
+        lines.append(f"  {key} ({unit or '-'}; {d}): {pdoc}" + (f" ({choices})" if choices else ""))
     lines.append("  fmax (eV/Å), etol (eV), max_steps" if is_opt else "  steps: how many steps each system takes")
     return cls_name, type(cls_name, (Dynamics,), {"type": type_name, "is_optimizer": bool(is_opt),
                                                    "params": tuple(params), "__doc__": "\n".join(lines)})

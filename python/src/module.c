@@ -58,7 +58,9 @@ int bmdpy_on_main_thread(void) {
     return out;
 }
 
-/* dynamics_types() -> [(type, doc, is_optimizer, dof, [(name, unit, default|None, doc, optional)])] */
+/* dynamics_types() -> [(type, doc, is_optimizer, dof, [(name, unit, default|None, doc, optional, group|None,
+ *                     kind, choices|None, expected|None)], class name)]
+ * (kind: dynamics.h's bmd_param_kind) */
 static PyObject *dynamics_types(PyObject *self, PyObject *noargs) {
     (void)self;
     (void)noargs;
@@ -71,11 +73,15 @@ static PyObject *dynamics_types(PyObject *self, PyObject *noargs) {
         for (int k = 0; params && k < t->n_params; k++) {
             const bmd_param_desc *p = &t->params[k];
             PyObject *def = isnan(p->def) ? (Py_INCREF(Py_None), Py_None) : PyFloat_FromDouble(p->def);
-            PyObject *row = def ? Py_BuildValue("(ssNsi)", p->name, p->unit, def, p->doc, p->optional) : NULL;
+            PyObject *row = def ? Py_BuildValue("(ssNsizizz)", p->name, p->unit, def, p->doc, p->optional, p->group,
+                                                (int)p->kind, p->choices, p->expected)
+                                : NULL;
             if (!row || PyList_Append(params, row)) Py_CLEAR(params);
             Py_XDECREF(row);
         }
-        PyObject *row = params ? Py_BuildValue("(ssiiN)", t->type, t->doc, t->is_optimizer, (int)t->dof, params) : NULL;
+        PyObject *row = params ? Py_BuildValue("(ssiiNz)", t->type, t->doc, t->is_optimizer, (int)t->dof, params,
+                                               t->py_name)
+                               : NULL;
         if (!row || PyList_Append(out, row)) Py_CLEAR(out);
         Py_XDECREF(row);
     }

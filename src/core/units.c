@@ -19,6 +19,7 @@ bmd_units bmd_units_get(bmd_units_kind kind) {
         u.mvv2e = 1.0;
         u.ase_time = 1.0;
         u.kjmol = 1.0;
+        u.pressure = 1.0;
         return u;
     }
     u.boltzmann = CODATA2014_K / CODATA2014_E;
@@ -29,6 +30,8 @@ bmd_units bmd_units_get(bmd_units_kind kind) {
     u.mvv2e = 1.0 / u.ftm2v;
     /* eV in kJ/mol: e N_A / 1000 J/kJ (ASE: 1 / (units.kJ / units.mol)). */
     u.kjmol = CODATA2014_E * CODATA2014_NA / 1000.0;
+    /* 1 bar = 1e5 Pa, 1 Pa = (1/e) eV / 1e30 Å³, as ASE computes units.bar */
+    u.pressure = 1e5 * ((1.0 / CODATA2014_E) / 1e30);
     return u;
 }
 

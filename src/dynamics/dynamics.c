@@ -58,15 +58,44 @@ void bmd__params_init(bmd__params *p, const char *type, const double *values) {
     for (int i = 0; i < p->n; i++) p->values[i] = values ? values[i] : p->desc[i].def;
 }
 
+const char *bmd_param_out_of_range(const bmd_param_desc *p, double x) {
+    const char *expected = p->expected ? p->expected : "a finite number";
+    if (!isfinite(x)) return expected;
+    int whole = p->kind != BMD_PARAM_REAL;
+    if (whole && x != floor(x)) return expected;
+    if (p->kind == BMD_PARAM_BOOL && x != 0 && x != 1) return expected;
+    if (!p->expected) return NULL;
+    int ok = (p->lo_open ? x > p->lo : x >= p->lo) && x <= p->hi;
+    return ok ? NULL : expected;
+}
+
+const bmd_param_desc *bmd_dynamics_param(const bmd_dynamics_type *t, const char *name) {
+    for (int i = 0; t && name && i < t->n_params; i++)
+        if (strcmp(t->params[i].name, name) == 0) return &t->params[i];
+    return NULL;
+}
+
+/* Whether a structure may override parameter d from its info line: not the
+ * ones that size columns, nor words (a cell filter's name and mask). */
+static int overridable(const bmd_param_desc *d) {
+    return !d->stage_only && d->kind != BMD_PARAM_CHOICE && d->kind != BMD_PARAM_MASK;
+}
+
 void bmd__params_read(const bmd__params *p, bmd_batch *b, const unsigned char *enter, int col) {
     double *data = bmd_batch_column_data(b, col);
     for (int s = 0; s < b->n_systems; s++) {
         if (!enter[s] || b->status[s] < 0) continue;
         double *row = data + (size_t)s * (size_t)p->n;
         for (int i = 0; i < p->n; i++) {
-            if (bmd_batch_param(b, s, p->desc[i].name, p->values[i], &row[i])) {
+            const bmd_param_desc *d = &p->desc[i];
+            row[i] = p->values[i];
+            int bad = overridable(d) && bmd_batch_param(b, s, d->name, p->values[i], &row[i]);
+            /* an override outside what the dynamics accepts (the stage's own
+             * values were checked when the campaign was read) */
+            if (!bad && row[i] != p->values[i]) bad = !(d->optional && isnan(row[i])) && bmd_param_out_of_range(d, row[i]);
+            if (bad) {
                 char reason[80];
-                snprintf(reason, sizeof reason, "invalid_param_%s", p->desc[i].name);
+                snprintf(reason, sizeof reason, "invalid_param_%s", d->name);
                 bmd_stage_fail(b, s, reason);
                 break;
             }

@@ -9,6 +9,7 @@
 #include "batchmd/dynamics.h"
 #include "batchmd/rng.h"
 
+#include <math.h>
 #include <stddef.h>
 
 /* Outer loops over systems: OpenMP when built with it and the batch is big. Per-system sums stay
@@ -78,22 +79,29 @@ void bmd__half_kick(bmd_batch *b, int s, double dt, double ftm2v);
 /* the optimizers leave the batch's velocities alone (see dynamics.h). */
 #define BMD__OPT_DOF BMD_DOF_ALL
 
-/* ---- parameter indices (the descriptor order in registry.c) ---- */
-enum { BMD__FIRE_DT, BMD__FIRE_MAXSTEP, BMD__FIRE_DTMAX, BMD__FIRE_NMIN, BMD__FIRE_FINC, BMD__FIRE_FDEC,
-       BMD__FIRE_ASTART, BMD__FIRE_FA, BMD__FIRE_A, BMD__FIRE_NPAR };
-enum { BMD__FIRE2_DT, BMD__FIRE2_MAXSTEP, BMD__FIRE2_DTMAX, BMD__FIRE2_DTMIN, BMD__FIRE2_NDELAY,
-       BMD__FIRE2_NNEGMAX, BMD__FIRE2_FINC, BMD__FIRE2_FDEC, BMD__FIRE2_ASTART, BMD__FIRE2_FA,
-       BMD__FIRE2_INITIALDELAY, BMD__FIRE2_NPAR };
-enum { BMD__NVE_DT, BMD__NVE_INIT_T, BMD__NVE_NPAR };
-enum { BMD__LGV_DT, BMD__LGV_T, BMD__LGV_FRICTION, BMD__LGV_INIT_T, BMD__LGV_NPAR };
-enum { BMD__NH_DT, BMD__NH_T, BMD__NH_TDAMP, BMD__NH_CHAIN, BMD__NH_INIT_T, BMD__NH_NPAR };
+/* Largest Nosé–Hoover chain (nose_hoover.c's state row has room for it). */
 #define BMD__NH_MAX_CHAIN 10
 
-/* ---- constructors (values in descriptor order, every entry set) ---- */
-bmd_status bmd__fire_create(const double *values, bmd_dynamics **out);
-bmd_status bmd__fire2_create(const double *values, bmd_dynamics **out);
-bmd_status bmd__nve_create(const double *values, bmd_dynamics **out);
-bmd_status bmd__langevin_create(const double *values, bmd_dynamics **out);
-bmd_status bmd__nose_hoover_create(const double *values, bmd_dynamics **out);
+/* ---- parameter descriptors the dynamics files share (dynamics.h's
+ * bmd_param_desc; each file lists its own in the order its constructor
+ * reads them) ---- */
+#define BMD__RANGE(lo_, hi_, open_, text_) .lo = (lo_), .hi = (hi_), .lo_open = (open_), .expected = (text_)
+#define BMD__PARAM_DT(unit_, def_, doc_)                                                                            \
+    { .name = "dt", .unit = unit_, .def = def_, .doc = doc_, BMD__RANGE(0, INFINITY, 1, "a time step > 0") }
+#define BMD__PARAM_INIT_T                                                                                           \
+    { .name = "init_temperature", .unit = "K", .def = NAN,                                                          \
+      .doc = "Maxwell-Boltzmann velocities at this temperature on entry (absent: keep velocities)", .optional = 1, \
+      BMD__RANGE(0, INFINITY, 0, "a temperature >= 0 K") }
+#define BMD__PARAM_TEMPERATURE(lo_open_, text_)                                                                     \
+    { .name = "temperature", .unit = "K", .def = NAN, .doc = "bath temperature", BMD__RANGE(0, INFINITY, lo_open_, text_) }
+#define BMD__PARAM_TDAMP                                                                                            \
+    { .name = "tdamp", .unit = "fs", .def = 0, .doc = "thermostat damping time (0: 100 dt)",                       \
+      BMD__RANGE(0, INFINITY, 0, "a damping time >= 0 fs (0: 100 dt)") }
+#define BMD__PARAM_MAXSTEP(doc_)                                                                                    \
+    { .name = "maxstep", .unit = "Å", .def = 0.2, .doc = doc_, BMD__RANGE(0, INFINITY, 1, "a length > 0 Å") }
+
+/* A catalogue entry's fields after its parameters (the descriptors' count
+ * from the array). */
+#define BMD__PARAMS(arr) .params = (arr), .n_params = (int)(sizeof(arr) / sizeof((arr)[0]))
 
 #endif

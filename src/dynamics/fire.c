@@ -31,6 +31,29 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* ---- catalogue entry (registry.c lists it) ---- */
+enum { BMD__FIRE_DT, BMD__FIRE_MAXSTEP, BMD__FIRE_DTMAX, BMD__FIRE_NMIN, BMD__FIRE_FINC, BMD__FIRE_FDEC,
+       BMD__FIRE_ASTART, BMD__FIRE_FA, BMD__FIRE_A, BMD__FIRE_NPAR };
+
+static const bmd_param_desc fire_params[BMD__FIRE_NPAR] = {
+    [BMD__FIRE_DT] = BMD__PARAM_DT("Å/√eV", 0.1, "initial time step (ASE's mass-free unit)"),
+    [BMD__FIRE_MAXSTEP] = BMD__PARAM_MAXSTEP("largest step length per system (whole-system norm)"),
+    [BMD__FIRE_DTMAX] = {.name = "dtmax", .unit = "Å/√eV", .def = 1.0, .doc = "largest time step"},
+    [BMD__FIRE_NMIN] = {.name = "Nmin", .unit = "", .def = 5, .doc = "downhill steps before dt may grow"},
+    [BMD__FIRE_FINC] = {.name = "finc", .unit = "", .def = 1.1, .doc = "dt growth factor"},
+    [BMD__FIRE_FDEC] = {.name = "fdec", .unit = "", .def = 0.5, .doc = "dt shrink factor on an uphill step"},
+    [BMD__FIRE_ASTART] = {.name = "astart", .unit = "", .def = 0.1, .doc = "mixing parameter after an uphill step"},
+    [BMD__FIRE_FA] = {.name = "fa", .unit = "", .def = 0.99, .doc = "mixing decay factor"},
+    [BMD__FIRE_A] = {.name = "a", .unit = "", .def = 0.1, .doc = "initial mixing parameter"},
+};
+
+static bmd_status fire_create(const double *values, bmd_dynamics **out);
+
+const bmd_dynamics_type bmd__fire_type = {
+    .type = "fire", .doc = "FIRE optimizer, exactly ASE 3.22's ase.optimize.FIRE (Bitzek et al. 2006)",
+    .is_optimizer = 1, .dof = BMD__OPT_DOF, BMD__PARAMS(fire_params), .create = fire_create, .py_name = "FIRE"};
+
+
 enum { ST_DT, ST_A, ST_NSTEPS, ST_STARTED, ST_WIDTH };
 
 typedef struct fire {
@@ -122,9 +145,9 @@ static void fire_system(bmd_batch *b, int s, const double *p, double *t, double 
     t[ST_A] = a;
 }
 
-static void fire_pre(void *self, bmd_batch *b, const unsigned char *mask, const bmd_step_info *si) {
+static bmd_status fire_pre(void *self, bmd_batch *b, const unsigned char *mask, const bmd_step_info *si) {
     fire *f = self;
-    if (!columns(f, b, si->substage)) return;
+    if (!columns(f, b, si->substage)) return BMD_ERR_BUDGET;
     const double *par = bmd_batch_column_data(b, f->c_par);
     double *st = bmd_batch_column_data(b, f->c_st), *v = bmd_batch_column_data(b, f->c_v);
     const int ns = b->n_systems;
@@ -133,13 +156,14 @@ static void fire_pre(void *self, bmd_batch *b, const unsigned char *mask, const 
         if (mask[s])
             fire_system(b, s, par + (size_t)s * BMD__FIRE_NPAR, st + (size_t)s * ST_WIDTH,
                         v + 3 * (size_t)b->atom_start[s]);
+    return BMD_OK;
 }
 
 static void fire_destroy(void *self) { free(self); }
 
-static const bmd_dynamics_ops fire_ops = {"fire", fire_enter, fire_pre, NULL, fire_destroy};
+static const bmd_dynamics_ops fire_ops = {.type = "fire", .enter = fire_enter, .pre_update = fire_pre, .post_update = NULL, .destroy = fire_destroy};
 
-bmd_status bmd__fire_create(const double *values, bmd_dynamics **out) {
+static bmd_status fire_create(const double *values, bmd_dynamics **out) {
     fire *f = calloc(1, sizeof *f);
     bmd_dynamics *d = calloc(1, sizeof *d);
     if (!f || !d) {

@@ -46,6 +46,35 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* ---- catalogue entry (registry.c lists it) ---- */
+enum { BMD__FIRE2_DT, BMD__FIRE2_MAXSTEP, BMD__FIRE2_DTMAX, BMD__FIRE2_DTMIN, BMD__FIRE2_NDELAY,
+       BMD__FIRE2_NNEGMAX, BMD__FIRE2_FINC, BMD__FIRE2_FDEC, BMD__FIRE2_ASTART, BMD__FIRE2_FA,
+       BMD__FIRE2_INITIALDELAY, BMD__FIRE2_NPAR };
+
+static const bmd_param_desc fire2_params[BMD__FIRE2_NPAR] = {
+    [BMD__FIRE2_DT] = BMD__PARAM_DT("Å/√eV", 0.1, "initial time step (ASE's mass-free unit)"),
+    [BMD__FIRE2_MAXSTEP] = BMD__PARAM_MAXSTEP("largest step length per system (whole-system norm)"),
+    [BMD__FIRE2_DTMAX] = {.name = "dtmax", .unit = "Å/√eV", .def = 1.0, .doc = "largest time step (10 dt)"},
+    [BMD__FIRE2_DTMIN] = {.name = "dtmin", .unit = "Å/√eV", .def = 0.002, .doc = "smallest time step (0.02 dt)"},
+    [BMD__FIRE2_NDELAY] = {.name = "Ndelay", .unit = "", .def = 20, .doc = "N_delay: downhill steps before dt may grow"},
+    [BMD__FIRE2_NNEGMAX] = {.name = "Nnegmax", .unit = "", .def = 2000,
+                            .doc = "consecutive uphill steps that stop the relaxation"},
+    [BMD__FIRE2_FINC] = {.name = "finc", .unit = "", .def = 1.1, .doc = "dt growth factor"},
+    [BMD__FIRE2_FDEC] = {.name = "fdec", .unit = "", .def = 0.5, .doc = "dt shrink factor on an uphill step"},
+    [BMD__FIRE2_ASTART] = {.name = "astart", .unit = "", .def = 0.25,
+                           .doc = "mixing parameter at start and after an uphill step"},
+    [BMD__FIRE2_FA] = {.name = "fa", .unit = "", .def = 0.99, .doc = "mixing decay factor"},
+    [BMD__FIRE2_INITIALDELAY] = {.name = "initialdelay", .unit = "", .def = 1,
+                                 .doc = "1: no dt/alpha change on uphill steps before N_delay steps"},
+};
+
+static bmd_status fire2_create(const double *values, bmd_dynamics **out);
+
+const bmd_dynamics_type bmd__fire2_type = {
+    .type = "fire2", .doc = "FIRE 2.0 optimizer (Guenole et al. 2020), mass-free", .is_optimizer = 1,
+    .dof = BMD__OPT_DOF, BMD__PARAMS(fire2_params), .create = fire2_create, .py_name = "FIRE2"};
+
+
 enum { ST_DT, ST_A, ST_NPOS, ST_NNEG, ST_PENDING, ST_ITERS, ST_WIDTH };
 
 typedef struct fire2 {
@@ -152,9 +181,9 @@ static int fire2_system(bmd_batch *b, int s, const double *p, double *t, double 
     return 0;
 }
 
-static void fire2_pre(void *self, bmd_batch *b, const unsigned char *mask, const bmd_step_info *si) {
+static bmd_status fire2_pre(void *self, bmd_batch *b, const unsigned char *mask, const bmd_step_info *si) {
     fire2 *f = self;
-    if (!columns(f, b, si->substage)) return;
+    if (!columns(f, b, si->substage)) return BMD_ERR_BUDGET;
     const double *par = bmd_batch_column_data(b, f->c_par);
     double *st = bmd_batch_column_data(b, f->c_st), *v = bmd_batch_column_data(b, f->c_v);
     double *stop = bmd_batch_column_data(b, f->c_stop);
@@ -164,13 +193,14 @@ static void fire2_pre(void *self, bmd_batch *b, const unsigned char *mask, const
         if (mask[s] && fire2_system(b, s, par + (size_t)s * BMD__FIRE2_NPAR, st + (size_t)s * ST_WIDTH,
                                     v + 3 * (size_t)b->atom_start[s]))
             stop[s] = 1;
+    return BMD_OK;
 }
 
 static void fire2_destroy(void *self) { free(self); }
 
-static const bmd_dynamics_ops fire2_ops = {"fire2", fire2_enter, fire2_pre, NULL, fire2_destroy};
+static const bmd_dynamics_ops fire2_ops = {.type = "fire2", .enter = fire2_enter, .pre_update = fire2_pre, .post_update = NULL, .destroy = fire2_destroy};
 
-bmd_status bmd__fire2_create(const double *values, bmd_dynamics **out) {
+static bmd_status fire2_create(const double *values, bmd_dynamics **out) {
     fire2 *f = calloc(1, sizeof *f);
     bmd_dynamics *d = calloc(1, sizeof *d);
     if (!f || !d) {

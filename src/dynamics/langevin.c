@@ -26,6 +26,24 @@
 #include <math.h>
 #include <stdlib.h>
 
+/* ---- catalogue entry (registry.c lists it) ---- */
+enum { BMD__LGV_DT, BMD__LGV_T, BMD__LGV_FRICTION, BMD__LGV_INIT_T, BMD__LGV_NPAR };
+
+static const bmd_param_desc lgv_params[BMD__LGV_NPAR] = {
+    [BMD__LGV_DT] = BMD__PARAM_DT("fs", NAN, "time step"),
+    [BMD__LGV_T] = BMD__PARAM_TEMPERATURE(0, "a temperature >= 0 K"),
+    [BMD__LGV_FRICTION] = {.name = "friction", .unit = "1/fs", .def = NAN, .doc = "friction coefficient gamma",
+                           BMD__RANGE(0, INFINITY, 0, "a friction >= 0 1/fs")},
+    [BMD__LGV_INIT_T] = BMD__PARAM_INIT_T,
+};
+
+static bmd_status lgv_create(const double *values, bmd_dynamics **out);
+
+const bmd_dynamics_type bmd__nvt_langevin_type = {
+    .type = "nvt_langevin", .doc = "Langevin thermostat, BAOAB (Leimkuhler & Matthews 2013)", .dof = BMD__LGV_DOF,
+    BMD__PARAMS(lgv_params), .create = lgv_create, .py_name = "NVTLangevin"};
+
+
 typedef struct langevin {
     bmd__params par;
     int substage;
@@ -78,33 +96,35 @@ static void baoa(bmd_batch *b, int s, const double *p, const bmd_step_info *si, 
     }
 }
 
-static void lgv_pre(void *self, bmd_batch *b, const unsigned char *mask, const bmd_step_info *si) {
+static bmd_status lgv_pre(void *self, bmd_batch *b, const unsigned char *mask, const bmd_step_info *si) {
     langevin *d = self;
-    if (!columns(d, b, si->substage)) return;
+    if (!columns(d, b, si->substage)) return BMD_ERR_BUDGET;
     const double *par = bmd_batch_column_data(b, d->c_par);
     const uint32_t stream = BMD_RNG_STREAM(si->substage, BMD_RNG_LANGEVIN);
     const int ns = b->n_systems;
     BMD__OMP_FOR_SYSTEMS(bmd__parallel(b))
     for (int s = 0; s < ns; s++)
         if (mask[s]) baoa(b, s, par + (size_t)s * BMD__LGV_NPAR, si, stream);
+    return BMD_OK;
 }
 
-static void lgv_post(void *self, bmd_batch *b, const unsigned char *mask, const bmd_step_info *si) {
+static bmd_status lgv_post(void *self, bmd_batch *b, const unsigned char *mask, const bmd_step_info *si) {
     langevin *d = self;
-    if (!columns(d, b, si->substage)) return;
+    if (!columns(d, b, si->substage)) return BMD_ERR_BUDGET;
     const double *par = bmd_batch_column_data(b, d->c_par);
     const double ftm2v = si->units->ftm2v;
     const int ns = b->n_systems;
     BMD__OMP_FOR_SYSTEMS(bmd__parallel(b))
     for (int s = 0; s < ns; s++)
         if (mask[s]) bmd__half_kick(b, s, par[(size_t)s * BMD__LGV_NPAR + BMD__LGV_DT], ftm2v);
+    return BMD_OK;
 }
 
 static void lgv_destroy(void *self) { free(self); }
 
-static const bmd_dynamics_ops lgv_ops = {"nvt_langevin", lgv_enter, lgv_pre, lgv_post, lgv_destroy};
+static const bmd_dynamics_ops lgv_ops = {.type = "nvt_langevin", .enter = lgv_enter, .pre_update = lgv_pre, .post_update = lgv_post, .destroy = lgv_destroy};
 
-bmd_status bmd__langevin_create(const double *values, bmd_dynamics **out) {
+static bmd_status lgv_create(const double *values, bmd_dynamics **out) {
     langevin *l = calloc(1, sizeof *l);
     bmd_dynamics *d = calloc(1, sizeof *d);
     if (!l || !d) {

@@ -42,6 +42,26 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* ---- catalogue entry (registry.c lists it) ---- */
+enum { BMD__NH_DT, BMD__NH_T, BMD__NH_TDAMP, BMD__NH_CHAIN, BMD__NH_INIT_T, BMD__NH_NPAR };
+
+static const bmd_param_desc nh_params[BMD__NH_NPAR] = {
+    [BMD__NH_DT] = BMD__PARAM_DT("fs", NAN, "time step"),
+    [BMD__NH_T] = BMD__PARAM_TEMPERATURE(1, "a temperature > 0 K"),
+    [BMD__NH_TDAMP] = BMD__PARAM_TDAMP,
+    [BMD__NH_CHAIN] = {.name = "chain", .unit = "", .def = 3, .doc = "Nose-Hoover chain length (1 to 10)",
+                       BMD__RANGE(1, BMD__NH_MAX_CHAIN, 0, "a whole number from 1 to 10"), .kind = BMD_PARAM_WHOLE},
+    [BMD__NH_INIT_T] = BMD__PARAM_INIT_T,
+};
+
+static bmd_status nh_create(const double *values, bmd_dynamics **out);
+
+const bmd_dynamics_type bmd__nvt_nose_hoover_type = {
+    .type = "nvt_nose_hoover",
+    .doc = "Nose-Hoover chain thermostat (Martyna, Tuckerman, Klein 1996), as LAMMPS fix nvt",
+    .dof = BMD__NH_DOF, BMD__PARAMS(nh_params), .create = nh_create, .py_name = "NVTNoseHoover"};
+
+
 #define MM BMD__NH_MAX_CHAIN
 enum { ST_ETA = 0, ST_ETAD = MM, ST_ETADD = 2 * MM + 1, ST_ETHERMO = 3 * MM + 1, ST_WIDTH = 3 * MM + 2 };
 
@@ -142,9 +162,9 @@ static void nhc_half(bmd_batch *b, int s, const double *p, double *t, const bmd_
     t[ST_ETHERMO] = thermostat_energy(p, t, kT, nf);
 }
 
-static void nh_pre(void *self, bmd_batch *b, const unsigned char *mask, const bmd_step_info *si) {
+static bmd_status nh_pre(void *self, bmd_batch *b, const unsigned char *mask, const bmd_step_info *si) {
     nose_hoover *d = self;
-    if (!columns(d, b, si->substage)) return;
+    if (!columns(d, b, si->substage)) return BMD_ERR_BUDGET;
     const double *par = bmd_batch_column_data(b, d->c_par);
     double *st = bmd_batch_column_data(b, d->c_st);
     const int ns = b->n_systems;
@@ -159,11 +179,12 @@ static void nh_pre(void *self, bmd_batch *b, const unsigned char *mask, const bm
         const double *v = b->vel + 3 * (size_t)b->atom_start[s];
         for (int j = 0; j < 3 * b->atom_count[s]; j++) x[j] += dt * v[j];
     }
+    return BMD_OK;
 }
 
-static void nh_post(void *self, bmd_batch *b, const unsigned char *mask, const bmd_step_info *si) {
+static bmd_status nh_post(void *self, bmd_batch *b, const unsigned char *mask, const bmd_step_info *si) {
     nose_hoover *d = self;
-    if (!columns(d, b, si->substage)) return;
+    if (!columns(d, b, si->substage)) return BMD_ERR_BUDGET;
     const double *par = bmd_batch_column_data(b, d->c_par);
     double *st = bmd_batch_column_data(b, d->c_st);
     const int ns = b->n_systems;
@@ -174,13 +195,14 @@ static void nh_post(void *self, bmd_batch *b, const unsigned char *mask, const b
         bmd__half_kick(b, s, p[BMD__NH_DT], si->units->ftm2v);
         nhc_half(b, s, p, st + (size_t)s * ST_WIDTH, si->units);
     }
+    return BMD_OK;
 }
 
 static void nh_destroy(void *self) { free(self); }
 
-static const bmd_dynamics_ops nh_ops = {"nvt_nose_hoover", nh_enter, nh_pre, nh_post, nh_destroy};
+static const bmd_dynamics_ops nh_ops = {.type = "nvt_nose_hoover", .enter = nh_enter, .pre_update = nh_pre, .post_update = nh_post, .destroy = nh_destroy};
 
-bmd_status bmd__nose_hoover_create(const double *values, bmd_dynamics **out) {
+static bmd_status nh_create(const double *values, bmd_dynamics **out) {
     nose_hoover *n = calloc(1, sizeof *n);
     bmd_dynamics *d = calloc(1, sizeof *d);
     if (!n || !d) {

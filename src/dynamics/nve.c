@@ -21,6 +21,21 @@
 #include <stdlib.h>
 #ifdef _OPENMP
 #include <omp.h>
+
+/* ---- catalogue entry (registry.c lists it) ---- */
+enum { BMD__NVE_DT, BMD__NVE_INIT_T, BMD__NVE_NPAR };
+
+static const bmd_param_desc nve_params[BMD__NVE_NPAR] = {
+    [BMD__NVE_DT] = BMD__PARAM_DT("fs", NAN, "time step"),
+    [BMD__NVE_INIT_T] = BMD__PARAM_INIT_T,
+};
+
+static bmd_status nve_create(const double *values, bmd_dynamics **out);
+
+const bmd_dynamics_type bmd__nve_type = {
+    .type = "nve", .doc = "velocity Verlet, constant energy", .dof = BMD__NVE_DOF, BMD__PARAMS(nve_params),
+    .create = nve_create, .py_name = "NVE"};
+
 #endif
 
 /* Systems of at least this many atoms are updated by all threads together
@@ -79,9 +94,9 @@ static bmd_status nve_enter(void *self, bmd_batch *b, const unsigned char *enter
     return bmd__init_velocities(b, enter, par, BMD__NVE_NPAR, BMD__NVE_INIT_T, si, BMD__NVE_DOF);
 }
 
-static void nve_pre(void *self, bmd_batch *b, const unsigned char *mask, const bmd_step_info *si) {
+static bmd_status nve_pre(void *self, bmd_batch *b, const unsigned char *mask, const bmd_step_info *si) {
     nve *d = self;
-    if (!columns(d, b, si->substage)) return;
+    if (!columns(d, b, si->substage)) return BMD_ERR_BUDGET;
     const double *par = bmd_batch_column_data(b, d->c_par);
     const double ftm2v = si->units->ftm2v;
     const int ns = b->n_systems;
@@ -97,11 +112,12 @@ static void nve_pre(void *self, bmd_batch *b, const unsigned char *mask, const b
     for (int s = 0; s < ns; s++)
         if (mask[s] && b->atom_count[s] >= NVE_ATOM_SPLIT)
             kick_split(b, s, par[(size_t)s * BMD__NVE_NPAR + BMD__NVE_DT], ftm2v, 1);
+    return BMD_OK;
 }
 
-static void nve_post(void *self, bmd_batch *b, const unsigned char *mask, const bmd_step_info *si) {
+static bmd_status nve_post(void *self, bmd_batch *b, const unsigned char *mask, const bmd_step_info *si) {
     nve *d = self;
-    if (!columns(d, b, si->substage)) return;
+    if (!columns(d, b, si->substage)) return BMD_ERR_BUDGET;
     const double *par = bmd_batch_column_data(b, d->c_par);
     const double ftm2v = si->units->ftm2v;
     const int ns = b->n_systems;
@@ -112,13 +128,14 @@ static void nve_post(void *self, bmd_batch *b, const unsigned char *mask, const 
     for (int s = 0; s < ns; s++)
         if (mask[s] && b->atom_count[s] >= NVE_ATOM_SPLIT)
             kick_split(b, s, par[(size_t)s * BMD__NVE_NPAR + BMD__NVE_DT], ftm2v, 0);
+    return BMD_OK;
 }
 
 static void nve_destroy(void *self) { free(self); }
 
-static const bmd_dynamics_ops nve_ops = {"nve", nve_enter, nve_pre, nve_post, nve_destroy};
+static const bmd_dynamics_ops nve_ops = {.type = "nve", .enter = nve_enter, .pre_update = nve_pre, .post_update = nve_post, .destroy = nve_destroy};
 
-bmd_status bmd__nve_create(const double *values, bmd_dynamics **out) {
+static bmd_status nve_create(const double *values, bmd_dynamics **out) {
     nve *n = calloc(1, sizeof *n);
     bmd_dynamics *d = calloc(1, sizeof *d);
     if (!n || !d) {

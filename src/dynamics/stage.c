@@ -21,6 +21,7 @@
 #include "core/batch_internal.h"
 #include "core/checks.h"
 #include "neighbor/atom_order.h"
+#include "neighbor/neighbor.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -36,6 +37,7 @@ typedef struct substage {
     double key; /* value of "stage.entered" once a system has entered */
     int md;     /* an MD dynamics (not an optimizer): "steps" overrides max_steps too */
     bmd_dof_rule dof; /* its catalogue entry's (BMD_DOF_ALL when not in it) */
+    unsigned needs;   /* its dynamics' BMD_NEEDS_VIRIAL | BMD_MOVES_CELL */
     int c_steps, c_conv;
 } substage;
 
@@ -59,6 +61,7 @@ struct bmd_stage {
     unsigned char *tmp;    /* [cap] */
     signed char *leave;    /* [cap] -1 stays, 0 leaves unconverged, 1 converged */
     double *virial;        /* [6 cap] */
+    double *fmax2;         /* [cap] the optimizers' largest squared force row (force_residual) */
 };
 
 /* ---------------------------------------------------------------- setup */
@@ -86,6 +89,7 @@ void bmd_stage_destroy(bmd_stage *st) {
     free(st->tmp);
     free(st->leave);
     free(st->virial);
+    free(st->fmax2);
     free(st);
 }
 
@@ -129,6 +133,8 @@ bmd_status bmd_stage_add(bmd_stage *st, const char *name, bmd_dynamics *d, const
     const bmd_dynamics_type *t = bmd_dynamics_find(d->ops->type);
     s->md = t && !t->is_optimizer;
     s->dof = t ? t->dof : BMD_DOF_ALL;
+    s->needs = d->needs;
+    if (d->needs & BMD_NEEDS_VIRIAL) st->want_stress = 1;
     s->c_steps = s->c_conv = -1;
     st->k++;
     st->cap = 0; /* masks are k * cap: regrow */
@@ -200,7 +206,12 @@ bmd_status bmd_stage_fuse(bmd_stage *a, bmd_stage *b) {
     return BMD_OK;
 }
 
-void bmd_stage_want_stress(bmd_stage *st, int want) { st->want_stress = want != 0; }
+/* (a dynamics that needs the virial keeps it asked for) */
+void bmd_stage_want_stress(bmd_stage *st, int want) {
+    int need = 0;
+    for (int i = 0; i < st->k; i++) need |= (st->sub[i].needs & BMD_NEEDS_VIRIAL) != 0;
+    st->want_stress = want != 0 || need;
+}
 void bmd_stage_set_index_offset(bmd_stage *st, int offset) { st->index_offset = offset > 0 ? offset : 0; }
 int bmd_stage_index_offset(const bmd_stage *st) { return st->index_offset; }
 int bmd_stage_count(const bmd_stage *st) { return st->k; }
@@ -232,6 +243,28 @@ static bmd_status check_arrival(bmd_stage *st, bmd_batch *b, int s, double range
     if (!why) return BMD_OK;
     *out = 1;
     return bmd_stage_fail(b, s, why);
+}
+
+/* After an update that moved cells: a system whose cell became degenerate
+ * (a periodic axis lost its volume) or too thin for the model's range
+ * leaves with that reason before its evaluation; the rest go on. */
+static bmd_status check_moved_cells(bmd_stage *st, bmd_batch *b, const unsigned char *mask, double range) {
+    (void)st;
+    for (int s = 0; s < b->n_systems; s++) {
+        if (!mask[s] || b->status[s] < 0) continue;
+        const double *cell = b->cell + 9 * (size_t)s;
+        const unsigned char *pbc = b->pbc + 3 * (size_t)s;
+        int finite = 1;
+        for (int k = 0; k < 9; k++) finite &= isfinite(cell[k]) != 0;
+        const char *why = NULL;
+        if (!finite || bmd__cell_degenerate(cell, pbc)) why = "cell_degenerate";
+        else if (range > 0 && bmd__cell_too_thin(cell, pbc, range)) why = "cell_too_thin";
+        if (why) {
+            bmd_status rc = bmd_stage_fail(b, s, why);
+            if (rc) return rc;
+        }
+    }
+    return BMD_OK;
 }
 
 int bmd_stage_steps_column(const bmd_stage *st, bmd_batch *b, int i) {
@@ -279,7 +312,10 @@ static bmd_status ensure_buffers(bmd_stage *st, int ns) {
     if (leave) st->leave = leave;
     double *virial = realloc(st->virial, 6 * (size_t)cap * sizeof(double));
     if (virial) st->virial = virial;
-    if (!live || !masks || !tmp || !leave || !virial) return bmd__fail(BMD_ERR_NOMEM, "out of memory in the stage");
+    double *f2 = realloc(st->fmax2, (size_t)cap * sizeof(double));
+    if (f2) st->fmax2 = f2;
+    if (!live || !masks || !tmp || !leave || !virial || !f2)
+        return bmd__fail(BMD_ERR_NOMEM, "out of memory in the stage");
     st->cap = cap;
     return BMD_OK;
 }
@@ -365,8 +401,28 @@ static double fmax2(const bmd_batch *b, int s) {
     return m;
 }
 
+/* st->fmax2[s] for the masked systems: the largest squared force row each
+ * one's optimizer sees (its force_residual: a cell filter's rows too), or
+ * the atoms' (ASE's test); NAN for MD sub-stages (no fmax test). */
+static bmd_status force_rows(bmd_stage *st, bmd_batch *b, const unsigned char *mask) {
+    for (int s = 0; s < b->n_systems; s++) st->fmax2[s] = mask[s] ? fmax2(b, s) : NAN;
+    for (int i = 0; i < st->k; i++) {
+        substage *sub = &st->sub[i];
+        if (!sub->dyn->ops->force_residual) continue;
+        unsigned char *m = st->tmp;
+        int any = 0;
+        for (int s = 0; s < b->n_systems; s++) any |= m[s] = mask[s] && b->status[s] == i;
+        if (!any) continue;
+        bmd_step_info si = {&st->units, st->seed, st->index_offset + i, bmd_batch_column_data(b, sub->c_steps)};
+        bmd_status rc = sub->dyn->ops->force_residual(sub->dyn->self, b, m, st->fmax2, &si);
+        if (rc) return rc;
+    }
+    return BMD_OK;
+}
+
 /* Fills st->leave[s] for the masked systems: -1 stays, 1 converged, 0 left
- * unconverged (budget spent or stop requested). Updates "stage.eprev". */
+ * unconverged (budget spent or stop requested). Updates "stage.eprev".
+ * Needs force_rows() for them first. */
 static void check_convergence(bmd_stage *st, bmd_batch *b, const unsigned char *mask) {
     const double *convp = bmd_batch_column_data(b, st->c_convp);
     double *eprev = bmd_batch_column_data(b, st->c_eprev);
@@ -380,7 +436,7 @@ static void check_convergence(bmd_stage *st, bmd_batch *b, const unsigned char *
         double steps = bmd_batch_column_data(b, st->sub[i].c_steps)[s];
         double fmax = cv[0], etol = cv[1], max_steps = cv[2];
         int criteria = fmax > 0 || etol > 0, conv = criteria;
-        if (fmax > 0) conv = conv && fmax2(b, s) < fmax * fmax;
+        if (fmax > 0) conv = conv && st->fmax2[s] < fmax * fmax;
         if (etol > 0) conv = conv && fabs(b->energy[s] - eprev[s]) < etol;
         eprev[s] = b->energy[s];
         if (conv) st->leave[s] = 1;
@@ -495,6 +551,7 @@ static bmd_status enter_pass(bmd_stage *st, bmd_batch *b) {
         bmd_status rc = sub->dyn->ops->enter(sub->dyn->self, b, mask, &si);
         if (rc) return rc;
         if (!refresh_mask(b, mask, i)) continue;
+        if ((rc = force_rows(st, b, mask))) return rc;
         check_convergence(st, b, mask);
         if ((rc = leave_substage(st, b, i, mask))) return rc;
     }
@@ -566,9 +623,11 @@ bmd_status bmd_stage_step(bmd_stage *st, bmd_batch *b, bmd_model *m) {
         if ((rc = call_hooks(st, b, BMD_HOOK_BEFORE_PRE_UPDATE, i, mask))) return rc;
         if (!refresh_mask(b, mask, i)) continue;
         bmd_step_info si = {&st->units, st->seed, st->index_offset + i, bmd_batch_column_data(b, sub->c_steps)};
-        sub->dyn->ops->pre_update(sub->dyn->self, b, mask, &si);
+        if ((rc = sub->dyn->ops->pre_update(sub->dyn->self, b, mask, &si))) return rc;
         for (int s = 0; s < ns; s++)
             if (mask[s]) b->forces_valid[s] = 0;
+        if ((sub->needs & BMD_MOVES_CELL) && (rc = check_moved_cells(st, b, mask, range))) return rc;
+        if (!refresh_mask(b, mask, i)) continue;
         order_due(st, b, mask, si.steps, range);
         if ((rc = call_hooks(st, b, BMD_HOOK_AFTER_PRE_UPDATE, i, mask))) return rc;
     }
@@ -588,9 +647,10 @@ bmd_status bmd_stage_step(bmd_stage *st, bmd_batch *b, bmd_model *m) {
         if (!refresh_mask(b, mask, i)) continue;
         double *steps = bmd_batch_column_data(b, sub->c_steps);
         bmd_step_info si = {&st->units, st->seed, st->index_offset + i, steps};
-        if (sub->dyn->ops->post_update) sub->dyn->ops->post_update(sub->dyn->self, b, mask, &si);
+        if (sub->dyn->ops->post_update && (rc = sub->dyn->ops->post_update(sub->dyn->self, b, mask, &si))) return rc;
         for (int s = 0; s < ns; s++)
             if (mask[s]) steps[s] += 1;
+        if (!refresh_mask(b, mask, i)) continue;
         if ((rc = call_hooks(st, b, BMD_HOOK_AFTER_POST_UPDATE, i, mask))) return rc;
     }
 
@@ -600,6 +660,7 @@ bmd_status bmd_stage_step(bmd_stage *st, bmd_batch *b, bmd_model *m) {
     /* convergence, then the move to the next sub-stage and its enter() */
     refresh_live(st, b);
     for (int s = 0; s < ns; s++) st->leave[s] = -1;
+    if ((rc = force_rows(st, b, st->live))) return rc;
     check_convergence(st, b, st->live);
     for (int i = 0; i < st->k; i++)
         if ((rc = leave_substage(st, b, i, st->live))) return rc;

@@ -33,6 +33,13 @@ double bmd_fmax(const bmd_batch *b, int slot) {
     return sqrt(m);
 }
 
+double bmd_pressure(const bmd_batch *b, int slot, const bmd_units *u) {
+    if (!b->stress_valid[slot]) return NAN;
+    const double v = bmd_batch_volume(b, slot);
+    const double *sg = b->stress + 6 * (size_t)slot;
+    return (2.0 * bmd_kinetic_energy(b, slot, u) - v * (sg[0] + sg[1] + sg[2])) / (3.0 * v);
+}
+
 static void mb_system(bmd_batch *b, int s, double T, const bmd_units *u, uint64_t seed, uint32_t stream,
                       bmd_dof_rule rule) {
     const int a0 = b->atom_start[s], n = b->atom_count[s];

@@ -2,7 +2,12 @@
  * its sub-stage is a multiple of `every` (after the step), plus a row at
  * entry (step 0) and a last row when a system leaves a sub-stage at a step
  * not already logged. Columns: system_id, stage, step, energy, fmax,
- * temperature, with units in the header (metal: eV, eV/Å, K; lj: ε, ε/σ, ε/k_B).
+ * temperature, pressure, volume, with units in the header (metal: eV,
+ * eV/Å, K, bar, Å³; lj: ε, ε/σ, ε/k_B, ε/σ³, σ³). The pressure
+ * (bmd_pressure: kinetic part included, as LAMMPS's thermo press) is
+ * written when the stress was computed at that step (a stage whose dynamics
+ * needs the virial, a cell periodic along a, b and c), the volume for a
+ * cell periodic along a, b and c; otherwise the field is empty.
  * The temperature is 2K / (N_f k_B) with the degrees of freedom the row's
  * sub-stage declares (bmd_stage_dof: 3N for Langevin and the optimizers,
  * 3N − 3 for NVE and Nosé–Hoover).
@@ -13,6 +18,7 @@
  * that length (rows of a torn last line included), instead of a new one. */
 #include "hooks/hooks_internal.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -43,17 +49,25 @@ static bmd_status log_open(void *self, const bmd_stage *stage, bmd_batch *b) {
     if ((st = bmd__records_open(h->path, 0, &h->out))) return st;
     FILE *f = bmd__records_stream(h->out);
     if (bmd_stage_units(stage)->kind == BMD_UNITS_LJ)
-        fputs("system_id,stage,step,energy_eps,fmax_eps_per_sigma,temperature_eps_per_kB\n", f);
+        fputs("system_id,stage,step,energy_eps,fmax_eps_per_sigma,temperature_eps_per_kB,pressure_eps_per_sigma3,"
+              "volume_sigma3\n",
+              f);
     else
-        fputs("system_id,stage,step,energy_eV,fmax_eV_per_A,temperature_K\n", f);
+        fputs("system_id,stage,step,energy_eV,fmax_eV_per_A,temperature_K,pressure_bar,volume_A3\n", f);
     return bmd__records_end(h->out);
 }
 
 static void row(FILE *f, const bmd_hook_ctx *ctx, int s, double steps) {
     const bmd_batch *b = ctx->batch;
-    fprintf(f, "%lld,%s,%.0f,%.17g,%.17g,%.17g\n", (long long)b->system_id[s],
+    const unsigned char *pbc = b->pbc + 3 * (size_t)s;
+    fprintf(f, "%lld,%s,%.0f,%.17g,%.17g,%.17g,", (long long)b->system_id[s],
             bmd_stage_name(ctx->stage, b->status[s]), steps, b->energy[s], bmd_fmax(b, s),
             bmd_temperature(b, s, ctx->units, bmd_stage_dof(ctx->stage, b->status[s])));
+    double p = bmd_pressure(b, s, ctx->units);
+    if (!isnan(p)) fprintf(f, "%.17g", p / ctx->units->pressure);
+    fputc(',', f);
+    if (pbc[0] && pbc[1] && pbc[2]) fprintf(f, "%.17g", bmd_batch_volume(b, s));
+    fputc('\n', f);
 }
 
 static bmd_status log_call(void *self, const bmd_hook_ctx *ctx) {

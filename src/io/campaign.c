@@ -29,6 +29,87 @@ static bmd_status check_range(const bmd_yread *r, const bmd_ynode *node, const c
     return bmd_yerr(r, at ? at : node, "%s.%s: %.17g is out of range (expected %s)", where, name, x, expected);
 }
 
+/* Index of word w in "a|b|c", -1 when absent. */
+static int choice_index(const char *choices, const char *w) {
+    int i = 0;
+    for (const char *p = choices; p && *p; i++) {
+        const char *e = strchr(p, '|');
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        if (strlen(w) == n && strncmp(p, w, n) == 0) return i;
+        if (!e) break;
+        p = e + 1;
+    }
+    return -1;
+}
+
+/* Parameter p from map (where: "stages.relax" or "stages.relax.cell"):
+ * a number, a whole number, true/false, a word of p->choices, or a mask
+ * (a list of those words, or one 0/1 per word); checked against its range. */
+static bmd_status read_param(const bmd_yread *r, const bmd_ynode *map, const char *where, const bmd_param_desc *p,
+                             double *out, int *present) {
+    const bmd_ynode *n = bmd_yaml_get(map, p->name, NULL);
+    *present = n != NULL;
+    if (!n) return BMD_OK;
+    bmd_status st = BMD_OK;
+    if (p->kind == BMD_PARAM_BOOL) {
+        int v = 0;
+        if ((st = bmd_yget_bool(r, map, p->name, where, &v, NULL))) return st;
+        *out = v;
+        return BMD_OK;
+    }
+    if (p->kind == BMD_PARAM_CHOICE) {
+        int k = n->kind == BMD_Y_SCALAR ? choice_index(p->choices, n->value) : -1;
+        if (k < 0) return bmd_yerr(r, n, "%s.%s: expected one of %s", where, p->name, p->choices);
+        *out = k;
+        return BMD_OK;
+    }
+    if (p->kind == BMD_PARAM_MASK) {
+        int words = 0, bits = 0;
+        for (const char *c = p->choices; c && *c; c++) words += *c == '|';
+        words += 1;
+        if (n->kind != BMD_Y_SEQ)
+            return bmd_yerr(r, n, "%s.%s: expected a list of components (%s), or %d values 0 or 1", where, p->name,
+                            p->choices, words);
+        int numbers = n->n == words;
+        for (int i = 0; numbers && i < n->n; i++)
+            numbers = n->items[i]->kind == BMD_Y_SCALAR && !n->items[i]->quoted &&
+                      (strcmp(n->items[i]->value, "0") == 0 || strcmp(n->items[i]->value, "1") == 0);
+        for (int i = 0; i < n->n; i++) {
+            const bmd_ynode *it = n->items[i];
+            int k = numbers ? (it->value[0] == '1' ? i : -2) : (it->kind == BMD_Y_SCALAR ? choice_index(p->choices, it->value) : -1);
+            if (k == -1)
+                return bmd_yerr(r, it, "%s.%s: expected a component (%s), or %d values 0 or 1", where, p->name,
+                                p->choices, words);
+            if (k >= 0) bits |= 1 << k;
+        }
+        *out = bits;
+        return BMD_OK;
+    }
+    char w[200];
+    snprintf(w, sizeof w, "%s.%s", where, p->name);
+    if ((st = bmd_ynumber(r, n, w, out))) return st;
+    const char *expected = bmd_param_out_of_range(p, *out);
+    if (expected) return bmd_yerr(r, n, "%s.%s: %.17g is out of range (expected %s)", where, p->name, *out, expected);
+    return BMD_OK;
+}
+
+/* The stage's `group:` mapping (cell: {...}): a mapping of that group's
+ * parameters only. */
+static bmd_status read_group(const bmd_yread *r, const bmd_ynode *node, const char *where, const bmd_dynamics_type *t,
+                             const char *group) {
+    const bmd_ynode *g = bmd_yaml_get(node, group, NULL);
+    if (!g) return BMD_OK;
+    char at[160];
+    snprintf(at, sizeof at, "%s.%s", where, group);
+    if (g->kind != BMD_Y_MAP) return bmd_yerr(r, g, "%s: expected a mapping", at);
+    const char *keys[40];
+    int nk = 0;
+    for (int i = 0; i < t->n_params && nk < 39; i++)
+        if (t->params[i].group && strcmp(t->params[i].group, group) == 0) keys[nk++] = t->params[i].name;
+    keys[nk] = NULL;
+    return bmd_ycheck_keys(r, g, at, keys);
+}
+
 static bmd_status read_stage(const bmd_yread *r, const char *name, const bmd_ynode *node, bmd_campaign *c) {
     char where[128];
     snprintf(where, sizeof where, "stages.%s", name);
@@ -60,10 +141,21 @@ static bmd_status read_stage(const bmd_yread *r, const char *name, const bmd_yno
     s->type = t;
     s->line = node->line;
 
-    const char *keys[40];
-    int nk = 0;
+    /* the stage's keys: its dynamics' ungrouped parameters, the convergence
+     * keys, and one key per group (cell: {...}) */
+    const char *keys[48], *groups[8];
+    int nk = 0, ng = 0;
     keys[nk++] = "type";
-    for (int i = 0; i < t->n_params && nk < 34; i++) keys[nk++] = t->params[i].name;
+    for (int i = 0; i < t->n_params && nk < 40; i++) {
+        const char *g = t->params[i].group;
+        if (!g) {
+            keys[nk++] = t->params[i].name;
+            continue;
+        }
+        int seen = 0;
+        for (int k = 0; k < ng; k++) seen |= strcmp(groups[k], g) == 0;
+        if (!seen && ng < 8) keys[nk++] = groups[ng++] = g;
+    }
     if (t->is_optimizer) {
         keys[nk++] = "fmax";
         keys[nk++] = "etol";
@@ -73,14 +165,21 @@ static bmd_status read_stage(const bmd_yread *r, const char *name, const bmd_yno
     }
     keys[nk] = NULL;
     if ((st = bmd_ycheck_keys(r, node, where, keys))) return st;
+    for (int k = 0; k < ng; k++)
+        if ((st = read_group(r, node, where, t, groups[k]))) return st;
 
     for (int i = 0; i < t->n_params; i++) {
-        s->values[i] = t->params[i].def;
-        if ((st = bmd_yget_number(r, node, t->params[i].name, where, &s->values[i], &present))) return st;
-        if (present && (st = check_range(r, node, where, type, t->params[i].name, s->values[i]))) return st;
-        if (!present && isnan(t->params[i].def) && !t->params[i].optional)
-            return bmd_yerr(r, node, "%s: missing '%s' (%s%s%s)", where, t->params[i].name, t->params[i].doc,
-                            t->params[i].unit[0] ? ", " : "", t->params[i].unit);
+        const bmd_param_desc *p = &t->params[i];
+        const bmd_ynode *map = node;
+        char at[160];
+        snprintf(at, sizeof at, "%s%s%s", where, p->group ? "." : "", p->group ? p->group : "");
+        if (p->group) map = bmd_yaml_get(node, p->group, NULL);
+        s->values[i] = p->def;
+        present = 0;
+        if (map && map->kind == BMD_Y_MAP && (st = read_param(r, map, at, p, &s->values[i], &present))) return st;
+        if (!present && isnan(p->def) && !p->optional)
+            return bmd_yerr(r, node, "%s: missing '%s' (%s%s%s)", where, p->name, p->doc, p->unit[0] ? ", " : "",
+                            p->unit);
     }
     s->conv.fmax = 0;
     s->conv.etol = 0;

@@ -164,45 +164,23 @@ bmd_status bmd__campaign_read_input(const bmd_yread *r, const bmd_ynode *node, b
 
 /* ---------------------------------------------- per-structure overrides */
 
-/* The range of a stage parameter: the values the dynamics accept (outside
- * it they take the system out as invalid_param_<name>) and that
- * bmd_campaign_check_overrides holds an input's info line to. */
-typedef struct param_range {
-    const char *type; /* dynamics type, NULL: any */
-    const char *name;
-    double lo, hi;
-    int lo_open, whole;
-    const char *expected;
-} param_range;
+#define BMD_RANGE_(lo_, hi_, open_, text_) .lo = (lo_), .hi = (hi_), .lo_open = (open_), .expected = (text_)
 
-static const param_range RANGES[] = {
-    {NULL, "dt", 0, INFINITY, 1, 0, "a time step > 0"},
-    {NULL, "steps", 0, INFINITY, 0, 1, "a whole number of steps >= 0"},
-    {NULL, "max_steps", 0, INFINITY, 0, 1, "a whole number of steps >= 0"},
-    {"nvt_nose_hoover", "temperature", 0, INFINITY, 1, 0, "a temperature > 0 K"},
-    {NULL, "temperature", 0, INFINITY, 0, 0, "a temperature >= 0 K"},
-    {NULL, "init_temperature", 0, INFINITY, 0, 0, "a temperature >= 0 K"},
-    {NULL, "friction", 0, INFINITY, 0, 0, "a friction >= 0 1/fs"},
-    {NULL, "tdamp", 0, INFINITY, 0, 0, "a damping time >= 0 fs (0: 100 dt)"},
-    {NULL, "chain", 1, 10, 0, 1, "a whole number from 1 to 10"},
-    {NULL, "maxstep", 0, INFINITY, 1, 0, "a length > 0 Å"},
-    {NULL, "fmax", 0, INFINITY, 0, 0, "a force >= 0 eV/Å"},
-    {NULL, "etol", 0, INFINITY, 0, 0, "an energy >= 0 eV"},
+/* The ranges of the stage's own keys (a dynamics' parameters carry theirs
+ * in the catalogue, dynamics.h's bmd_param_desc). */
+static const bmd_param_desc STAGE_KEYS[] = {
+    {.name = "steps", .kind = BMD_PARAM_WHOLE, BMD_RANGE_(0, INFINITY, 0, "a whole number of steps >= 0")},
+    {.name = "max_steps", .kind = BMD_PARAM_WHOLE, BMD_RANGE_(0, INFINITY, 0, "a whole number of steps >= 0")},
+    {.name = "fmax", BMD_RANGE_(0, INFINITY, 0, "a force >= 0 eV/Å")},
+    {.name = "etol", BMD_RANGE_(0, INFINITY, 0, "an energy >= 0 eV")},
 };
 
-static const param_range *range_of(const char *type, const char *name) {
-    for (size_t i = 0; i < sizeof RANGES / sizeof *RANGES; i++)
-        if (strcmp(RANGES[i].name, name) == 0 && (!RANGES[i].type || strcmp(RANGES[i].type, type) == 0))
-            return &RANGES[i];
-    return NULL;
-}
-
 const char *bmd__campaign_param_out_of_range(const char *type, const char *name, double x) {
-    const param_range *pr = range_of(type, name);
-    if (!isfinite(x)) return pr ? pr->expected : "a finite number";
-    if (!pr) return NULL;
-    int ok = (pr->lo_open ? x > pr->lo : x >= pr->lo) && x <= pr->hi && (!pr->whole || x == floor(x));
-    return ok ? NULL : pr->expected;
+    const bmd_param_desc *d = bmd_dynamics_param(bmd_dynamics_find(type), name);
+    for (size_t i = 0; !d && i < sizeof STAGE_KEYS / sizeof *STAGE_KEYS; i++)
+        if (strcmp(STAGE_KEYS[i].name, name) == 0) d = &STAGE_KEYS[i];
+    if (!d) return isfinite(x) ? NULL : "a finite number";
+    return bmd_param_out_of_range(d, x);
 }
 
 /* Checks info key `name` of sys, if present, for stage s. */
@@ -227,7 +205,13 @@ bmd_status bmd_campaign_check_overrides(const bmd_campaign *c, const bmd_system 
     for (int i = 0; i < c->n_stages; i++) {
         const bmd_campaign_stage *s = &c->stages[i];
         bmd_status st = BMD_OK;
-        for (int k = 0; !st && k < s->type->n_params; k++) st = check_key(s, sys, index, s->type->params[k].name);
+        for (int k = 0; !st && k < s->type->n_params; k++) {
+            const bmd_param_desc *d = &s->type->params[k];
+            /* (the dynamics ignore an info key that may not override: the
+             * ones that size columns, and words) */
+            if (!d->stage_only && d->kind != BMD_PARAM_CHOICE && d->kind != BMD_PARAM_MASK)
+                st = check_key(s, sys, index, d->name);
+        }
         static const char *const opt[] = {"fmax", "etol", "max_steps"}, *const md[] = {"steps", "max_steps"};
         const char *const *conv = s->type->is_optimizer ? opt : md;
         int n_conv = s->type->is_optimizer ? 3 : 2;

@@ -52,7 +52,7 @@ static bmd_status probe_enter(void *self, bmd_batch *b, const unsigned char *ent
     ev("E%d", si->substage);
     return BMD_OK;
 }
-static void probe_pre(void *self, bmd_batch *b, const unsigned char *mask, const bmd_step_info *si) {
+static bmd_status probe_pre(void *self, bmd_batch *b, const unsigned char *mask, const bmd_step_info *si) {
     (void)self;
     harmonic_model *h = inner_model->self;
     static double f[3 * 4096];
@@ -70,15 +70,17 @@ static void probe_pre(void *self, bmd_batch *b, const unsigned char *mask, const
         }
     }
     ev("P%d", si->substage);
+    return BMD_OK;
 }
-static void probe_post(void *self, bmd_batch *b, const unsigned char *mask, const bmd_step_info *si) {
+static bmd_status probe_post(void *self, bmd_batch *b, const unsigned char *mask, const bmd_step_info *si) {
     (void)self;
     for (int s = 0; s < b->n_systems; s++)
         if (mask[s]) assert_true(b->forces_valid[s]);
     ev("Q%d", si->substage);
+    return BMD_OK;
 }
 static void probe_destroy(void *self) { (void)self; }
-static const bmd_dynamics_ops probe_ops = {"probe", probe_enter, probe_pre, probe_post, probe_destroy};
+static const bmd_dynamics_ops probe_ops = {.type = "probe", .enter = probe_enter, .pre_update = probe_pre, .post_update = probe_post, .destroy = probe_destroy};
 
 static bmd_dynamics *probe_new(void) {
     bmd_dynamics *d = calloc(1, sizeof *d);

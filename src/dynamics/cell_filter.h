@@ -1,0 +1,108 @@
+/* cell_filter.h — internal: variable-cell relaxation for the optimizers, as
+ * ASE's cell filters (ase.constraints.UnitCellFilter and ExpCellFilter of
+ * ASE 3.22; FrechetCellFilter of newer ASE): an optimizer works on one
+ * system's generalized coordinates of dimension
+ *
+ *     dim = 3N          (no filter: the positions, and the forces)
+ *     dim = 3N + 9      (a filter: the filter's N + 3 rows of
+ *                        get_positions() / get_forces(), row-major)
+ *
+ * and takes ASE's steps on them: get_positions(x), get_forces(f) at the
+ * current evaluation, then set_positions(x_new), which moves the atoms and
+ * the cell. Every optimizer appends the `cell:` group's parameters
+ * (BMD__CELL_PARAM_DESCS) to its own, in that order, and hands the
+ * filter a pointer to them in the system's parameter row.
+ *
+ * Per-system state (the cell at entry, ASE's orig_cell; a filter's own
+ * numbers) lives in a per-system column of width BMD__CELLF_STATE_WIDTH
+ * that the optimizer creates ("<type>.<substage>.cell") and passes in. */
+#ifndef BATCHMD_DYNAMICS_CELL_FILTER_H
+#define BATCHMD_DYNAMICS_CELL_FILTER_H
+
+#include "dynamics/dynamics_internal.h"
+
+/* the filters (the `cell.filter` parameter's value) */
+enum { BMD__CELL_NONE = 0, BMD__CELL_UNIT, BMD__CELL_EXP, BMD__CELL_FRECHET };
+#define BMD__CELL_FILTER_WORDS "none|unit|exp|frechet"
+
+/* offsets of the `cell:` parameters in the block an optimizer appends */
+enum {
+  BMD__CELLP_FILTER,
+  BMD__CELLP_PRESSURE,
+  BMD__CELLP_MASK,
+  BMD__CELLP_HYDROSTATIC,
+  BMD__CELLP_CONSTANT_VOLUME,
+  BMD__CELLP_FACTOR,
+  BMD__CELLP_N
+};
+
+/* The descriptors of the `cell:` group, in BMD__CELLP_* order. */
+#define BMD__CELL_PARAM_DESCS                                                  \
+  {.name = "filter",                                                           \
+   .unit = "",                                                                 \
+   .def = BMD__CELL_NONE,                                                      \
+   .group = "cell",                                                            \
+   .kind = BMD_PARAM_CHOICE,                                                   \
+   .choices = BMD__CELL_FILTER_WORDS,                                          \
+   .doc = "relax the cell too: unit (ASE's UnitCellFilter), exp "              \
+          "(ExpCellFilter), frechet (FrechetCellFilter)"},                     \
+      {.name = "pressure",                                                     \
+       .unit = "bar",                                                          \
+       .def = 0,                                                               \
+       .group = "cell",                                                        \
+       .doc = "target hydrostatic pressure (bar; lj: ε/σ³)"},                  \
+      {.name = "mask",                                                         \
+       .unit = "",                                                             \
+       .def = 63,                                                              \
+       .group = "cell",                                                        \
+       .kind = BMD_PARAM_MASK,                                                 \
+       .choices = "xx|yy|zz|yz|xz|xy",                                         \
+       .doc =                                                                  \
+           "the strain components that relax (ASE's mask; default all six)"},  \
+      {.name = "hydrostatic",                                                  \
+       .unit = "",                                                             \
+       .def = 0,                                                               \
+       .group = "cell",                                                        \
+       .kind = BMD_PARAM_BOOL,                                                 \
+       .doc = "only hydrostatic strain (ASE's hydrostatic_strain)"},           \
+      {.name = "constant_volume",                                              \
+       .unit = "",                                                             \
+       .def = 0,                                                               \
+       .group = "cell",                                                        \
+       .kind = BMD_PARAM_BOOL,                                                 \
+       .doc = "keep the volume (ASE's constant_volume)"},                      \
+  {                                                                            \
+    .name = "cell_factor", .unit = "", .def = NAN, .optional = 1,              \
+    .group = "cell", BMD__RANGE(0, INFINITY, 1, "a factor > 0"),               \
+    .doc = "scale of the cell's coordinates (absent: the number of atoms, "    \
+           "ASE's default)"                                                    \
+  }
+
+#define BMD__CELLF_STATE_WIDTH 16
+
+/* The filter of a parameter row's `cell:` block (BMD__CELL_NONE ... ). */
+static inline int bmd__cellf_kind(const double *cellpar) {
+  return (int)cellpar[BMD__CELLP_FILTER];
+}
+/* dim of a system of n atoms under that filter: 3n, or 3n + 9. */
+static inline int bmd__cellf_dim(const double *cellpar, int n) {
+  return 3 * n + (bmd__cellf_kind(cellpar) != BMD__CELL_NONE ? 9 : 0);
+}
+
+/* A system s starting the optimizer: records ASE's orig_cell (and the
+ * filter's other state) into state[BMD__CELLF_STATE_WIDTH]. */
+void bmd__cellf_enter(const double *cellpar, const bmd_batch *b, int s,
+                      double *state);
+/* x[dim]: the filter's get_positions() of system s. */
+void bmd__cellf_get_positions(const double *cellpar, const double *state,
+                              const bmd_batch *b, int s, double *x);
+/* f[dim]: the filter's get_forces() of system s (the forces, and with a
+ * filter the cell rows from the stress: b->stress_valid[s] must be set). */
+void bmd__cellf_get_forces(const double *cellpar, const double *state,
+                           const bmd_batch *b, int s, const bmd_units *u,
+                           double *f);
+/* The filter's set_positions(x[dim]): moves system s's atoms (and cell). */
+void bmd__cellf_set_positions(const double *cellpar, const double *state,
+                              bmd_batch *b, int s, const double *x);
+
+#endif
