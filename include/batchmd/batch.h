@@ -12,10 +12,22 @@
  * Columns: dynamics keep their per-atom or per-system state (FIRE's v and
  * dt, a thermostat's chain) in named double columns that the batch stores,
  * zero-fills for appended systems and compacts with the rest, so that state
- * travels with its system (compaction, hand-over, checkpoints). */
+ * travels with its system (compaction, hand-over, checkpoints).
+ *
+ * Ragged columns hold state whose size is neither fixed per atom nor per
+ * system: one row per system, each of the length its owner gives it (BFGS's
+ * dense Hessian, (3N + 9)² doubles for a system of N atoms under a cell
+ * filter). Each row is an allocation of its own, so a system that does not
+ * use the column costs nothing (length 0 until its owner sizes it, as at
+ * append), compaction moves pointers, not megabytes, and a dynamics can
+ * free a row when its system no longer needs it. Checkpoints carry every
+ * row with its length; hand-over carries none (no ragged column travels:
+ * they hold a sub-stage's state, and a system handed over starts its next
+ * stage fresh). */
 #ifndef BATCHMD_BATCH_H
 #define BATCHMD_BATCH_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include "status.h"
 #include "system.h"
@@ -30,8 +42,11 @@ extern "C" {
 typedef struct bmd_column {
     char name[BMD_COLUMN_NAME];
     int per_atom; /* 1: one row per atom, 0: one row per system */
-    int width;    /* doubles per row */
-    double *data; /* [rows * width] */
+    int width;    /* doubles per row (0 for a ragged column) */
+    double *data; /* [rows * width] (NULL for a ragged column) */
+    int ragged;   /* 1: per system, row s of length row_len[s] at rows[s] */
+    double **rows;   /* [cap_systems] (ragged only; NULL where row_len is 0) */
+    size_t *row_len; /* [cap_systems] doubles in each row (ragged only) */
 } bmd_column;
 
 typedef struct bmd_batch {
@@ -95,6 +110,17 @@ bmd_status bmd_batch_column(bmd_batch *b, const char *name, int per_atom, int wi
 double *bmd_batch_column_data(const bmd_batch *b, int index);
 /* Index of a column by name, -1 when absent. */
 int bmd_batch_find_column(const bmd_batch *b, const char *name);
+
+/* Finds or creates a ragged column (every row empty when created). Asking
+ * for the name of a fixed-width column, or bmd_batch_column for a ragged
+ * one, is an error. */
+bmd_status bmd_batch_ragged_column(bmd_batch *b, const char *name, int *index);
+/* Row `slot` of ragged column `index`: its data, and in *len (may be NULL)
+ * its length in doubles; NULL (length 0) when empty or not ragged. */
+double *bmd_batch_ragged_row(const bmd_batch *b, int index, int slot, size_t *len);
+/* Gives row `slot` the length len, zero-filled (what it held is dropped);
+ * len 0 frees it. */
+bmd_status bmd_batch_ragged_resize(bmd_batch *b, int index, int slot, size_t len);
 
 /* The value of a per-system parameter for slot s: the info key `key` if the
  * structure's info line has it (parsed as a number), else fallback. Returns

@@ -1,6 +1,7 @@
 /* batch.c — owns the live batch: structure-of-arrays storage of many systems,
  * append, stable compaction on removal, extraction, and the named columns in
- * which dynamics keep per-system and per-atom state. */
+ * which dynamics keep per-system and per-atom state (fixed-width, and
+ * ragged: one allocation per system row, batch.h). */
 #include "batchmd/batch.h"
 #include "core/batch_internal.h"
 
@@ -58,7 +59,12 @@ static bmd_status reserve_systems(bmd_batch *b, int need) {
     if ((st = grow((void **)&b->info, sizeof(bmd_info), old, cap))) return st;
     for (int c = 0; c < b->n_columns; c++) {
         bmd_column *col = &b->columns[c];
-        if (!col->per_atom && (st = grow((void **)&col->data, (size_t)col->width * sizeof(double), old, cap)))
+        if (col->ragged) {
+            /* (new entries zeroed: empty rows) */
+            if ((st = grow((void **)&col->rows, sizeof(double *), old, cap)) ||
+                (st = grow((void **)&col->row_len, sizeof(size_t), old, cap)))
+                return st;
+        } else if (!col->per_atom && (st = grow((void **)&col->data, (size_t)col->width * sizeof(double), old, cap)))
             return st;
     }
     b->cap_systems = cap;
@@ -99,7 +105,13 @@ void bmd_batch_destroy(bmd_batch *b) {
     free(b->uid);
     for (int s = 0; s < b->n_systems; s++) bmd_info_free(&b->info[s]);
     free(b->info);
-    for (int c = 0; c < b->n_columns; c++) free(b->columns[c].data);
+    for (int c = 0; c < b->n_columns; c++) {
+        bmd_column *col = &b->columns[c];
+        free(col->data);
+        for (int s = 0; col->ragged && s < b->n_systems; s++) free(col->rows[s]);
+        free(col->rows);
+        free(col->row_len);
+    }
     free(b);
 }
 
@@ -139,7 +151,11 @@ bmd_status bmd_batch_append(bmd_batch *b, const bmd_system *sys, int *slot) {
     b->info[s] = info;
     for (int c = 0; c < b->n_columns; c++) {
         bmd_column *col = &b->columns[c];
-        if (col->per_atom) memset(col->data + (size_t)col->width * a0, 0, (size_t)col->width * n * sizeof(double));
+        if (col->ragged) {
+            col->rows[s] = NULL;
+            col->row_len[s] = 0;
+        } else if (col->per_atom)
+            memset(col->data + (size_t)col->width * a0, 0, (size_t)col->width * n * sizeof(double));
         else memset(col->data + (size_t)col->width * s, 0, (size_t)col->width * sizeof(double));
     }
     b->n_atoms += n;
@@ -160,6 +176,8 @@ bmd_status bmd_batch_remove(bmd_batch *b, const unsigned char *remove) {
         int a0 = b->atom_start[s], n = b->atom_count[s];
         if (remove[s]) {
             bmd_info_free(&b->info[s]);
+            for (int c = 0; c < b->n_columns; c++)
+                if (b->columns[c].ragged) free(b->columns[c].rows[s]);
             continue;
         }
         /* atoms of s move to [na, na + n) */
@@ -171,7 +189,11 @@ bmd_status bmd_batch_remove(bmd_batch *b, const unsigned char *remove) {
         for (int i = 0; i < n; i++) b->sys[na + i] = ns;
         for (int c = 0; c < b->n_columns; c++) {
             bmd_column *col = &b->columns[c];
-            if (col->per_atom) move_rows(col->data, (size_t)col->width * sizeof(double), na, a0, n);
+            if (col->ragged) {
+                col->rows[ns] = col->rows[s];
+                col->row_len[ns] = col->row_len[s];
+            } else if (col->per_atom)
+                move_rows(col->data, (size_t)col->width * sizeof(double), na, a0, n);
             else move_rows(col->data, (size_t)col->width * sizeof(double), ns, s, 1);
         }
         b->atom_start[ns] = na;
@@ -190,6 +212,13 @@ bmd_status bmd_batch_remove(bmd_batch *b, const unsigned char *remove) {
         na += n;
     }
     if (ns < b->n_systems) memset(b->info + ns, 0, (size_t)(b->n_systems - ns) * sizeof(bmd_info));
+    for (int c = 0; c < b->n_columns; c++) {
+        bmd_column *col = &b->columns[c];
+        for (int s = ns; col->ragged && s < b->n_systems; s++) {
+            col->rows[s] = NULL;
+            col->row_len[s] = 0;
+        }
+    }
     b->n_systems = ns;
     b->n_atoms = na;
     b->layout_version++;
@@ -226,7 +255,7 @@ bmd_status bmd_batch_extract(const bmd_batch *b, int slot, bmd_system *out) {
 bmd_status bmd_batch_column(bmd_batch *b, const char *name, int per_atom, int width, int *index) {
     int c = bmd_batch_find_column(b, name);
     if (c >= 0) {
-        if (b->columns[c].per_atom != per_atom || b->columns[c].width != width)
+        if (b->columns[c].ragged || b->columns[c].per_atom != per_atom || b->columns[c].width != width)
             return bmd__fail(BMD_ERR_INVALID, "batch column '%s' already exists with another shape", name);
         if (index) *index = c;
         return BMD_OK;
@@ -240,12 +269,63 @@ bmd_status bmd_batch_column(bmd_batch *b, const char *name, int per_atom, int wi
     double *data = calloc((size_t)rows * (size_t)width, sizeof(double));
     if (!data) return bmd__fail(BMD_ERR_NOMEM, "out of memory for batch column '%s'", name);
     bmd_column *col = &b->columns[b->n_columns];
+    memset(col, 0, sizeof *col);
     strcpy(col->name, name);
     col->per_atom = per_atom;
     col->width = width;
     col->data = data;
     if (index) *index = b->n_columns;
     b->n_columns++;
+    return BMD_OK;
+}
+
+bmd_status bmd_batch_ragged_column(bmd_batch *b, const char *name, int *index) {
+    int c = bmd_batch_find_column(b, name);
+    if (c >= 0) {
+        if (!b->columns[c].ragged)
+            return bmd__fail(BMD_ERR_INVALID, "batch column '%s' already exists with another shape", name);
+        if (index) *index = c;
+        return BMD_OK;
+    }
+    if (b->n_columns == BMD_MAX_COLUMNS)
+        return bmd__fail(BMD_ERR_BUDGET, "too many batch columns (max %d) adding '%s'", BMD_MAX_COLUMNS, name);
+    if (strlen(name) >= BMD_COLUMN_NAME)
+        return bmd__fail(BMD_ERR_INVALID, "batch column name '%s' too long", name);
+    double **rows = calloc((size_t)b->cap_systems, sizeof *rows);
+    size_t *len = calloc((size_t)b->cap_systems, sizeof *len);
+    if (!rows || !len) {
+        free(rows);
+        free(len);
+        return bmd__fail(BMD_ERR_NOMEM, "out of memory for batch column '%s'", name);
+    }
+    bmd_column *col = &b->columns[b->n_columns];
+    memset(col, 0, sizeof *col);
+    strcpy(col->name, name);
+    col->ragged = 1;
+    col->rows = rows;
+    col->row_len = len;
+    if (index) *index = b->n_columns;
+    b->n_columns++;
+    return BMD_OK;
+}
+
+double *bmd_batch_ragged_row(const bmd_batch *b, int index, int slot, size_t *len) {
+    const bmd_column *col = index >= 0 && index < b->n_columns ? &b->columns[index] : NULL;
+    int ok = col && col->ragged && slot >= 0 && slot < b->n_systems;
+    if (len) *len = ok ? col->row_len[slot] : 0;
+    return ok ? col->rows[slot] : NULL;
+}
+
+bmd_status bmd_batch_ragged_resize(bmd_batch *b, int index, int slot, size_t len) {
+    bmd_column *col = index >= 0 && index < b->n_columns ? &b->columns[index] : NULL;
+    if (!col || !col->ragged || slot < 0 || slot >= b->n_systems)
+        return bmd__fail(BMD_ERR_INVALID, "no ragged column %d or slot %d", index, slot);
+    double *row = NULL;
+    if (len && !(row = calloc(len, sizeof(double))))
+        return bmd__fail(BMD_ERR_NOMEM, "out of memory for %zu doubles of batch column '%s'", len, col->name);
+    free(col->rows[slot]);
+    col->rows[slot] = row;
+    col->row_len[slot] = len;
     return BMD_OK;
 }
 

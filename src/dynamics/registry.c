@@ -15,6 +15,8 @@
 #define BMD__DYNAMICS(X)                                                                                            \
     X(fire)                                                                                                         \
     X(fire2)                                                                                                        \
+    X(lbfgs)                                                                                                        \
+    X(bfgs)                                                                                                         \
     X(nve)                                                                                                          \
     X(nvt_langevin)                                                                                                 \
     X(nvt_nose_hoover)

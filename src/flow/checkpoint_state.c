@@ -1,12 +1,33 @@
 /* checkpoint_state.c — owns how a batch and a standalone system are laid
  * out in a checkpoint (checkpoint_internal.h): every array with its bits,
  * the flags, the info keys, and every column by name and shape (all of
- * them: integrator state, stage bookkeeping, hook marks), so that the
- * restored batch continues bit for bit. */
+ * them: integrator state, stage bookkeeping, hook marks; ragged ones row by
+ * row with each row's length), so that the restored batch continues bit for
+ * bit. */
 #include "flow/checkpoint_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
+
+/* The kind word of a ragged column (0 and 1: per system, per atom). */
+#define RAGGED 2u
+
+/* Reads ragged column `name`'s rows (the kind and width words read). */
+static bmd_status get_ragged(bmd__rd *r, bmd_batch *b, const char *name) {
+    int index = -1;
+    bmd_status rc = bmd_batch_ragged_column(b, name, &index);
+    for (int s = 0; !rc && s < b->n_systems && !r->bad; s++) {
+        int64_t len = bmd__rd_i64(r);
+        if (len < 0 || (uint64_t)len > (uint64_t)(r->n - r->off) / sizeof(double)) {
+            r->bad = 1;
+            break;
+        }
+        const void *data = bmd__rd_ptr(r, (size_t)len * sizeof(double));
+        if (data && !(rc = bmd_batch_ragged_resize(b, index, s, (size_t)len)) && len)
+            memcpy(bmd_batch_ragged_row(b, index, s, NULL), data, (size_t)len * sizeof(double));
+    }
+    return rc;
+}
 
 static void put_info(bmd__buf *out, const bmd_info *info) {
     bmd__buf_u32(out, (uint32_t)info->n);
@@ -53,6 +74,16 @@ void bmd__ckpt_put_batch(bmd__buf *out, const bmd_batch *b) {
     bmd__buf_u32(out, (uint32_t)b->n_columns);
     for (int c = 0; c < b->n_columns; c++) {
         const bmd_column *col = &b->columns[c];
+        if (col->ragged) { /* kind 2, width 0, then per system: length, doubles */
+            bmd__buf_str(out, col->name);
+            bmd__buf_u32(out, RAGGED);
+            bmd__buf_u32(out, 0);
+            for (int s = 0; s < b->n_systems; s++) {
+                bmd__buf_i64(out, (int64_t)col->row_len[s]);
+                bmd__buf_put(out, col->rows[s], col->row_len[s] * sizeof(double));
+            }
+            continue;
+        }
         size_t rows = (size_t)(col->per_atom ? b->n_atoms : b->n_systems);
         bmd__buf_str(out, col->name);
         bmd__buf_u32(out, (uint32_t)col->per_atom);
@@ -104,8 +135,14 @@ bmd_status bmd__ckpt_get_batch(bmd__rd *r, bmd_batch *b) {
     uint32_t nc = rc ? 0 : bmd__rd_u32(r);
     for (uint32_t c = 0; !rc && c < nc && !r->bad; c++) {
         char *name = bmd__rd_str(r);
-        int per_atom = (int)bmd__rd_u32(r), width = (int)bmd__rd_u32(r), index = -1;
-        if (!name || width <= 0 || width > 1 << 20) {
+        uint32_t kind = bmd__rd_u32(r);
+        int per_atom = (int)kind, width = (int)bmd__rd_u32(r), index = -1;
+        if (name && kind == RAGGED && width == 0) {
+            rc = get_ragged(r, b, name);
+            free(name);
+            continue;
+        }
+        if (!name || kind > 1 || width <= 0 || width > 1 << 20) {
             free(name);
             r->bad = 1;
             break;

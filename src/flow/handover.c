@@ -80,7 +80,8 @@ static bmd_status make_table(bmd__handover *h, const bmd_batch *b) {
     h->n_columns = h->col_doubles = 0;
     for (int c = 0; c < b->n_columns; c++) {
         const bmd_column *col = &b->columns[c];
-        if (col->per_atom || !bmd__handover_column_travels(col->name)) continue;
+        /* (per-atom and ragged columns never travel: a sub-stage's state) */
+        if (col->per_atom || col->ragged || !bmd__handover_column_travels(col->name)) continue;
         if (h->n_columns == BMD_HANDOVER_MAX_COLUMNS)
             return bmd__fail(BMD_ERR_BUDGET, "hand-over: more than %d travelling columns", BMD_HANDOVER_MAX_COLUMNS);
         if (h->col_doubles + col->width > BMD_HANDOVER_COLUMN_DOUBLES)
