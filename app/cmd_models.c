@@ -158,7 +158,9 @@ int cmd_models(int argc, char **argv) {
                    "0.05", "converged when max |F| < fmax", "etol", "eV", "off", "and |ΔE| per step < etol",
                    "max_steps", "", "1000", "step budget");
         else
-            printf("      %-16s %-6s %-10s %s\n", "steps", "", "required", "steps a system spends in the stage");
+            printf("      %-16s %-6s %-10s %s\n      %-16s %-6s %-10s %s\n", "steps", "", "required",
+                   "steps a system spends in the stage", "fix_com", "", "false",
+                   "hold the centre-of-mass momentum at zero (N_f - 3)");
     }
     print_kim(kim, species, n_species);
     return APP_OK;

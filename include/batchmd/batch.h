@@ -39,6 +39,12 @@ extern "C" {
 #define BMD_MAX_COLUMNS 64
 #define BMD_COLUMN_NAME 48
 
+/* The per-atom column (width 1) of fixed atoms: 1 for an atom held fixed
+ * (bmd_system.fixed, ASE's FixAtoms), 0 otherwise. bmd_batch_append makes
+ * it for the first system with a fixed atom; absent, no atom is fixed. The
+ * stage holds such atoms (dynamics.h). */
+#define BMD_FIXED_COLUMN "fixed"
+
 typedef struct bmd_column {
     char name[BMD_COLUMN_NAME];
     int per_atom; /* 1: one row per atom, 0: one row per system */
@@ -88,7 +94,8 @@ bmd_status bmd_batch_create(bmd_batch **out);
 /* Frees the batch and everything it owns; NULL is a no-op. */
 void bmd_batch_destroy(bmd_batch *b);
 
-/* Appends a copy of sys (vel NULL -> zero velocities; forces, energy and
+/* Appends a copy of sys (vel NULL -> zero velocities; fixed atoms go to
+ * BMD_FIXED_COLUMN; forces, energy and
  * stress are not copied: forces_valid starts 0, nor are the info keys of
  * ASE's calculator results energy, free_energy, stress, dipole, magmom: a
  * result at the input's positions is never written as the model's).
@@ -99,7 +106,7 @@ bmd_status bmd_batch_append(bmd_batch *b, const bmd_system *sys, int *slot);
  * columns in place (remaining systems keep their relative order). */
 bmd_status bmd_batch_remove(bmd_batch *b, const unsigned char *remove);
 /* Copies slot s out as a standalone system (with forces, energy, stress if
- * valid, and info). out is overwritten. */
+ * valid, its fixed atoms, and info). out is overwritten. */
 bmd_status bmd_batch_extract(const bmd_batch *b, int slot, bmd_system *out);
 
 /* Finds or creates a column; new columns are zero-filled. Asking again for an
@@ -126,6 +133,12 @@ bmd_status bmd_batch_ragged_resize(bmd_batch *b, int index, int slot, size_t len
  * structure's info line has it (parsed as a number), else fallback. Returns
  * BMD_ERR_PARSE with a message if the info value is not a number. */
 bmd_status bmd_batch_param(const bmd_batch *b, int slot, const char *key, double fallback, double *out);
+
+/* Slot s's rows of the fixed-atom column (BMD_FIXED_COLUMN: 1 fixed, 0
+ * free), or NULL when no atom of the batch is fixed. */
+const double *bmd_batch_fixed(const bmd_batch *b, int slot);
+/* How many atoms of slot s are fixed. */
+int bmd_batch_n_fixed(const bmd_batch *b, int slot);
 
 /* Volume of slot s's cell, Å³ (|det|). */
 double bmd_batch_volume(const bmd_batch *b, int slot);

@@ -22,6 +22,7 @@ typedef struct bmd_campaign_stage {
     const bmd_dynamics_type *type;
     double values[32];     /* the type's parameters, in its descriptor order */
     bmd_convergence conv;  /* fmax/etol/max_steps (optimizers) or steps (MD) */
+    int fix_com;           /* MD: fix_com: true (bmd_stage_set_fix_com) */
     int line;              /* where the stage is defined */
 } bmd_campaign_stage;
 

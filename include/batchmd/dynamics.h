@@ -40,7 +40,27 @@
  *
  * Per system and sub-stage i named N, the stage keeps the columns
  * "steps.N" (updates taken in N; for an optimizer, ASE's nsteps) and
- * "converged.N" (1 converged, 0 left on budget). */
+ * "converged.N" (1 converged, 0 left on budget).
+ *
+ * Constraints, applied by the stage around every dynamics alike (ASE's
+ * FixAtoms and FixCom):
+ * - Fixed atoms (batch.h's BMD_FIXED_COLUMN): the dynamics see zero force
+ *   on them (in enter, pre_update, post_update and force_residual: ASE's
+ *   adjust_forces, what its optimizers see from atoms.get_forces()); their
+ *   velocities are zero from entry on; after every pre_update and
+ *   post_update a fixed atom is put back where it was, carried affinely
+ *   with the cell if the update changed the cell (ASE: a cell filter's
+ *   set_cell(scale_atoms=True), then set_positions keeps fixed atoms where
+ *   the scaling put them). Outside the dynamics' calls batch->force holds
+ *   the model's forces on every atom: outputs carry what the model
+ *   computed (as ASE writes its calculator's results); the fmax test and
+ *   bmd_fmax count free atoms only.
+ * - fix_com (bmd_stage_set_fix_com, MD sub-stages): the centre-of-mass
+ *   momentum of the free atoms is removed at entry and after every update
+ *   (ASE's FixCom, LAMMPS's fix momentum 1 linear 1 1 1); the sub-stage's
+ *   rule becomes BMD_DOF_FIX_COM (N_f − 3).
+ * A system without fixed atoms under a sub-stage without fix_com is not
+ * touched: its bits are those of the dynamics alone. */
 #ifndef BATCHMD_DYNAMICS_H
 #define BATCHMD_DYNAMICS_H
 
@@ -75,6 +95,12 @@ typedef struct bmd_step_info {
     const double *steps;  /* [n_systems] updates each system has taken in this
                            * sub-stage before the current one (the RNG's step
                            * counter: batch-independent) */
+    bmd_dof_rule dof;     /* the degrees-of-freedom rule the sub-stage runs
+                           * under: BMD_DOF_FIX_COM when the stage holds the
+                           * centre-of-mass momentum at zero (fix_com), else
+                           * its catalogue entry's. A thermostat counts N_f of
+                           * system s as bmd_batch_dof(b, s, rule) with
+                           * rule = bmd__dof_rule(si, its own rule). */
 } bmd_step_info;
 
 typedef struct bmd_dynamics_ops {
@@ -162,7 +188,8 @@ typedef struct bmd_dynamics_type {
      * g = 3N − 3). The optimizers never move the batch's velocities: a row
      * of theirs reports the velocities the system carries as ASE's
      * get_temperature() counts a structure's (BMD_DOF_ALL). The log, the
-     * trajectory and init_temperature use it. */
+     * trajectory and init_temperature use it (BMD_DOF_FIX_COM instead under
+     * the stage's fix_com; fixed atoms counted by bmd_dof_count). */
     bmd_dof_rule dof;
     const bmd_param_desc *params;
     int n_params;
@@ -299,9 +326,15 @@ bmd_status bmd_stage_close(bmd_stage *st);
  * error of the model, of a dynamics' enter() or of a hook. */
 bmd_status bmd_stage_step(bmd_stage *st, bmd_batch *b, bmd_model *m);
 /* The degrees-of-freedom rule of sub-stage i's dynamics (its catalogue
- * entry's dof; BMD_DOF_ALL for a dynamics not in the catalogue, or for i out
- * of range). */
+ * entry's dof; BMD_DOF_FIX_COM when the stage holds its centre-of-mass
+ * momentum at zero; BMD_DOF_ALL for a dynamics not in the catalogue, or for
+ * i out of range). */
 bmd_dof_rule bmd_stage_dof(const bmd_stage *st, int i);
+/* Holds the centre-of-mass momentum of sub-stage i's systems at zero
+ * (fix_com: dynamics.h's constraints; its rule becomes BMD_DOF_FIX_COM).
+ * BMD_ERR_INVALID for an optimizer (its velocities are not the batch's) or
+ * i out of range. */
+bmd_status bmd_stage_set_fix_com(bmd_stage *st, int i, int on);
 /* Loop steps taken so far (what hooks see as ctx->step). */
 long bmd_stage_loop_step(const bmd_stage *st);
 /* Sets the loop step count (a run resumed from a checkpoint continues it). */
@@ -321,16 +354,22 @@ int bmd_stage_live(const bmd_stage *st, const bmd_batch *b);
 
 /* ---- helpers the dynamics share ---- */
 /* Maxwell–Boltzmann velocities at temperature T (K) for the masked systems,
- * keyed by (seed, system_id, stream); under BMD_DOF_MOMENTUM the total
- * momentum is then removed (N > 1); last, they are rescaled so that the
- * kinetic temperature counted by `rule` is exactly T. */
+ * keyed by (seed, system_id, stream); fixed atoms stay at rest; when `rule`
+ * removes the total momentum from the count (BMD_DOF_MOMENTUM without fixed
+ * atoms and N > 1, BMD_DOF_FIX_COM) the free atoms' total momentum is then
+ * removed; last, they are rescaled so that the kinetic temperature counted
+ * by `rule` (bmd_batch_dof) is exactly T. */
 void bmd_velocities_maxwell_boltzmann(bmd_batch *b, const unsigned char *mask, const double *temperature,
                                       const bmd_units *u, uint64_t seed, uint32_t stream, bmd_dof_rule rule);
 /* Kinetic energy (eV) of slot s. */
 double bmd_kinetic_energy(const bmd_batch *b, int slot, const bmd_units *u);
-/* Kinetic temperature 2K / (N_f k_B) (K) of slot s, N_f = bmd_dof_count(rule, N). */
+/* N_f of slot s under rule, its fixed atoms counted (bmd_dof_count). */
+int bmd_batch_dof(const bmd_batch *b, int slot, bmd_dof_rule rule);
+/* Kinetic temperature 2K / (N_f k_B) (K) of slot s, N_f = bmd_batch_dof(b,
+ * s, rule); 0 when N_f = 0. */
 double bmd_temperature(const bmd_batch *b, int slot, const bmd_units *u, bmd_dof_rule rule);
-/* max_i |F_i| of slot s, eV/Å. */
+/* max_i |F_i| over the free atoms of slot s (the constrained forces: ASE's
+ * atoms.get_forces() with FixAtoms), eV/Å. */
 double bmd_fmax(const bmd_batch *b, int slot);
 /* Pressure of slot s in energy/volume (eV/Å³; divide by u->pressure for
  * bar), LAMMPS's thermo `press`: (2K − V tr σ) / 3V, the kinetic part from

@@ -32,9 +32,11 @@
  *
  * Cutoff and skin (Å): each system keeps a Verlet list of the pairs closer
  * than cutoff + skin at its last build, rebuilt only when stale (the two
- * largest displacements since the build add up to more than skin, or the
- * cell, pbc or atom count changed), so the list holds every pair closer than
- * cutoff now. strict = 1 emits exactly the pairs with r < cutoff now (r as
+ * largest displacements since the build add up to more than skin; after a
+ * cell change, the strain's share of the skin counts too; or the pbc or
+ * atom count changed), so the list holds every pair closer than cutoff
+ * now. A list kept over a cell change keeps its pairs and their integer
+ * shifts. strict = 1 emits exactly the pairs with r < cutoff now (r as
  * |(pos_j + S) - pos_i| in double precision): the edges do not depend on when
  * the list was built. strict = 0 emits every pair of the list: the edges
  * change only when a list is rebuilt (for models that weight by distance

@@ -3,7 +3,8 @@
  * Reading: a file is indexed once (byte offset, line number and atom count of
  * every frame) so any frame and its size are available without parsing the
  * others. Frames carry Lattice, pbc, Properties (species or Z, pos, masses,
- * momenta or velocities, forces), energy, stress and free info keys (kept).
+ * momenta or velocities, forces, move_mask: ASE's FixAtoms, or FixCartesian
+ * fixing whole atoms), energy, stress and free info keys (kept).
  * Malformed input fails with a message "FILE:LINE: what was wrong (expected
  * ...)" and BMD_ERR_PARSE.
  *
@@ -11,7 +12,9 @@
  * column in ASE's units (p = m v / ase_time, see units.h); the system's vel
  * is always in Å/fs. Masses default to ASE's standard masses (metal) or 1 (lj).
  *
- * Writing: ASE-readable frames with 17 significant digits (round trip). */
+ * Writing: ASE-readable frames with 17 significant digits (round trip);
+ * a structure with fixed atoms gets a move_mask:L:1 column (F: fixed),
+ * which ase.io.read turns back into FixAtoms. */
 #ifndef BATCHMD_EXTXYZ_H
 #define BATCHMD_EXTXYZ_H
 

@@ -25,7 +25,8 @@
  *     temperature                value [n] (unit K): kinetic temperature of the
  *                                frame's velocities, 2K / (N_f k_B) with N_f = 3N for
  *                                Langevin and optimizer frames, 3N − 3 (3 if N = 1) for
- *                                NVE and Nosé–Hoover ones (the frame's bmd_system.dof)
+ *                                NVE and Nosé–Hoover ones and under fix_com, 3 fewer
+ *                                per fixed atom (bmd_system_dof)
  *
  * Per-system observables are not in H5MD's /observables group: MDAnalysis'
  * reader expects /observables/<name>/value there and fails on per-system

@@ -18,7 +18,9 @@ extern "C" {
  * fmax_eV_per_A, temperature_K (lj units: energy_eps, fmax_eps_per_sigma,
  * temperature_eps_per_kB). The temperature is 2K / (N_f k_B) with N_f as the
  * row's sub-stage counts (bmd_stage_dof: 3N for nvt_langevin and the
- * optimizers, 3N − 3 for nve and nvt_nose_hoover). Opens `path` (truncates,
+ * optimizers, 3N − 3 for nve and nvt_nose_hoover, 3N − 3 under fix_com;
+ * 3 fewer per fixed atom, and no momentum's 3 from nve/nvt_nose_hoover with
+ * fixed atoms: system.h); fmax is over free atoms. Opens `path` (truncates,
  * parent folders made) in open(). */
 bmd_status bmd_hook_log_create(const char *path, long every, bmd_hook **out);
 

@@ -70,8 +70,11 @@ void bmd_model_destroy(bmd_model *m);
  * and the rest (force); see timers.h. Either pointer may be NULL. */
 void bmd_model_timers(const bmd_model *m, double *neighbor_s, double *force_s);
 /* Neighbor-list builds so far, summed over systems: each system's first
- * build counts one, and each rebuild (Verlet skin exceeded, cell changed)
- * one more — LAMMPS's "Neighbor list builds" of a run, counted per system.
+ * build counts one, and each rebuild one more (the skin used up by
+ * displacements, or by a cell change's strain together with the atoms'
+ * displacements beyond it; pbc or atom count changed) — LAMMPS's "Neighbor
+ * list builds" of a run, counted per system. A small cell change (a
+ * barostat's step) keeps the lists.
  * For the built-in lj, morse, eam and kim models; -1 for a model that keeps
  * no lists of its own (plug-ins, custom ops tables); 0 for NULL. */
 long bmd_model_list_builds(const bmd_model *m);

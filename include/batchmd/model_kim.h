@@ -18,17 +18,20 @@
  * cell works) and given the FULL neighbor lists the model asks for (one per
  * cutoff, with ghost rows when the model says it may ask for neighbors of
  * non-contributing particles). Forces on ghosts are folded back onto their
- * atoms. Lists and ghosts are rebuilt when an atom moved more than skin/2.
+ * atoms. Ghosts and lists are kept while the two largest displacements
+ * since the last build add up to at most the skin; after a cell change, the
+ * strain's share counts too (src/neighbor/neighbor.h): a barostat's small
+ * steps do not rebuild them.
  *
  * Threads: one KIM model object per OpenMP thread (KIM model drivers keep
  * scratch state in the model object, so one object must not compute two
  * systems at once); systems are spread over threads when the batch has
  * several systems. A system's numbers do not depend on the other systems in
- * the batch or on the thread that computed it; they are deterministic for a
- * given history of positions, but (unlike the built-in pair models) not
- * bitwise independent of when the lists were rebuilt: the model's
- * summation order follows the padded set, whose wrap of each atom into the
- * home cell is chosen at a rebuild. */
+ * the batch or on the thread that computed it, nor on when the lists were
+ * rebuilt: the ghosts are the images of atoms that lie within range of
+ * another atom (whose coordinates and order depend only on that), so a
+ * model that ignores particles beyond its cutoffs gives the same bits from
+ * kept lists as from fresh ones. */
 #ifndef BATCHMD_MODEL_KIM_H
 #define BATCHMD_MODEL_KIM_H
 

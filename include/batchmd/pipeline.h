@@ -74,7 +74,8 @@
  *   BMD_HANDOVER_MAX_COLUMNS per-system columns;
  *   per system: system_id, atom count, status (enters the next stage, or
  *   taken out), cell, pbc, energy, stress and their valid flags, then
- *   positions, velocities, forces, masses and atomic numbers of its atoms,
+ *   positions, velocities, forces, masses, atomic numbers and fixed flags
+ *   (batch.h's BMD_FIXED_COLUMN) of its atoms,
  *   its column values, and its free info keys as text;
  *   per system at most BMD_HANDOVER_COLUMN_DOUBLES doubles of column
  *   values (every system of a message carries the same columns), and a

@@ -12,6 +12,7 @@ import numbers
 import numpy as np
 from ase import Atoms, units
 from ase.calculators.singlepoint import SinglePointCalculator
+from ase.constraints import FixAtoms
 from ase.data import atomic_masses
 
 # ASE calculator results are never taken as batchmd's (the C side drops
@@ -61,10 +62,7 @@ def atoms_to_dict(atoms, index=None, units_kind="metal", single_point=False):
     where = f"structure {index}" if index is not None else "structure"
     if not isinstance(atoms, Atoms):
         raise TypeError(f"{where}: expected an ase.Atoms, got {type(atoms).__name__}")
-    if atoms.constraints and not single_point:
-        names = ", ".join(type(c).__name__ for c in atoms.constraints)
-        raise ValueError(f"{where}: has constraints ({names}), which batchmd does not apply yet; "
-                         "remove them (atoms.set_constraint()) to run it unconstrained")
+    fixed = None if single_point else _fixed_atoms(atoms, where)
     # other per-atom arrays (tags, charges, initial_magmoms ...) change
     # nothing under batchmd's models: not used, as the command's extxyz
     # reader does not use those columns (docs/campaign.md, inputs)
@@ -93,7 +91,22 @@ def atoms_to_dict(atoms, index=None, units_kind="metal", single_point=False):
         "system_id": index if index is not None else -1,
         "info": info,
         "dof": 0,
+        "fixed": fixed,
     }
+
+
+def _fixed_atoms(atoms, where):
+    """The fixed-atom flags (uint8, 1: fixed) of atoms' FixAtoms constraints,
+    or None when none is fixed; any other constraint is refused."""
+    fixed = np.zeros(len(atoms), dtype=np.uint8)
+    for c in atoms.constraints:
+        if not isinstance(c, FixAtoms):
+            hint = " (for FixCom give the MD stage fix_com=True)" if type(c).__name__ == "FixCom" else ""
+            raise ValueError(f"{where}: has a {type(c).__name__} constraint, which batchmd does not apply{hint}; "
+                             "batchmd holds atoms fixed with FixAtoms only: remove it (atoms.set_constraint()) "
+                             "or replace it")
+        fixed[c.get_indices()] = 1
+    return fixed if fixed.any() else None
 
 
 def _parse_value(text):
@@ -138,6 +151,9 @@ def dict_to_atoms(d, units_kind="metal"):
         atoms.set_momenta(masses[:, None] * v / _ase_time(units_kind), apply_constraint=False)
     for k, v in d["info"]:
         atoms.info[k] = _parse_value(v)
+    if d.get("fixed") is not None:
+        fixed = np.frombuffer(d["fixed"], dtype=np.uint8)
+        atoms.set_constraint(FixAtoms(indices=np.flatnonzero(fixed)))
     if "system_id" not in atoms.info and d["system_id"] >= 0:
         atoms.info["system_id"] = d["system_id"]
     results = {}

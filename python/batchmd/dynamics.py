@@ -4,8 +4,10 @@ pipelines (`a | b`), run inflight over a dataset.
 Each class is one entry of batchmd's dynamics catalogue with the campaign's
 parameters as keyword arguments (docs/campaign.md, stages): FIRE, FIRE2,
 NVE, NVTLangevin, NVTNoseHoover. Optimizers take fmax (eV/Å), etol (eV) and
-max_steps; MD takes steps. Per-structure values come from atoms.info under
-the same names (temperature=..., steps=...)."""
+max_steps; MD takes steps and fix_com (True: the centre-of-mass momentum is
+held at zero). Per-structure values come from atoms.info under the same
+names (temperature=..., steps=...). Atoms with an ase.constraints.FixAtoms
+are held fixed (the results keep it)."""
 import numbers
 import os
 import re
@@ -16,6 +18,11 @@ from . import _convert, _core, _yaml, hooks as _hooks, models as _models, sample
 
 # kinds of parameters (the C catalogue's bmd_param_kind)
 _REAL, _WHOLE, _BOOL, _CHOICE, _MASK = range(5)
+
+# the stage's own key of every MD stage (docs/campaign.md), as a catalogue row:
+# (name, unit, default, doc, optional, group, kind, choices, expected)
+_FIX_COM = ("fix_com", "", 0.0, "hold the centre-of-mass momentum at zero (N_f - 3)", 1, None, _BOOL, None,
+            "true or false")
 
 
 class Result:
@@ -86,6 +93,8 @@ class Dynamics(_Runnable):
                              "'_' or '-' (as in a campaign; it names the info keys steps_NAME, converged_NAME)")
         self.hooks = [_hooks.as_hook(h) for h in hooks]
         plain = {p[0]: p for p in self.params if p[5] is None}
+        if not self.is_optimizer:
+            plain["fix_com"] = _FIX_COM
         groups = {p[5] for p in self.params if p[5] is not None}
         known = set(plain) | groups | ({"fmax", "etol", "max_steps"} if self.is_optimizer else {"steps"})
         unknown = sorted(set(kwargs) - known)
@@ -102,7 +111,7 @@ class Dynamics(_Runnable):
                     _check_value(type(self).__name__, f"{k}.{name}", members[name], x)
             else:
                 _check_value(type(self).__name__, k, plain.get(k), v)
-        self.values = dict(kwargs)
+        self.values = {k: bool(v) if isinstance(v, np.bool_) else v for k, v in kwargs.items()}
 
     def _stages(self):
         return [self]
@@ -147,7 +156,9 @@ def _make_class(row):
         d = "required" if default is None and not optional else ("optional" if default is None else f"default {default:g}")
         key = f"{group}={{'{name}': ...}}" if group else name
         lines.append(f"  {key} ({unit or '-'}; {d}): {pdoc}" + (f" ({choices})" if choices else ""))
-    lines.append("  fmax (eV/Å), etol (eV), max_steps" if is_opt else "  steps: how many steps each system takes")
+    lines.append("  fmax (eV/Å), etol (eV), max_steps" if is_opt else
+                 "  steps: how many steps each system takes\n"
+                 "  fix_com (default False): hold the centre-of-mass momentum at zero (N_f - 3)")
     return cls_name, type(cls_name, (Dynamics,), {"type": type_name, "is_optimizer": bool(is_opt),
                                                    "params": tuple(params), "__doc__": "\n".join(lines)})
 

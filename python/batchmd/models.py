@@ -186,7 +186,9 @@ class PythonModel(Model):
                  r < cutoff + skin when the list was last built (the model
                  masks by distance itself; edges change only on rebuilds)
       skin       Å (default 0.5): Verlet skin of the candidate lists, rebuilt
-                 only when atoms moved more than skin/2 or the cell changed
+                 only when the two largest displacements since the last
+                 build add up to more than the skin (a cell change's strain
+                 counts too)
       species    None (default): every element; else a list of symbols or
                  atomic numbers: a structure with another element is refused
                  by the model's check (the input check before a run,

@@ -43,8 +43,10 @@ void bmdpy_clear_kept(void);
  * (float64 [3n], eV/Å, or None), cell (float64 [9], rows a b c, Å), pbc
  * (3 bools), energy (float or None, eV), stress (float64 [6], Voigt xx yy
  * zz yz xz xy, eV/Å³, ASE's sign, or None), system_id (int), info (list of
- * (key, value) strings, as an extxyz info line holds them), dof (0: 3N,
- * 1: 3N − 3). Out: the arrays are bytes. */
+ * (key, value) strings, as an extxyz info line holds them), dof (system.h's
+ * bmd_dof_rule: 0 all, 1 momentum conserved, 2 fix_com), fixed (uint8 [n],
+ * 1: a fixed atom, ASE's FixAtoms; None or absent: none). Out: the arrays
+ * are bytes. */
 int bmdpy_system_from_dict(PyObject *d, bmd_system *out); /* 0, or -1 with an exception */
 PyObject *bmdpy_system_to_dict(const bmd_system *s);
 /* Reads a C-contiguous buffer of n items of itemsize bytes (a numpy array of

@@ -1,5 +1,6 @@
 /* system.c — a structure crossing between Python and C: the dict of
  * pybmd.h (built and read by python/batchmd/_convert.py) <-> bmd_system. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "pybmd.h"
@@ -36,6 +37,34 @@ static int optional_array(PyObject *d, const char *key, Py_ssize_t n, double **d
     return bmdpy_read_buffer(v, *dst, n, 8, 'f', key);
 }
 
+/* The optional "fixed" flags (a uint8 or bool buffer of n, None: none). */
+static int read_fixed(PyObject *d, bmd_system *out) {
+    PyObject *v = PyDict_GetItemString(d, "fixed");
+    if (!v || v == Py_None) return 0;
+    Py_buffer view;
+    if (PyObject_GetBuffer(v, &view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) return -1;
+    const char *f = view.format ? view.format : "B";
+    char code = f[strlen(f) - 1];
+    int ok = view.itemsize == 1 && view.len == out->n_atoms && (code == 'B' || code == '?' || code == 'b');
+    int rc = 0;
+    if (!ok) {
+        PyErr_Format(PyExc_ValueError, "fixed: expected %d uint8 flags, got a buffer of %zd bytes (format '%s')",
+                     out->n_atoms, view.len, f);
+        rc = -1;
+    } else if (bmd_system_ensure_fixed(out)) {
+        rc = (bmdpy_raise(BMD_ERR_NOMEM, "fixed"), -1);
+    } else {
+        const unsigned char *p = view.buf;
+        for (int i = 0; i < out->n_atoms; i++) out->fixed[i] = p[i] != 0;
+    }
+    PyBuffer_Release(&view);
+    if (!rc && bmd_system_n_fixed(out) == 0) { /* none fixed: as the extxyz reader leaves it */
+        free(out->fixed);
+        out->fixed = NULL;
+    }
+    return rc;
+}
+
 static int read_info(PyObject *list, bmd_info *info) {
     PyObject *seq = PySequence_Fast(list, "info: expected a list of (key, value) strings");
     if (!seq) return -1;
@@ -64,6 +93,7 @@ int bmdpy_system_from_dict(PyObject *d, bmd_system *out) {
     if (!rc) rc = (v = item(d, "masses")) ? bmdpy_read_buffer(v, out->mass, n, 8, 'f', "masses") : -1;
     if (!rc) rc = (v = item(d, "cell")) ? bmdpy_read_buffer(v, out->cell, 9, 8, 'f', "cell") : -1;
     if (!rc) rc = optional_array(d, "velocities", 3 * n, &out->vel);
+    if (!rc) rc = read_fixed(d, out);
     if (!rc && (v = PyDict_GetItemString(d, "pbc"))) {
         PyObject *seq = PySequence_Fast(v, "pbc: expected 3 booleans");
         if (!seq || PySequence_Fast_GET_SIZE(seq) != 3) {
@@ -99,17 +129,19 @@ PyObject *bmdpy_system_to_dict(const bmd_system *s) {
         else PyList_SET_ITEM(info, i, kv);
     }
     if (!info) return NULL;
-    PyObject *none1 = Py_None, *none2 = Py_None, *none3 = Py_None, *none4 = Py_None;
+    PyObject *none1 = Py_None, *none2 = Py_None, *none3 = Py_None, *none4 = Py_None, *none5 = Py_None;
     PyObject *vel = s->vel ? bytes_of(s->vel, 24 * n) : (Py_INCREF(none1), none1);
     PyObject *forces = s->forces ? bytes_of(s->forces, 24 * n) : (Py_INCREF(none2), none2);
     PyObject *energy = s->has_energy ? PyFloat_FromDouble(s->energy) : (Py_INCREF(none3), none3);
     PyObject *stress = s->has_stress ? bytes_of(s->stress, sizeof s->stress) : (Py_INCREF(none4), none4);
-    return Py_BuildValue("{s:N,s:N,s:N,s:N,s:N,s:N,s:(OOO),s:N,s:N,s:L,s:N,s:i}", "numbers",
+    PyObject *fixed = s->fixed ? bytes_of(s->fixed, n) : (Py_INCREF(none5), none5);
+    return Py_BuildValue("{s:N,s:N,s:N,s:N,s:N,s:N,s:(OOO),s:N,s:N,s:L,s:N,s:i,s:N}", "numbers",
                          bytes_of(s->Z, 4 * n), "positions", bytes_of(s->pos, 24 * n), "masses",
                          bytes_of(s->mass, 8 * n), "velocities", vel, "forces", forces, "cell",
                          bytes_of(s->cell, sizeof s->cell), "pbc", s->pbc[0] ? Py_True : Py_False,
                          s->pbc[1] ? Py_True : Py_False, s->pbc[2] ? Py_True : Py_False, "energy", energy,
-                         "stress", stress, "system_id", (long long)s->system_id, "info", info, "dof", (int)s->dof);
+                         "stress", stress, "system_id", (long long)s->system_id, "info", info, "dof", (int)s->dof,
+                         "fixed", fixed);
 }
 
 /* roundtrip(d) -> d: a structure through bmd_system and back (tests). */

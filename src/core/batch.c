@@ -122,6 +122,9 @@ bmd_status bmd_batch_append(bmd_batch *b, const bmd_system *sys, int *slot) {
         return bmd__fail(BMD_ERR_BUDGET, "batch atom count would overflow");
     bmd_status st = reserve_atoms(b, b->n_atoms + sys->n_atoms);
     if (!st) st = reserve_systems(b, b->n_systems + 1);
+    /* its fixed atoms need the column (made before anything changes) */
+    int c_fixed = -1;
+    if (!st && bmd_system_n_fixed(sys) > 0) st = bmd_batch_column(b, BMD_FIXED_COLUMN, 1, 1, &c_fixed);
     if (st) return st;
     int s = b->n_systems, a0 = b->n_atoms, n = sys->n_atoms;
     bmd_info info;
@@ -162,6 +165,10 @@ bmd_status bmd_batch_append(bmd_batch *b, const bmd_system *sys, int *slot) {
     b->n_systems++;
     b->layout_version++;
     if (slot) *slot = s;
+    if (c_fixed >= 0) { /* (zero-filled above) */
+        double *fx = b->columns[c_fixed].data + a0;
+        for (int i = 0; i < n; i++) fx[i] = sys->fixed[i] ? 1.0 : 0.0;
+    }
     return BMD_OK;
 }
 
@@ -249,6 +256,14 @@ bmd_status bmd_batch_extract(const bmd_batch *b, int slot, bmd_system *out) {
     out->has_stress = b->forces_valid[slot] && b->stress_valid[slot];
     if (out->has_stress) memcpy(out->stress, b->stress + 6 * (size_t)slot, 6 * sizeof(double));
     out->system_id = b->system_id[slot];
+    const double *fx = bmd_batch_fixed(b, slot);
+    if (fx && bmd_batch_n_fixed(b, slot) > 0) {
+        if ((st = bmd_system_ensure_fixed(out))) {
+            bmd_system_free(out);
+            return st;
+        }
+        for (int i = 0; i < n; i++) out->fixed[i] = fx[i] != 0;
+    }
     return BMD_OK;
 }
 
@@ -354,6 +369,19 @@ bmd_status bmd_batch_param(const bmd_batch *b, int slot, const char *key, double
                          (long long)b->system_id[slot], key, v);
     *out = x;
     return BMD_OK;
+}
+
+const double *bmd_batch_fixed(const bmd_batch *b, int slot) {
+    int c = bmd_batch_find_column(b, BMD_FIXED_COLUMN);
+    return c >= 0 && b->columns[c].per_atom && b->columns[c].width == 1 ? b->columns[c].data + b->atom_start[slot]
+                                                                          : NULL;
+}
+
+int bmd_batch_n_fixed(const bmd_batch *b, int slot) {
+    const double *fx = bmd_batch_fixed(b, slot);
+    int k = 0;
+    for (int i = 0; fx && i < b->atom_count[slot]; i++) k += fx[i] != 0;
+    return k;
 }
 
 double bmd_batch_volume(const bmd_batch *b, int slot) {

@@ -86,9 +86,26 @@ void bmd_info_free(bmd_info *info) {
     memset(info, 0, sizeof *info);
 }
 
-int bmd_dof_count(bmd_dof_rule rule, int n_atoms) {
-    return rule == BMD_DOF_MOMENTUM && n_atoms > 1 ? 3 * n_atoms - 3 : 3 * n_atoms;
+int bmd_dof_count(bmd_dof_rule rule, int n_atoms, int n_fixed) {
+    int n_free = n_atoms - (n_fixed > 0 ? n_fixed : 0);
+    if (n_free <= 0) return 0;
+    switch (rule) {
+    case BMD_DOF_MOMENTUM: /* conserved only when no atom is held */
+        return n_fixed <= 0 && n_free > 1 ? 3 * n_free - 3 : 3 * n_free;
+    case BMD_DOF_FIX_COM:
+        return 3 * n_free - 3;
+    default:
+        return 3 * n_free;
+    }
 }
+
+int bmd_system_n_fixed(const bmd_system *s) {
+    int k = 0;
+    for (int i = 0; s->fixed && i < s->n_atoms; i++) k += s->fixed[i] != 0;
+    return k;
+}
+
+int bmd_system_dof(const bmd_system *s) { return bmd_dof_count(s->dof, s->n_atoms, bmd_system_n_fixed(s)); }
 
 bmd_status bmd_system_alloc(bmd_system *s, int n_atoms) {
     memset(s, 0, sizeof *s);
@@ -114,6 +131,11 @@ static bmd_status ensure_vec(double **p, int n) {
 
 bmd_status bmd_system_ensure_vel(bmd_system *s) { return ensure_vec(&s->vel, s->n_atoms); }
 bmd_status bmd_system_ensure_forces(bmd_system *s) { return ensure_vec(&s->forces, s->n_atoms); }
+bmd_status bmd_system_ensure_fixed(bmd_system *s) {
+    if (s->fixed) return BMD_OK;
+    s->fixed = calloc((size_t)(s->n_atoms > 0 ? s->n_atoms : 1), 1);
+    return s->fixed ? BMD_OK : bmd__fail(BMD_ERR_NOMEM, "out of memory for %d atoms", s->n_atoms);
+}
 
 bmd_status bmd_system_copy(bmd_system *dst, const bmd_system *src) {
     bmd_status st = bmd_system_alloc(dst, src->n_atoms);
@@ -129,6 +151,10 @@ bmd_status bmd_system_copy(bmd_system *dst, const bmd_system *src) {
     if (src->forces) {
         if ((st = bmd_system_ensure_forces(dst))) goto fail;
         memcpy(dst->forces, src->forces, 3 * n * sizeof *dst->forces);
+    }
+    if (src->fixed) {
+        if ((st = bmd_system_ensure_fixed(dst))) goto fail;
+        memcpy(dst->fixed, src->fixed, n);
     }
     memcpy(dst->cell, src->cell, sizeof dst->cell);
     memcpy(dst->pbc, src->pbc, sizeof dst->pbc);
@@ -157,6 +183,7 @@ void bmd_system_free(bmd_system *s) {
     free(s->mass);
     free(s->vel);
     free(s->forces);
+    free(s->fixed);
     free(s->source);
     bmd_info_free(&s->info);
     memset(s, 0, sizeof *s);

@@ -124,7 +124,7 @@ bmd_status bmd__init_velocities(bmd_batch *b, const unsigned char *enter, const 
         temp[s] = t;
     }
     bmd_velocities_maxwell_boltzmann(b, mask, temp, si->units, si->seed,
-                                     BMD_RNG_STREAM(si->substage, BMD_RNG_VELOCITY_INIT), rule);
+                                     BMD_RNG_STREAM(si->substage, BMD_RNG_VELOCITY_INIT), bmd__dof_rule(si, rule));
     free(mask);
     free(temp);
     return BMD_OK;

@@ -56,10 +56,18 @@ void bmd__params_read(const bmd__params *p, bmd_batch *b, const unsigned char *e
 /* Column names "<type>.<substage>.<what>", e.g. "fire.0.v". */
 void bmd__colname(char *out, const char *type, int substage, const char *what);
 
+/* The rule a dynamics whose catalogue rule is `own` counts N_f by in this
+ * sub-stage: BMD_DOF_FIX_COM when the stage holds the centre-of-mass
+ * momentum at zero (si->dof), else its own. */
+static inline bmd_dof_rule bmd__dof_rule(const bmd_step_info *si, bmd_dof_rule own) {
+    return si->dof == BMD_DOF_FIX_COM ? BMD_DOF_FIX_COM : own;
+}
+
 /* MD dynamics: Maxwell–Boltzmann velocities at enter() for the entering
  * systems whose init_temperature (row value par[s*width + index]) is finite
  * and >= 0 (NaN or < 0: keep the velocities the structure brought), at
- * exactly that temperature as the dynamics' rule counts it. */
+ * exactly that temperature as the dynamics counts it (bmd__dof_rule(si,
+ * rule), fixed atoms at rest and not counted). */
 bmd_status bmd__init_velocities(bmd_batch *b, const unsigned char *enter, const double *par, int width, int index,
                                 const bmd_step_info *si, bmd_dof_rule rule);
 

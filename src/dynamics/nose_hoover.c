@@ -8,7 +8,10 @@
  *   Q_1 = N_f kT τ²,  Q_j = kT τ² (j > 1),  τ = tdamp,
  *   N_f = 3N − 3 (3 if N = 1): the catalogue's rule (BMD__NH_DOF), so that
  *   the log's temperature 2K/(N_f k) averages to the target (the stationary
- *   η̇_1 forces ⟨2K⟩ = N_f kT). Every velocity is scaled by one factor, so a
+ *   η̇_1 forces ⟨2K⟩ = N_f kT); with fixed atoms 3 N_free (their forces
+ *   break momentum conservation), under the stage's fix_com 3 N_free − 3
+ *   (bmd_batch_dof); a system with N_f = 0 (nothing free) has no
+ *   thermostat to drive. Every velocity is scaled by one factor, so a
  *   total momentum of zero (init_temperature's) stays zero; velocities
  *   brought in with a net momentum keep it, scaled with the rest, as in
  *   LAMMPS (the drift is then part of K: give init_temperature, or zero
@@ -82,8 +85,6 @@ static int columns(nose_hoover *d, bmd_batch *b, int substage) {
            bmd__column(b, &d->c_st, d->n_st, 0, ST_WIDTH) >= 0;
 }
 
-static int ndof(int n) { return bmd_dof_count(BMD__NH_DOF, n); }
-
 static double tdamp_of(const double *p) { return p[BMD__NH_TDAMP] > 0 ? p[BMD__NH_TDAMP] : 100.0 * p[BMD__NH_DT]; }
 
 static double thermostat_energy(const double *p, const double *t, double kT, int nf) {
@@ -127,9 +128,10 @@ static double mv2(const bmd_batch *b, int s) {
     return k;
 }
 
-/* NHC(dt/2) of LAMMPS's FixNH::nhc_temp_integrate for slot s. */
-static void nhc_half(bmd_batch *b, int s, const double *p, double *t, const bmd_units *u) {
-    const int M = (int)p[BMD__NH_CHAIN], nf = ndof(b->atom_count[s]);
+/* NHC(dt/2) of LAMMPS's FixNH::nhc_temp_integrate for slot s, with nf =
+ * N_f > 0 degrees of freedom. */
+static void nhc_half(bmd_batch *b, int s, const double *p, double *t, const bmd_units *u, int nf) {
+    const int M = (int)p[BMD__NH_CHAIN];
     const double dt = p[BMD__NH_DT], dthalf = 0.5 * dt, dt4 = 0.25 * dt, dt8 = 0.125 * dt;
     const double kT = u->boltzmann * p[BMD__NH_T], td = tdamp_of(p);
     double Q[MM];
@@ -173,7 +175,8 @@ static bmd_status nh_pre(void *self, bmd_batch *b, const unsigned char *mask, co
         if (!mask[s]) continue;
         const double *p = par + (size_t)s * BMD__NH_NPAR;
         const double dt = p[BMD__NH_DT];
-        nhc_half(b, s, p, st + (size_t)s * ST_WIDTH, si->units);
+        const int nf = bmd_batch_dof(b, s, bmd__dof_rule(si, BMD__NH_DOF));
+        if (nf > 0) nhc_half(b, s, p, st + (size_t)s * ST_WIDTH, si->units, nf);
         bmd__half_kick(b, s, dt, si->units->ftm2v);
         double *x = b->pos + 3 * (size_t)b->atom_start[s];
         const double *v = b->vel + 3 * (size_t)b->atom_start[s];
@@ -193,7 +196,8 @@ static bmd_status nh_post(void *self, bmd_batch *b, const unsigned char *mask, c
         if (!mask[s]) continue;
         const double *p = par + (size_t)s * BMD__NH_NPAR;
         bmd__half_kick(b, s, p[BMD__NH_DT], si->units->ftm2v);
-        nhc_half(b, s, p, st + (size_t)s * ST_WIDTH, si->units);
+        const int nf = bmd_batch_dof(b, s, bmd__dof_rule(si, BMD__NH_DOF));
+        if (nf > 0) nhc_half(b, s, p, st + (size_t)s * ST_WIDTH, si->units, nf);
     }
     return BMD_OK;
 }

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #ifdef _OPENMP
 #include <omp.h>
+#endif
 
 /* ---- catalogue entry (registry.c lists it) ---- */
 enum { BMD__NVE_DT, BMD__NVE_INIT_T, BMD__NVE_NPAR };
@@ -36,7 +37,6 @@ const bmd_dynamics_type bmd__nve_type = {
     .type = "nve", .doc = "velocity Verlet, constant energy", .dof = BMD__NVE_DOF, BMD__PARAMS(nve_params),
     .create = nve_create, .py_name = "NVE"};
 
-#endif
 
 /* Systems of at least this many atoms are updated by all threads together
  * (atoms split statically); the others one system per thread. Every update

@@ -16,9 +16,16 @@
  * BMD_STAGE_STOP_COLUMN, and the atom order of neighbor/atom_order.h (a
  * spatial order of each system's atoms, renewed every bmd__order_every()
  * steps of its sub-stage, dropped when it enters one). Masks live in the stage and
- * grow with the batch: no allocation per step in steady state. */
+ * grow with the batch: no allocation per step in steady state.
+ *
+ * Constraints (dynamics.h; constraints.h does the work): around every call
+ * of a dynamics (enter, pre_update, post_update, force_residual) the
+ * forces on fixed atoms read zero; after every update fixed atoms go back
+ * (with the cell's map) and rest, and a fix_com sub-stage's centre-of-mass
+ * momentum is removed. */
 #include "dynamics/dynamics_internal.h"
 #include "core/batch_internal.h"
+#include "dynamics/constraints.h"
 #include "core/checks.h"
 #include "neighbor/atom_order.h"
 #include "neighbor/neighbor.h"
@@ -36,7 +43,10 @@ typedef struct substage {
     bmd_convergence conv;
     double key; /* value of "stage.entered" once a system has entered */
     int md;     /* an MD dynamics (not an optimizer): "steps" overrides max_steps too */
-    bmd_dof_rule dof; /* its catalogue entry's (BMD_DOF_ALL when not in it) */
+    bmd_dof_rule dof; /* its catalogue entry's (BMD_DOF_ALL when not in it),
+                       * BMD_DOF_FIX_COM under fix_com */
+    bmd_dof_rule own_dof; /* the catalogue entry's */
+    int fix_com;      /* the centre-of-mass momentum held at zero */
     unsigned needs;   /* its dynamics' BMD_NEEDS_VIRIAL | BMD_MOVES_CELL */
     int c_steps, c_conv;
 } substage;
@@ -62,6 +72,7 @@ struct bmd_stage {
     signed char *leave;    /* [cap] -1 stays, 0 leaves unconverged, 1 converged */
     double *virial;        /* [6 cap] */
     double *fmax2;         /* [cap] the optimizers' largest squared force row (force_residual) */
+    bmd__hold hold;        /* fixed atoms' forces, positions and cells across a dynamics call */
 };
 
 /* ---------------------------------------------------------------- setup */
@@ -90,6 +101,7 @@ void bmd_stage_destroy(bmd_stage *st) {
     free(st->leave);
     free(st->virial);
     free(st->fmax2);
+    bmd__hold_free(&st->hold);
     free(st);
 }
 
@@ -132,7 +144,7 @@ bmd_status bmd_stage_add(bmd_stage *st, const char *name, bmd_dynamics *d, const
     s->key = name_key(name);
     const bmd_dynamics_type *t = bmd_dynamics_find(d->ops->type);
     s->md = t && !t->is_optimizer;
-    s->dof = t ? t->dof : BMD_DOF_ALL;
+    s->dof = s->own_dof = t ? t->dof : BMD_DOF_ALL;
     s->needs = d->needs;
     if (d->needs & BMD_NEEDS_VIRIAL) st->want_stress = 1;
     s->c_steps = s->c_conv = -1;
@@ -217,6 +229,17 @@ int bmd_stage_index_offset(const bmd_stage *st) { return st->index_offset; }
 int bmd_stage_count(const bmd_stage *st) { return st->k; }
 const char *bmd_stage_name(const bmd_stage *st, int i) { return (i >= 0 && i < st->k) ? st->sub[i].name : NULL; }
 bmd_dof_rule bmd_stage_dof(const bmd_stage *st, int i) { return (i >= 0 && i < st->k) ? st->sub[i].dof : BMD_DOF_ALL; }
+
+bmd_status bmd_stage_set_fix_com(bmd_stage *st, int i, int on) {
+    if (i < 0 || i >= st->k) return bmd__fail(BMD_ERR_INVALID, "fix_com: no sub-stage %d (the stage has %d)", i, st->k);
+    substage *sub = &st->sub[i];
+    if (!sub->md)
+        return bmd__fail(BMD_ERR_INVALID, "stage '%s': fix_com is for MD stages (an optimizer moves no velocities)",
+                         sub->name);
+    sub->fix_com = on != 0;
+    sub->dof = sub->fix_com ? BMD_DOF_FIX_COM : sub->own_dof;
+    return BMD_OK;
+}
 const bmd_units *bmd_stage_units(const bmd_stage *st) { return &st->units; }
 long bmd_stage_loop_step(const bmd_stage *st) { return st->loop_step; }
 void bmd_stage_set_loop_step(bmd_stage *st, long step) { st->loop_step = step; }
@@ -404,7 +427,7 @@ static double fmax2(const bmd_batch *b, int s) {
 /* st->fmax2[s] for the masked systems: the largest squared force row each
  * one's optimizer sees (its force_residual: a cell filter's rows too), or
  * the atoms' (ASE's test); NAN for MD sub-stages (no fmax test). */
-static bmd_status force_rows(bmd_stage *st, bmd_batch *b, const unsigned char *mask) {
+static bmd_status force_rows_held(bmd_stage *st, bmd_batch *b, const unsigned char *mask) {
     for (int s = 0; s < b->n_systems; s++) st->fmax2[s] = mask[s] ? fmax2(b, s) : NAN;
     for (int i = 0; i < st->k; i++) {
         substage *sub = &st->sub[i];
@@ -413,11 +436,22 @@ static bmd_status force_rows(bmd_stage *st, bmd_batch *b, const unsigned char *m
         int any = 0;
         for (int s = 0; s < b->n_systems; s++) any |= m[s] = mask[s] && b->status[s] == i;
         if (!any) continue;
-        bmd_step_info si = {&st->units, st->seed, st->index_offset + i, bmd_batch_column_data(b, sub->c_steps)};
+        bmd_step_info si = {&st->units, st->seed, st->index_offset + i, bmd_batch_column_data(b, sub->c_steps),
+                            sub->dof};
         bmd_status rc = sub->dyn->ops->force_residual(sub->dyn->self, b, m, st->fmax2, &si);
         if (rc) return rc;
     }
     return BMD_OK;
+}
+
+/* force_rows_held with the forces the optimizers see: zero on fixed atoms
+ * (ASE's test on atoms.get_forces(), constraints applied). */
+static bmd_status force_rows(bmd_stage *st, bmd_batch *b, const unsigned char *mask) {
+    bmd_status rc = bmd__hold_forces(&st->hold, b, mask);
+    if (rc) return rc;
+    rc = force_rows_held(st, b, mask);
+    bmd__release_forces(&st->hold, b, mask);
+    return rc;
 }
 
 /* Fills st->leave[s] for the masked systems: -1 stays, 1 converged, 0 left
@@ -547,14 +581,40 @@ static bmd_status enter_pass(bmd_stage *st, bmd_batch *b) {
             any = 1;
         }
         if (!any) continue;
-        bmd_step_info si = {&st->units, st->seed, st->index_offset + i, steps};
-        bmd_status rc = sub->dyn->ops->enter(sub->dyn->self, b, mask, &si);
+        bmd_step_info si = {&st->units, st->seed, st->index_offset + i, steps, sub->dof};
+        /* velocities as the constraints allow them from the start (an
+         * init_temperature draws its own, under the same constraints) */
+        bmd__rest_fixed(b, mask);
+        if (sub->fix_com) bmd__remove_com_momentum(b, mask);
+        bmd_status rc = bmd__hold_forces(&st->hold, b, mask);
+        if (rc) return rc;
+        rc = sub->dyn->ops->enter(sub->dyn->self, b, mask, &si);
+        bmd__release_forces(&st->hold, b, mask);
         if (rc) return rc;
         if (!refresh_mask(b, mask, i)) continue;
         if ((rc = force_rows(st, b, mask))) return rc;
         check_convergence(st, b, mask);
         if ((rc = leave_substage(st, b, i, mask))) return rc;
     }
+    return BMD_OK;
+}
+
+/* One update (pre_update or post_update) of sub-stage sub under the
+ * constraints: the dynamics see zero force on fixed atoms; afterwards the
+ * model's forces are back, fixed atoms are where they were (carried with
+ * the cell) and at rest, and under fix_com the centre-of-mass momentum is
+ * zero. */
+static bmd_status update(bmd_stage *st, bmd_batch *b, const substage *sub, const unsigned char *mask,
+                         const bmd_step_info *si,
+                         bmd_status (*fn)(void *, bmd_batch *, const unsigned char *, const bmd_step_info *)) {
+    bmd_status rc = bmd__hold_forces(&st->hold, b, mask);
+    if (rc) return rc;
+    rc = bmd__hold_positions(&st->hold, b, mask);
+    if (!rc) rc = fn(sub->dyn->self, b, mask, si);
+    bmd__release_forces(&st->hold, b, mask);
+    if (rc) return rc;
+    bmd__restore_positions(&st->hold, b, mask);
+    if (sub->fix_com) bmd__remove_com_momentum(b, mask);
     return BMD_OK;
 }
 
@@ -622,8 +682,9 @@ bmd_status bmd_stage_step(bmd_stage *st, bmd_batch *b, bmd_model *m) {
         if (!refresh_mask(b, mask, i)) continue;
         if ((rc = call_hooks(st, b, BMD_HOOK_BEFORE_PRE_UPDATE, i, mask))) return rc;
         if (!refresh_mask(b, mask, i)) continue;
-        bmd_step_info si = {&st->units, st->seed, st->index_offset + i, bmd_batch_column_data(b, sub->c_steps)};
-        if ((rc = sub->dyn->ops->pre_update(sub->dyn->self, b, mask, &si))) return rc;
+        bmd_step_info si = {&st->units, st->seed, st->index_offset + i, bmd_batch_column_data(b, sub->c_steps),
+                            sub->dof};
+        if ((rc = update(st, b, sub, mask, &si, sub->dyn->ops->pre_update))) return rc;
         for (int s = 0; s < ns; s++)
             if (mask[s]) b->forces_valid[s] = 0;
         if ((sub->needs & BMD_MOVES_CELL) && (rc = check_moved_cells(st, b, mask, range))) return rc;
@@ -646,8 +707,8 @@ bmd_status bmd_stage_step(bmd_stage *st, bmd_batch *b, bmd_model *m) {
         if ((rc = call_hooks(st, b, BMD_HOOK_BEFORE_POST_UPDATE, i, mask))) return rc;
         if (!refresh_mask(b, mask, i)) continue;
         double *steps = bmd_batch_column_data(b, sub->c_steps);
-        bmd_step_info si = {&st->units, st->seed, st->index_offset + i, steps};
-        if (sub->dyn->ops->post_update && (rc = sub->dyn->ops->post_update(sub->dyn->self, b, mask, &si))) return rc;
+        bmd_step_info si = {&st->units, st->seed, st->index_offset + i, steps, sub->dof};
+        if (sub->dyn->ops->post_update && (rc = update(st, b, sub, mask, &si, sub->dyn->ops->post_update))) return rc;
         for (int s = 0; s < ns; s++)
             if (mask[s]) steps[s] += 1;
         if (!refresh_mask(b, mask, i)) continue;

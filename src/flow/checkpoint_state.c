@@ -174,6 +174,8 @@ void bmd__ckpt_put_system(bmd__buf *out, const bmd_system *s) {
     if (s->vel) bmd__buf_put(out, s->vel, 3 * n * sizeof(double));
     bmd__buf_u32(out, s->forces != NULL);
     if (s->forces) bmd__buf_put(out, s->forces, 3 * n * sizeof(double));
+    bmd__buf_u32(out, s->fixed != NULL);
+    if (s->fixed) bmd__buf_put(out, s->fixed, n);
     put_info(out, &s->info);
     bmd__buf_str(out, s->source);
     bmd__buf_i64(out, s->line);
@@ -197,6 +199,7 @@ bmd_status bmd__ckpt_get_system(bmd__rd *r, bmd_system *s) {
     if (bmd__rd_u32(r) && !(rc = bmd_system_ensure_vel(s))) bmd__rd_get(r, s->vel, 3 * (size_t)n * sizeof(double));
     if (!rc && bmd__rd_u32(r) && !(rc = bmd_system_ensure_forces(s)))
         bmd__rd_get(r, s->forces, 3 * (size_t)n * sizeof(double));
+    if (!rc && bmd__rd_u32(r) && !(rc = bmd_system_ensure_fixed(s))) bmd__rd_get(r, s->fixed, (size_t)n);
     if (!rc) rc = get_info(r, &s->info);
     if (!rc) s->source = bmd__rd_str(r);
     if (!rc) s->line = (long)bmd__rd_i64(r);

@@ -10,8 +10,9 @@
  *   record  0 i64 system_id, 8 i32 atoms, 12 i32 status (0 | -1 failed),
  *           16 u8 forces_valid, stress_valid, pbc[3], pad[3], 24 f64 cell[9],
  *           96 f64 energy, 104 f64 stress[6], 152 i32 info bytes, 156 i32 0,
- *           160 f64 pos[3n] vel[3n] force[3n] mass[n], i32 Z[n],
- *           f64 columns[doubles per system], info text ("key\0value\0"...) */
+ *           160 f64 pos[3n] vel[3n] force[3n] mass[n], i32 Z[n], u8 fixed[n]
+ *           (1: a fixed atom), f64 columns[doubles per system], info text
+ *           ("key\0value\0"...) */
 #include "flow/handover.h"
 
 #include <stdlib.h>
@@ -20,11 +21,11 @@
 #include "batchmd/dynamics.h"
 
 #define MAGIC 0x48444D42u /* "BMDH" on a little-endian host */
-#define VERSION 1u
+#define VERSION 2u
 #define HDR 56
 #define COL_ENTRY (BMD_COLUMN_NAME + 4)
 #define REC_FIXED 160
-#define ATOM_BYTES (3 * 3 * 8 + 8 + 4)
+#define ATOM_BYTES (3 * 3 * 8 + 8 + 4 + 1)
 
 size_t bmd_pipeline_buffer_bytes(long systems, long atoms) {
     if (systems < 1 || atoms < 1) return 0;
@@ -145,6 +146,9 @@ bmd_status bmd__handover_pack(bmd__handover *h, const bmd_batch *b, int s, int f
     put(p, &off, b->force + 3 * a0, 24 * (size_t)n);
     put(p, &off, b->mass + a0, 8 * (size_t)n);
     put(p, &off, b->Z + a0, 4 * (size_t)n);
+    const double *fx = bmd_batch_fixed(b, s);
+    for (int i = 0; i < n; i++) p[off + (size_t)i] = (unsigned char)(fx && fx[i] != 0);
+    off += (size_t)n;
     for (int c = 0; c < h->n_columns; c++) {
         const bmd_column *col = &b->columns[h->col_index[c]];
         put(p, &off, col->data + (size_t)col->width * (size_t)s, 8 * (size_t)col->width);
@@ -284,7 +288,12 @@ bmd_status bmd__handover_unpack(bmd__handover_reader *r, bmd_batch *b, int *slot
         memcpy(sys.vel, a + 24 * (size_t)n, 24 * (size_t)n);
         memcpy(sys.mass, a + 72 * (size_t)n, 8 * (size_t)n);
         memcpy(sys.Z, a + 80 * (size_t)n, 4 * (size_t)n);
-        rc = read_info(info, (size_t)ib, &sys.info);
+        const unsigned char *fx = a + 84 * (size_t)n;
+        int any = 0;
+        for (int i = 0; i < n; i++) any |= fx[i] != 0;
+        if (any && !(rc = bmd_system_ensure_fixed(&sys)))
+            for (int i = 0; i < n; i++) sys.fixed[i] = fx[i] != 0;
+        if (!rc) rc = read_info(info, (size_t)ib, &sys.info);
     }
     int s = -1;
     if (!rc) rc = bmd_batch_append(b, &sys, &s);

@@ -10,7 +10,8 @@
  * cell periodic along a, b and c; otherwise the field is empty.
  * The temperature is 2K / (N_f k_B) with the degrees of freedom the row's
  * sub-stage declares (bmd_stage_dof: 3N for Langevin and the optimizers,
- * 3N − 3 for NVE and Nosé–Hoover).
+ * 3N − 3 for NVE and Nosé–Hoover and under fix_com), its fixed atoms taken
+ * out (bmd_temperature); fmax is over free atoms (bmd_fmax).
  * Rows are records (io/records.h): a process killed by a signal other than
  * SIGKILL leaves whole rows only.
  * For checkpoints (bmd_checkpoint_add_log_hook): commit flushes, fsyncs and

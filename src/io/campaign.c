@@ -162,6 +162,7 @@ static bmd_status read_stage(const bmd_yread *r, const char *name, const bmd_yno
         keys[nk++] = "max_steps";
     } else {
         keys[nk++] = "steps";
+        keys[nk++] = "fix_com"; /* every MD stage: the stage applies it (dynamics.h) */
     }
     keys[nk] = NULL;
     if ((st = bmd_ycheck_keys(r, node, where, keys))) return st;
@@ -194,6 +195,7 @@ static bmd_status read_stage(const bmd_yread *r, const char *name, const bmd_yno
     } else {
         if ((st = bmd_yget_long(r, node, "steps", where, 0, &s->conv.max_steps, &present))) return st;
         if (!present) return bmd_yerr(r, node, "%s: missing 'steps' (how many steps a system spends in this stage)", where);
+        if ((st = bmd_yget_bool(r, node, "fix_com", where, &s->fix_com, NULL))) return st;
     }
     return BMD_OK;
 }
@@ -514,6 +516,7 @@ bmd_status bmd_campaign_make_stage(const bmd_campaign *c, int group, bmd_stage *
         rc = s->type->create(s->values, &d);
         if (!rc) rc = bmd_stage_add(st, s->name, d, &s->conv);
         else bmd_dynamics_destroy(d);
+        if (!rc && s->fix_com) rc = bmd_stage_set_fix_com(st, bmd_stage_count(st) - 1, 1);
     }
     if (rc) {
         bmd_stage_destroy(st);

@@ -216,6 +216,13 @@ bmd_status bmd_campaign_check_overrides(const bmd_campaign *c, const bmd_system 
         const char *const *conv = s->type->is_optimizer ? opt : md;
         int n_conv = s->type->is_optimizer ? 3 : 2;
         for (int k = 0; !st && k < n_conv; k++) st = check_key(s, sys, index, conv[k]);
+        /* fix_com changes how the stage counts every system's temperature:
+         * a key of the stage only, which a structure cannot set */
+        const char *fc = s->type->is_optimizer ? NULL : bmd_info_get(&sys->info, "fix_com");
+        if (!st && fc)
+            st = bmd__fail(BMD_ERR_PARSE, "%s:%ld: structure %ld: fix_com=%s: fix_com is a key of the whole stage "
+                           "(stages.%s.fix_com), not per structure: set it in the campaign, or remove the info key",
+                           sys->source ? sys->source : "?", sys->line > 0 ? sys->line + 1 : 0, index, fc, s->name);
         if (st) return st;
     }
     return BMD_OK;

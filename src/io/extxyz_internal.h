@@ -86,7 +86,8 @@ typedef enum {
     BMD__COL_VEL,      /* velocities:R:3, Å/fs */
     BMD__COL_FORCES,   /* forces:R:3 */
     BMD__COL_MOVE_MASK /* move_mask:L:1 or L:3 (ASE's FixAtoms, FixCartesian):
-                        * all T is accepted (nothing fixed), an F refused */
+                        * F marks a fixed atom (sys->fixed); an L:3 row
+                        * mixing T and F is refused */
 } bmd__xyz_role;
 
 typedef struct {
@@ -115,8 +116,8 @@ bmd_status bmd__xyz_props_parse(const char *value, const char *path, long lineno
 void bmd__xyz_props_free(bmd__xyz_props *pr);
 
 /* Parses atom line `atom` (0-based) of sys from line[0..len): species/Z,
- * positions, and masses, momenta (stored in sys->vel as given), velocities
- * and forces into arrays the caller allocated. Fails with BMD_ERR_PARSE
+ * positions, and masses, momenta (stored in sys->vel as given), velocities,
+ * forces and move_mask (sys->fixed) into arrays the caller allocated. Fails with BMD_ERR_PARSE
  * ("path:lineno: ...") on a wrong field count or a bad value. */
 bmd_status bmd__xyz_atom_line(const char *line, size_t len, const bmd__xyz_props *pr,
                               bmd_system *sys, int atom, const char *path, long lineno);

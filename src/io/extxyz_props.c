@@ -5,8 +5,9 @@
  * What each column does: species, Z, pos, masses, momenta and velocities
  * (momenta win when both are given, as in ASE's Atoms) make the structure;
  * forces are read and left aside (the model's own replace them); ASE's
- * move_mask (FixAtoms, FixCartesian) is refused as soon as it fixes
- * anything, since batchmd moves every atom; any other column (tags,
+ * move_mask marks fixed atoms (sys->fixed): move_mask:L:1 is FixAtoms (F:
+ * fixed), move_mask:L:3 FixCartesian, whose rows must be F F F (fixed) or
+ * T T T (free) since batchmd holds whole atoms; any other column (tags,
  * charges, initial_magmoms, a user's arrays: none changes the motion under
  * batchmd's models, which see species and positions only) is checked
  * against its declared type and not carried to the outputs. */
@@ -273,14 +274,14 @@ bmd_status bmd__xyz_atom_line(const char *line, size_t len, const bmd__xyz_props
             case BMD__COL_MOVE_MASK:
                 if (!bmd__xyz_bool(tok, tl, 0, &bv))
                     return value_error("bad logical", tok, tl, field, p, c, "T or F", path, lineno);
-                if (!bv)
+                /* F: held along this axis; an atom is fixed when held along all */
+                if (c == 0) sys->fixed[atom] = !bv;
+                else if (sys->fixed[atom] != !bv)
                     return bmd__xyz_err(path, lineno,
-                                        "atom %d is fixed%s%.1s (move_mask F in field %ld: an ASE %s constraint); "
-                                        "batchmd does not support fixed atoms and would move it: remove the "
-                                        "constraint (del atoms.constraints) or the move_mask column to let "
-                                        "every atom move",
-                                        atom + 1, p->ncols == 3 ? " along " : "", p->ncols == 3 ? "xyz" + c : "",
-                                        field, p->ncols == 3 ? "FixCartesian" : "FixAtoms");
+                                        "atom %d is fixed along some axes only (move_mask %s in field %ld: an ASE "
+                                        "FixCartesian constraint); batchmd holds whole atoms (FixAtoms): give "
+                                        "the row F F F to fix the atom or T T T to let it move",
+                                        atom + 1, bv ? "T after F" : "F after T", field);
                 break;
             case BMD__COL_SKIP:
                 if (p->type == 'I' && !bmd__xyz_int(tok, tl, LONG_MIN, LONG_MAX, &iv))

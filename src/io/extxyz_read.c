@@ -146,12 +146,17 @@ static bmd_status read_body(FILE *f, const bmd_extxyz_index *ix, long frame, bmd
     bmd_info_remove(&out->info, "Properties");
     if (pr.has[BMD__COL_MOMENTA] || pr.has[BMD__COL_VEL]) st = bmd_system_ensure_vel(out);
     if (!st && pr.has[BMD__COL_FORCES]) st = bmd_system_ensure_forces(out);
+    if (!st && pr.has[BMD__COL_MOVE_MASK]) st = bmd_system_ensure_fixed(out);
     for (int i = 0; i < n && !st; i++) {
         if ((len = next_line(f, buf, cap)) < 0)
             st = bmd__fail(BMD_ERR_IO, "%s:%ld: the file changed since it was indexed", path,
                            lineno + 2 + i);
         else
             st = bmd__xyz_atom_line(*buf, (size_t)len, &pr, out, i, path, lineno + 2 + i);
+    }
+    if (!st && out->fixed && bmd_system_n_fixed(out) == 0) { /* a mask of all T: nothing is fixed */
+        free(out->fixed);
+        out->fixed = NULL;
     }
     if (!st) {
         bmd_units u = bmd_units_get(units);

@@ -1,7 +1,8 @@
 /* extxyz_write.c — owns writing a bmd_system as one extxyz frame that ASE
  * reads back bit for bit: numbers as "%.17g", Lattice as the cell's rows,
- * stress as ASE's 3x3 matrix, momenta in ASE's units, free info keys quoted
- * and escaped as ase.io.extxyz expects. */
+ * stress as ASE's 3x3 matrix, momenta in ASE's units, fixed atoms as ASE's
+ * move_mask:L:1 column (read back by ase.io.read as FixAtoms), free info
+ * keys quoted and escaped as ase.io.extxyz expects. */
 #include <errno.h>
 #include <string.h>
 
@@ -53,6 +54,7 @@ bmd_status bmd_extxyz_write_frame(FILE *f, const bmd_system *sys, bmd_units_kind
     int masses = o->masses && sys->mass;
     int momenta = o->momenta && sys->vel;
     int forces = o->forces && sys->forces;
+    int move_mask = bmd_system_n_fixed(sys) > 0; /* a property of the structure: always */
     double ase_time = bmd_units_get(units).ase_time;
 
     fprintf(f, "%d\n", n);
@@ -63,8 +65,8 @@ bmd_status bmd_extxyz_write_frame(FILE *f, const bmd_system *sys, bmd_units_kind
         put_info_vec(f, sys->cell, 9);
         fputs("\" ", f);
     }
-    fprintf(f, "Properties=species:S:1:pos:R:3%s%s%s", masses ? ":masses:R:1" : "",
-            momenta ? ":momenta:R:3" : "", forces ? ":forces:R:3" : "");
+    fprintf(f, "Properties=species:S:1:pos:R:3%s%s%s%s", masses ? ":masses:R:1" : "",
+            momenta ? ":momenta:R:3" : "", move_mask ? ":move_mask:L:1" : "", forces ? ":forces:R:3" : "");
     if (o->energy && sys->has_energy) {
         fputs(" energy=", f);
         put_info_real(f, sys->energy);
@@ -103,6 +105,7 @@ bmd_status bmd_extxyz_write_frame(FILE *f, const bmd_system *sys, bmd_units_kind
             fputc(' ', f);
             put_vec(f, p, 3);
         }
+        if (move_mask) fputs(sys->fixed[i] ? " F" : " T", f); /* T: free to move */
         if (forces) {
             fputc(' ', f);
             put_vec(f, sys->forces + 3 * i, 3);

@@ -475,7 +475,8 @@ static bmd_status system_create(const h5_sink *s, hid_t parts, hid_t obs, const 
 }
 
 /* Kinetic temperature of the frame, 2K / (N_f k_B), N_f as sys->dof counts
- * (the rule of the dynamics that moved the velocities: system.h). */
+ * (the rule of the dynamics that moved the velocities, its fixed atoms:
+ * bmd_system_dof); 0 when nothing is free. */
 static double frame_temperature(const h5_sink *s, const bmd_system *sys) {
     bmd_units u = bmd_units_get(s->units);
     double mv2 = 0;
@@ -483,7 +484,8 @@ static double frame_temperature(const h5_sink *s, const bmd_system *sys) {
         const double *v = sys->vel + 3 * (size_t)i;
         mv2 += sys->mass[i] * (v[0] * v[0] + v[1] * v[1] + v[2] * v[2]);
     }
-    return mv2 * u.mvv2e / ((double)bmd_dof_count(sys->dof, sys->n_atoms) * u.boltzmann);
+    const int nf = bmd_system_dof(sys);
+    return nf > 0 ? mv2 * u.mvv2e / ((double)nf * u.boltzmann) : 0.0;
 }
 
 /* Appends a row to `path`/value of loc if that element exists: data, or

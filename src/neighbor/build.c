@@ -76,18 +76,6 @@ static inline void unpack(int64_t key, int *n) {
     n[2] = (int)(k & m) - KEY_OFF;
 }
 
-/* N.cell over the periodic axes, in one fixed order (same bits every time) */
-static inline void image_vec(const int *N, const double *cell, const int *per, double *v) {
-    v[0] = v[1] = v[2] = 0.0;
-    for (int k = 0; k < 3; k++) {
-        if (!per[k]) continue;
-        double nk = (double)N[k];
-        v[0] += nk * cell[3 * k];
-        v[1] += nk * cell[3 * k + 1];
-        v[2] += nk * cell[3 * k + 2];
-    }
-}
-
 /* ---- image keys -> ids (first-seen order), open addressing ---- */
 typedef struct keymap {
     int *hcap;
@@ -272,7 +260,7 @@ static int make_columns(const geom *g, int *col, double *colv, int c0, int c1) {
             c[5] = i0;
             c[6] = i1;
             const int I[3] = {i0, i1, 0};
-            image_vec(I, g->cell, per, colv + 3 * nc);
+            bmd__nl_image_vec(I, g->cell, per, colv + 3 * nc);
             nc++;
         }
     }
@@ -708,7 +696,14 @@ static int build_threads(int n) {
 static bmd__nl_result finish(bmd__nlist *nl, int n, const double *pos, const double *cell, const unsigned char *pbc,
                              double cutoff, double skin) {
     memcpy(nl->ref_pos, pos, 3 * (size_t)n * sizeof(double));
+    double xmax = 0.0;
+    for (long k = 0; k < 3L * n; k++) {
+        const double a = fabs(pos[k]);
+        xmax = a > xmax ? a : xmax;
+    }
+    nl->ref_xmax = xmax;
     memcpy(nl->ref_cell, cell, sizeof nl->ref_cell);
+    memcpy(nl->cell, cell, sizeof nl->cell);
     for (int k = 0; k < 3; k++) nl->ref_pbc[k] = pbc[k] != 0;
     nl->n_atoms = n;
     nl->cutoff = cutoff;
@@ -906,7 +901,7 @@ bmd__nl_result bmd__nlist_build(bmd__nlist *nl, bmd__nl_scratch *scr, int n, con
     for (int t = 0; t < n; t++) {
         int i = batoms[t];
         double v[3];
-        image_vec(w + 3 * i, cell, per, v);
+        bmd__nl_image_vec(w + 3 * i, cell, per, v);
         for (int k = 0; k < 3; k++) {
             bx[(size_t)k * n + t] = pos[3 * i + k] - v[k];
         }
@@ -1030,7 +1025,7 @@ bmd__nl_result bmd__nlist_build(bmd__nlist *nl, bmd__nl_scratch *scr, int n, con
     qsort(scr->order, (size_t)nk, sizeof *scr->order, cmp_keyid);
     for (int r = 0; r < nk; r++) {
         unpack(scr->order[r].key, nl->shift_n + 3 * r);
-        image_vec(nl->shift_n + 3 * r, cell, per, nl->shift_vec + 3 * r);
+        bmd__nl_image_vec(nl->shift_n + 3 * r, cell, per, nl->shift_vec + 3 * r);
     }
     nl->n_shifts = nk;
     /* merge id (first-seen order) -> sorted id; each thread's local id -> sorted id */

@@ -1,7 +1,8 @@
 /* geometry.c — owns the cell geometry of neighbor search: the basis in which
  * atoms are binned (periodic cell vectors completed by orthonormal vectors for
  * the non-periodic axes), its inverse, the perpendicular widths of the cell,
- * and the degenerate-cell test. */
+ * the degenerate-cell test, and the deformation between two bases (for
+ * lists kept over a cell change). */
 #include "neighbor/neighbor.h"
 
 #include <math.h>
@@ -95,4 +96,56 @@ int bmd__nl_basis_make(const double *cell, const unsigned char *pbc, bmd__nl_bas
 int bmd__cell_degenerate(const double *cell, const unsigned char *pbc) {
     bmd__nl_basis b;
     return bmd__nl_basis_make(cell, pbc, &b);
+}
+
+/* eigenvalues of the symmetric 3x3 matrix A (destroyed) by cyclic Jacobi
+ * rotations, to a few ulps of its largest */
+static void sym3_eigenvalues(double *A, double *ev) {
+    static const int P[3] = {0, 0, 1}, Q[3] = {1, 2, 2};
+    for (int sweep = 0; sweep < 32; sweep++) {
+        const double off = A[1] * A[1] + A[2] * A[2] + A[5] * A[5];
+        const double diag = A[0] * A[0] + A[4] * A[4] + A[8] * A[8];
+        if (!(off > 1e-36 * diag)) break; /* also stops on NaN */
+        for (int r = 0; r < 3; r++) {
+            const int p = P[r], q = Q[r];
+            const double apq = A[3 * p + q];
+            if (apq == 0.0) continue;
+            const double theta = (A[3 * q + q] - A[3 * p + p]) / (2.0 * apq);
+            const double t = (theta >= 0 ? 1.0 : -1.0) / (fabs(theta) + sqrt(theta * theta + 1.0));
+            const double c = 1.0 / sqrt(t * t + 1.0), s = t * c;
+            A[3 * p + p] -= t * apq;
+            A[3 * q + q] += t * apq;
+            A[3 * p + q] = A[3 * q + p] = 0.0;
+            const int o = 3 - p - q; /* the third index */
+            const double aop = A[3 * o + p], aoq = A[3 * o + q];
+            A[3 * o + p] = A[3 * p + o] = c * aop - s * aoq;
+            A[3 * o + q] = A[3 * q + o] = s * aop + c * aoq;
+        }
+    }
+    ev[0] = A[0];
+    ev[1] = A[4];
+    ev[2] = A[8];
+}
+
+void bmd__nl_deformation(const bmd__nl_basis *b0, const bmd__nl_basis *b, double *F, double *smin, double *smax) {
+    const double *Bi = b0->Binv, *B = b->B;
+    for (int r = 0; r < 3; r++)
+        for (int c = 0; c < 3; c++)
+            F[3 * r + c] = Bi[3 * r] * B[c] + Bi[3 * r + 1] * B[3 + c] + Bi[3 * r + 2] * B[6 + c];
+    /* singular values: square roots of the eigenvalues of F^T F */
+    double C[9], ev[3];
+    for (int r = 0; r < 3; r++)
+        for (int c = 0; c < 3; c++) C[3 * r + c] = F[r] * F[c] + F[3 + r] * F[3 + c] + F[6 + r] * F[6 + c];
+    sym3_eigenvalues(C, ev);
+    double lo = ev[0], hi = ev[0];
+    for (int k = 1; k < 3; k++) {
+        lo = ev[k] < lo ? ev[k] : lo;
+        hi = ev[k] > hi ? ev[k] : hi;
+    }
+    *smin = lo > 0.0 ? sqrt(lo) : 0.0;
+    *smax = sqrt(hi);
+    if (!isfinite(*smin) || !isfinite(*smax)) { /* NaN: no strain test can pass */
+        *smin = 0.0;
+        *smax = INFINITY;
+    }
 }

@@ -26,10 +26,37 @@
  * `r2 < rc2` test visits the pairs within rc in an order that depends only on
  * which pairs are within rc: forces do not depend on when the list was built.
  *
- * The list holds every pair closer than cutoff + skin at build time; it stays
- * valid while the two largest displacements since the build add up to at
- * most the skin (so no pair can have closed in from beyond cutoff + skin),
- * or the cell, pbc or atom count changes (bmd__nlist_update checks this).
+ * The list holds every pair closer than cutoff + skin at build time. It
+ * stays valid (bmd__nlist_update checks this) while no pair can have closed
+ * in from beyond cutoff + skin to within cutoff:
+ *
+ *  - same cell: the two largest displacements since the build add up to at
+ *    most the skin;
+ *  - the cell changed (a barostat, a variable-cell relaxation): with B0 and
+ *    B the binning bases (bmd__nl_basis: the periodic cell vectors, the
+ *    non-periodic axes completed by unit vectors, so a slab's, wire's or
+ *    cluster's unused cell vectors never count) at the build and now,
+ *    F = B0^-1 B the deformation (row vectors: x0 F is the affine image of
+ *    a position x0 at the build; N B0 F = N B for every image N, which has
+ *    no component on non-periodic axes) and u_i = x_i - x0_i F each atom's
+ *    non-affine displacement, a pair (i, j, N) has r = r0 F + u_j - u_i,
+ *    so |r| >= s |r0| - |u_i| - |u_j| with s the smallest singular value
+ *    of F. A pair left out at the build (|r0| >= cutoff + skin) is still
+ *    beyond the cutoff while
+ *        min(s, 1) (cutoff + skin) - (u1 + u2) >= cutoff
+ *    (u1, u2 the two largest |u|; s capped at 1 so that the test also holds
+ *    for every smaller cutoff: the padded sets of padded.h cut one list at
+ *    several). With F = I this is the first test. A strain beyond
+ *    BMD__NL_MAX_STRAIN (a singular value of F outside [1 - x, 1 + x])
+ *    rebuilds anyway: the list would hold too many pairs. A kept list's
+ *    image vectors are recomputed from its integer images and the new cell
+ *    (the same bits a build gives for that triple and cell), so a pair's
+ *    r and the order of the pairs within the cutoff are a fresh build's:
+ *    forces do not depend on when the list was built, cell changes
+ *    included;
+ *  - the pbc, atom count, cutoff or skin changed: rebuilt, and so is a
+ *    degenerate new cell (the build reports BMD__NL_BAD_CELL).
+ *
  * Non-periodic axes have no images (their cell vectors are ignored, zero
  * allowed); periodic axes need a non-degenerate cell. */
 #ifndef BATCHMD_NEIGHBOR_H
@@ -53,6 +80,24 @@ typedef enum bmd__nl_result {
  * builder packs image triples into 3 x 21 bits. */
 #define BMD__NL_WRAP_MAX 262144.0
 
+/* A list is kept over a cell change only while the singular values of the
+ * deformation since its build stay within [1 - x, 1 + x] (and its skin
+ * test passes). */
+#define BMD__NL_MAX_STRAIN 0.1
+
+/* N.cell over the periodic axes, in one fixed order: the same bits for the
+ * same triple and cell, in a build and in a list kept over a cell change */
+static inline void bmd__nl_image_vec(const int *N, const double *cell, const int *per, double *v) {
+    v[0] = v[1] = v[2] = 0.0;
+    for (int k = 0; k < 3; k++) {
+        if (!per[k]) continue;
+        double nk = (double)N[k];
+        v[0] += nk * cell[3 * k];
+        v[1] += nk * cell[3 * k + 1];
+        v[2] += nk * cell[3 * k + 2];
+    }
+}
+
 typedef struct bmd__nlist {
     int n_atoms;       /* atoms of the system at the last build */
     int built;         /* 0: must be (re)built before use */
@@ -67,7 +112,11 @@ typedef struct bmd__nlist {
     int *shift_n;      /* [3 n_shifts] lattice image triples, sorted lexicographically */
     double *shift_vec; /* [3 n_shifts] n1 a + n2 b + n3 c, Å */
     double *ref_pos;   /* [3 n_atoms] positions at the last build */
-    double ref_cell[9];
+    double ref_xmax;   /* largest |coordinate| of ref_pos, Å (bounds rounding) */
+    double ref_cell[9]; /* the cell at the last build (the deformation's reference) */
+    double cell[9];     /* the cell shift_vec is for: ref_cell, or the cell of a
+                           kept list's last update */
+    long n_rescales;    /* updates that kept the list over a cell change */
     unsigned char ref_pbc[3];
     double cutoff, skin; /* the list holds pairs closer than cutoff + skin */
     long n_builds;     /* how many times this list was built */
@@ -155,7 +204,8 @@ void bmd__nlist_init(bmd__nlist *nl);
 void bmd__nlist_free(bmd__nlist *nl); /* frees the arrays, leaves it re-initialised */
 void bmd__nl_scratch_free(bmd__nl_scratch *s);
 
-/* 1 when the list must be rebuilt for these positions/cell/pbc. */
+/* 1 when the list must be rebuilt for these positions/cell/pbc (the tests
+ * above: displacements, or deformation and non-affine displacements). */
 int bmd__nlist_stale(const bmd__nlist *nl, int n, const double *pos, const double *cell,
                      const unsigned char *pbc, double cutoff, double skin);
 /* Builds the list of one system (n atoms at pos[3n], cell[9] rows a,b,c,
@@ -163,7 +213,8 @@ int bmd__nlist_stale(const bmd__nlist *nl, int n, const double *pos, const doubl
 bmd__nl_result bmd__nlist_build(bmd__nlist *nl, bmd__nl_scratch *scr, int n, const double *pos,
                                 const double *cell, const unsigned char *pbc, double cutoff,
                                 double skin);
-/* Rebuilds when stale; *rebuilt (may be NULL) says whether it did. */
+/* Rebuilds when stale; *rebuilt (may be NULL) says whether it did. A list
+ * kept over a cell change gets the image vectors of the new cell. */
 bmd__nl_result bmd__nlist_update(bmd__nlist *nl, bmd__nl_scratch *scr, int n, const double *pos,
                                  const double *cell, const unsigned char *pbc, double cutoff,
                                  double skin, int *rebuilt);
@@ -185,6 +236,9 @@ typedef struct bmd__nl_basis {
 int bmd__nl_basis_make(const double *cell, const unsigned char *pbc, bmd__nl_basis *out);
 /* 1 when the periodic axes of cell do not span a proper lattice. */
 int bmd__cell_degenerate(const double *cell, const unsigned char *pbc);
+/* The deformation from basis b0 to basis b: F = b0.B^-1 b.B (row-major, row
+ * vectors: x0 F), and its smallest and largest singular values. */
+void bmd__nl_deformation(const bmd__nl_basis *b0, const bmd__nl_basis *b, double *F, double *smin, double *smax);
 
 /* ---- the lists of a batch, one per slot, re-keyed by uid ---- */
 typedef struct bmd__nlist_set {

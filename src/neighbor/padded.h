@@ -1,35 +1,50 @@
 /* padded.h — internal (crosses files, not installed): a system's atoms padded
  * with ghost atoms (periodic images), and FULL neighbor lists of particle
  * indices into that padded set — the shape the KIM API asks of a simulator.
- * The half lists of neighbor.h (pair models) are untouched by this.
  *
- * Padded set of one system of n atoms (rebuilt with a skin):
+ * Padded set of one system of n atoms, made from a half Verlet list of
+ * neighbor.h (range R = max(pad, cutoffs), same skin), which it keeps:
  *
- *     particles 0 .. n-1          the atoms ("contributing"), in the batch's order
- *     particles n .. n_total-1    ghosts ("non-contributing"): images of atoms
+ *     particles 0 .. n-1          the atoms ("contributing"), in the batch's
+ *                                 order, at their positions as given (image 0)
+ *     particles n .. n_total-1    ghosts ("non-contributing"): images (j, N),
+ *                                 N != 0 an integer lattice triple
  *
- *     x[p] = pos[owner[p]] + S[p]     S[p] = N.cell, N an integer lattice triple
+ *     x[p] = pos[owner[p]] + S[p]     S[p] = N.cell (bmd__nl_image_vec)
  *
- * An atom's own particle is its image in the home cell at the last build
- * (its position wrapped into [0,1) on the periodic axes; N = -wrap), so the
- * padded set is compact around the cell whatever the batch's unwrapped
- * positions. Ghosts are every image within pad = (padding distance + skin)
- * of the home cell's faces (perpendicular distance on each periodic axis),
- * as many images per axis as needed: a 1-atom cell 2 Å wide with a 6 Å
- * padding gets a few hundred ghosts. Non-periodic axes have no images
- * (clusters, slabs, wires). Ghosts are ordered by (offset from the home
- * cell, lexicographically; owner), so their order does not depend on binning.
+ * The ghosts are the images that the half list pairs with an atom: (j, N)
+ * and (i, -N) for each of its entries (i, j, N != 0), i.e. every image
+ * within R + skin of some atom at the build: with unwrapped positions, each
+ * atom finds its neighbors' images around itself, wherever it has diffused.
+ * A 1-atom cell 2 Å wide with a 6 Å padding gets a few hundred ghosts;
+ * clusters none. Ghosts are ordered by (N lexicographically, owner).
  *
- * Between rebuilds only the coordinates are refreshed from the owners (fixed
- * S, same bits every time). The set and its lists stay valid until an atom
- * moves more than skin/2 from its position at the build, or the cell, pbc,
- * atom count or ranges change.
+ * So the set, its coordinates and its lists are functions of the half
+ * list's pairs alone: two sets for the same positions and cell (one kept,
+ * one fresh) hold the same particles within range, at the same coordinates
+ * (bits), in the same relative order; a model that skips what lies beyond
+ * its cutoffs does the same arithmetic in the same order: its results do
+ * not depend on when the set was built (KIM models too).
  *
- * Full lists (one per requested cutoff): row p (p < n, or every particle
+ * Kept while the half list is (neighbor.h): a pair within R now was within
+ * R + skin at the build, after displacements and after a cell change (the
+ * deformation test with min(s, 1), which holds for every range <= R: each
+ * list's cutoff and the padding). Then every image within pad of an atom
+ * now is a ghost, and every particle within a list's cutoff of a row's
+ * particle now is in that row. Between rebuilds only the coordinates are
+ * refreshed from the owners (S fixed, or recomputed from the integer
+ * images after a cell change: the bits of a fresh build); a rebuild comes
+ * with the half list's, or when the atom count, pbc or ranges change.
+ *
+ * Full lists (one per requested cutoff c): row p (p < n, or every particle
  * when ghost rows are asked for) holds every particle q != p with
- * |x_q - x_p| < cutoff + skin at the build, in increasing q: a model that
- * skips the entries beyond its cutoff visits its neighbors in an order that
- * depends only on which particles are within range. */
+ * |x_q - x_p| < c + skin at the build, in increasing q: a model that skips
+ * the entries beyond its cutoff visits its neighbors in an order that
+ * depends only on which particles are within range. An atom's row comes
+ * from the half list's entries of both directions; ghost (j, N)'s row is
+ * atom j's row moved by N (q = (k, M) becomes (k, M + N)), the particles
+ * of the set only (KIM's contract: a ghost's neighbors are complete within
+ * the influence distance of the atoms, which the set covers). */
 #ifndef BATCHMD_NEIGHBOR_PADDED_H
 #define BATCHMD_NEIGHBOR_PADDED_H
 
@@ -56,32 +71,35 @@ typedef struct bmd__padded {
     int n_total;       /* atoms + ghosts */
     int built;
     int *owner;        /* [n_total] atom of each particle (owner[p] = p for p < n) */
-    double *S;         /* [3 n_total] image vector added to the owner's position, Å */
+    int *img;          /* [3 n_total] its lattice image N (0 for the atoms) */
+    double *S;         /* [3 n_total] N.cell, Å, for the cell `cell` */
     double *x;         /* [3 n_total] coordinates, Å (refreshed by _update) */
     int cap_total;
     int n_lists;
     bmd__padded_list lists[BMD__PADDED_MAX_LISTS];
     double pad, skin;  /* padding distance (without skin) and skin of the build */
-    double *ref_pos;   /* [3n] positions at the last build */
-    int cap_atoms;
-    double ref_cell[9];
     unsigned char ref_pbc[3];
+    double cell[9];    /* the cell S is for */
+    bmd__nlist nl;     /* the half list the set was made from (range max(pad, cutoffs)) */
     long n_builds;
 } bmd__padded;
 
 /* Per-thread build workspace; zero-initialise, free with _scratch_free. */
 typedef struct bmd__padded_scratch {
-    int cap_atoms;
-    double *u;       /* [3n] wrapped fractional coordinates */
-    int *w;          /* [3n] wraps */
-    int cap_bins;
-    int *bin_start;  /* [n_bins + 1] */
-    int cap_part;
-    int *bin_of;     /* [n_total] */
-    int *by_bin;     /* [n_total] particles in bin order */
-    int *count;      /* [n_total + 1] */
+    bmd__nl_scratch nl; /* the half list's build */
+    int n_u, cap_u;
+    int *u;          /* [3 n_u] the ghosts' distinct images, sorted lexicographically */
+    int *gstart;     /* [n_u + 1] the ghosts of image u are particles [gstart[u], gstart[u+1]) */
+    int cap_sh;
+    int *pos_id, *neg_id; /* [n_shifts] index in u of the half list's image N and of -N */
+    int *gpart;      /* [2 n_img] the ghost of each imaged entry (i, j, N): (j, N) at 2m, (i, -N) at 2m+1 */
+    long cap_img;
+    double *d2;      /* [nnz] squared length of each half-list entry at the build */
+    long cap_nnz;
     long cap_pairs;
-    int *pi, *pj;    /* found pairs (row, neighbor), in increasing neighbor */
+    int *pa, *pb, *pc, *pd; /* (row, particle) pairs and their sort's second buffer */
+    long cap_count;
+    int *count;      /* counting sorts */
 } bmd__padded_scratch;
 
 void bmd__padded_init(bmd__padded *p);
@@ -98,13 +116,15 @@ typedef struct bmd__padded_spec {
 } bmd__padded_spec;
 
 /* Rebuilds the padded set and its lists when stale (*rebuilt says whether;
- * may be NULL), else refreshes the coordinates. n atoms at pos[3n]
- * (unwrapped), cell[9] rows a, b, c, pbc[3]. */
+ * may be NULL), else refreshes the coordinates (and, after a cell change,
+ * the image vectors). n atoms at pos[3n] (unwrapped), cell[9] rows a, b, c,
+ * pbc[3]. */
 bmd__nl_result bmd__padded_update(bmd__padded *p, bmd__padded_scratch *scr, int n, const double *pos,
                                   const double *cell, const unsigned char *pbc, const bmd__padded_spec *spec,
                                   int *rebuilt);
 
-/* Internal to the padded_*.c files: builds the lists of spec over p->x. */
+/* Internal to the padded_*.c files: builds the lists of spec from p's half
+ * list and ghosts (scr's u, gstart, gpart, d2 of this build). */
 bmd__nl_result bmd__padded_build_lists(bmd__padded *p, bmd__padded_scratch *scr, const bmd__padded_spec *spec);
 
 /* f[3n] = fp[0 .. 3n) + the ghosts' fp folded onto their owners (in particle order). */

@@ -1,8 +1,9 @@
 /* padded_ghosts.c — owns the padded particle set of padded.h: its lifecycle,
- * the staleness test, the ghost images of a periodic cell (any number per
- * axis), the coordinate refresh between rebuilds, and the fold of ghost
- * forces back onto their owners. The full lists are built in
- * padded_lists.c. */
+ * its staleness (its half list's), the ghosts (the images its half list
+ * pairs with the atoms), the coordinate refresh between rebuilds (image
+ * vectors recomputed after a cell change), and the fold of ghost forces
+ * back onto their owners. The full lists are built in padded_lists.c. */
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,26 +17,31 @@ void bmd__padded_init(bmd__padded *p) { memset(p, 0, sizeof *p); }
 void bmd__padded_free(bmd__padded *p) {
     if (!p) return;
     free(p->owner);
+    free(p->img);
     free(p->S);
     free(p->x);
-    free(p->ref_pos);
     for (int k = 0; k < BMD__PADDED_MAX_LISTS; k++) {
         free(p->lists[k].start);
         free(p->lists[k].nbr);
     }
+    bmd__nlist_free(&p->nl);
     bmd__padded_init(p);
 }
 
 void bmd__padded_scratch_free(bmd__padded_scratch *s) {
     if (!s) return;
+    bmd__nl_scratch_free(&s->nl);
     free(s->u);
-    free(s->w);
-    free(s->bin_start);
-    free(s->bin_of);
-    free(s->by_bin);
+    free(s->gstart);
+    free(s->pos_id);
+    free(s->neg_id);
+    free(s->gpart);
+    free(s->d2);
+    free(s->pa);
+    free(s->pb);
+    free(s->pc);
+    free(s->pd);
     free(s->count);
-    free(s->pi);
-    free(s->pj);
     memset(s, 0, sizeof *s);
 }
 
@@ -53,34 +59,22 @@ static long next_cap(long cap, long need) {
     return c;
 }
 
-static int stale(const bmd__padded *p, int n, const double *pos, const double *cell, const unsigned char *pbc,
-                 const bmd__padded_spec *spec) {
+/* the set was built for this atom count, pbc and spec */
+static int same_spec(const bmd__padded *p, int n, const unsigned char *pbc, const bmd__padded_spec *spec) {
     if (!p->built || p->n != n || p->pad != spec->pad || p->skin != spec->skin || p->n_lists != spec->n_lists)
-        return 1;
+        return 0;
     for (int k = 0; k < spec->n_lists; k++)
-        if (p->lists[k].cutoff != spec->cutoff[k] || p->lists[k].ghost_rows != (spec->ghost_rows[k] != 0)) return 1;
-    if (memcmp(p->ref_cell, cell, sizeof p->ref_cell) != 0) return 1;
+        if (p->lists[k].cutoff != spec->cutoff[k] || p->lists[k].ghost_rows != (spec->ghost_rows[k] != 0)) return 0;
     for (int k = 0; k < 3; k++)
-        if ((p->ref_pbc[k] != 0) != (pbc[k] != 0)) return 1;
-    const double lim = 0.25 * spec->skin * spec->skin;
-    const double *r = p->ref_pos;
-    for (long i = 0; i < 3L * n; i += 3) {
-        double dx = pos[i] - r[i], dy = pos[i + 1] - r[i + 1], dz = pos[i + 2] - r[i + 2];
-        if (!(dx * dx + dy * dy + dz * dz <= lim)) return 1; /* also catches NaN */
-    }
-    return 0;
+        if ((p->ref_pbc[k] != 0) != (pbc[k] != 0)) return 0;
+    return 1;
 }
 
-/* N.cell over the periodic axes, in one fixed order (same bits every time) */
-static void image_vec(const int *N, const double *cell, const int *per, double *v) {
-    v[0] = v[1] = v[2] = 0.0;
-    for (int k = 0; k < 3; k++) {
-        if (!per[k] || !N[k]) continue;
-        double nk = (double)N[k];
-        v[0] += nk * cell[3 * k];
-        v[1] += nk * cell[3 * k + 1];
-        v[2] += nk * cell[3 * k + 2];
-    }
+/* every particle's image vector for cell (the same bits a build gives) */
+static void image_vectors(bmd__padded *p, const double *cell) {
+    const int per[3] = {p->ref_pbc[0] != 0, p->ref_pbc[1] != 0, p->ref_pbc[2] != 0};
+    for (long q = 0; q < p->n_total; q++) bmd__nl_image_vec(p->img + 3 * q, cell, per, p->S + 3 * q);
+    memcpy(p->cell, cell, sizeof p->cell);
 }
 
 static void refresh(bmd__padded *p, const double *pos) {
@@ -96,88 +90,134 @@ static void refresh(bmd__padded *p, const double *pos) {
     }
 }
 
-/* the image offsets m (relative to the home cell) of atom with wrapped
- * coordinates u that lie within t (in cell fractions) of the home cell */
-static inline int inside(const double *u, const int *m, const double *t, const int *per) {
-    for (int k = 0; k < 3; k++) {
-        if (!per[k]) continue;
-        double v = u[k] + m[k];
-        if (!(v > -t[k] && v < 1.0 + t[k])) return 0;
-    }
-    return 1;
+static int cmp_triple(const void *a, const void *b) {
+    const int *x = a, *y = b;
+    for (int k = 0; k < 3; k++)
+        if (x[k] != y[k]) return x[k] < y[k] ? -1 : 1;
+    return 0;
 }
 
-/* makes the particles; two passes over (image, atom): count, then fill */
-static bmd__nl_result make_particles(bmd__padded *p, bmd__padded_scratch *scr, int n, const double *pos,
-                                     const double *cell, const unsigned char *pbc, double range) {
-    bmd__nl_basis bs;
-    if (bmd__nl_basis_make(cell, pbc, &bs)) return BMD__NL_BAD_CELL;
-    const int *per = bs.periodic;
-    long c = next_cap(scr->cap_atoms, n + 1L);
+/* index of triple t in the n sorted triples u, -1 when absent */
+static int find_triple(const int *u, int n, const int *t) {
+    int lo = 0, hi = n - 1;
+    while (lo <= hi) {
+        const int mid = (lo + hi) / 2, c = cmp_triple(u + 3 * mid, t);
+        if (!c) return mid;
+        if (c < 0) lo = mid + 1;
+        else hi = mid - 1;
+    }
+    return -1;
+}
+
+/* The ghosts of the half list p->nl (built for these n atoms): the table of
+ * their distinct images (scr->u, sorted), each imaged entry's two ghosts
+ * (scr->gpart) and the particles' owners and images, ghosts by (image,
+ * owner): a counting sort of the entries' ghosts by owner, then (stable) by
+ * image, and the repeats merged. */
+static bmd__nl_result make_particles(bmd__padded *p, bmd__padded_scratch *scr, int n) {
+    const bmd__nlist *nl = &p->nl;
+    const int ns = nl->n_shifts;
+    /* 1. the images N and -N of the half list's table, without 0 */
+    long c = next_cap(scr->cap_u, 2L * ns + 1);
     if (c) {
-        if (c > MAX_PARTICLES || grow((void **)&scr->u, 3 * c, sizeof(double)) ||
-            grow((void **)&scr->w, 3 * c, sizeof(int)))
+        if (grow((void **)&scr->u, 3 * c, sizeof(int)) || grow((void **)&scr->gstart, c + 1, sizeof(int)))
             return BMD__NL_NOMEM;
-        scr->cap_atoms = (int)c;
+        scr->cap_u = (int)c;
     }
-    double *u = scr->u;
-    int *w = scr->w;
-    const double *Bi = bs.Binv;
-    for (int i = 0; i < n; i++) {
-        const double *x = pos + 3 * (size_t)i;
+    if ((c = next_cap(scr->cap_sh, ns + 1L))) {
+        if (grow((void **)&scr->pos_id, c, sizeof(int)) || grow((void **)&scr->neg_id, c, sizeof(int)))
+            return BMD__NL_NOMEM;
+        scr->cap_sh = (int)c;
+    }
+    int nu = 0;
+    for (int t = 0; t < ns; t++) {
+        const int *N = nl->shift_n + 3 * t;
+        if (!N[0] && !N[1] && !N[2]) continue;
         for (int k = 0; k < 3; k++) {
-            double f = x[0] * Bi[k] + x[1] * Bi[3 + k] + x[2] * Bi[6 + k];
-            if (!isfinite(f) || fabs(f) > (per[k] ? BMD__NL_WRAP_MAX : 1e12)) return BMD__NL_BAD_POS;
-            double fl = per[k] ? floor(f) : 0.0;
-            w[3 * i + k] = (int)fl;
-            u[3 * i + k] = f - fl;
+            scr->u[3 * nu + k] = N[k];
+            scr->u[3 * nu + 3 + k] = -N[k];
         }
+        nu += 2;
     }
-    int M[3];
-    double t[3];
-    for (int k = 0; k < 3; k++) {
-        t[k] = per[k] ? range / bs.width[k] : 0.0;
-        double q = per[k] ? ceil(t[k]) : 0.0;
-        if (!(q < 1e4)) return BMD__NL_BAD_CELL;
-        M[k] = (int)q;
+    if (nu) qsort(scr->u, (size_t)nu, 3 * sizeof(int), cmp_triple);
+    int nd = 0;
+    for (int t = 0; t < nu; t++)
+        if (!nd || cmp_triple(scr->u + 3 * t, scr->u + 3 * (nd - 1))) {
+            if (nd != t) memcpy(scr->u + 3 * nd, scr->u + 3 * t, 3 * sizeof(int));
+            nd++;
+        }
+    scr->n_u = nu = nd;
+    for (int t = 0; t < ns; t++) {
+        const int *N = nl->shift_n + 3 * t, M[3] = {-N[0], -N[1], -N[2]};
+        scr->pos_id[t] = find_triple(scr->u, nu, N);
+        scr->neg_id[t] = find_triple(scr->u, nu, M);
     }
-    if ((2.0 * M[0] + 1) * (2.0 * M[1] + 1) * (2.0 * M[2] + 1) * (n > 0 ? n : 1) > 4e9) return BMD__NL_BAD_CELL;
-    /* pass 1: count the ghosts */
-    long total = n;
-    int m[3];
-    for (m[0] = -M[0]; m[0] <= M[0]; m[0]++)
-        for (m[1] = -M[1]; m[1] <= M[1]; m[1]++)
-            for (m[2] = -M[2]; m[2] <= M[2]; m[2]++) {
-                if (!m[0] && !m[1] && !m[2]) continue;
-                for (int i = 0; i < n; i++) total += inside(u + 3 * i, m, t, per);
-                if (total > MAX_PARTICLES) return BMD__NL_BAD_CELL;
-            }
-    c = next_cap(p->cap_total, total);
-    if (c) {
-        if (grow((void **)&p->owner, c, sizeof(int)) || grow((void **)&p->S, 3 * c, sizeof(double)) ||
-            grow((void **)&p->x, 3 * c, sizeof(double)))
+    /* 2. each imaged entry (i, j, N) (m-th imaged one) names (j, N) and (i, -N) */
+    const long nc = 2L * nl->n_img;
+    if (nc > INT_MAX) return BMD__NL_NOMEM;
+    if ((c = next_cap(scr->cap_img, nc))) {
+        if (grow((void **)&scr->gpart, c, sizeof(int))) return BMD__NL_NOMEM;
+        scr->cap_img = c;
+    }
+    if ((c = next_cap(scr->cap_pairs, nc))) {
+        if (grow((void **)&scr->pa, c, sizeof(int)) || grow((void **)&scr->pb, c, sizeof(int)) ||
+            grow((void **)&scr->pc, c, sizeof(int)) || grow((void **)&scr->pd, c, sizeof(int)))
+            return BMD__NL_NOMEM;
+        scr->cap_pairs = c;
+    }
+    if ((c = next_cap(scr->cap_count, (long)(n > nu ? n : nu) + 2))) {
+        if (grow((void **)&scr->count, c, sizeof(int))) return BMD__NL_NOMEM;
+        scr->cap_count = c;
+    }
+    int *cu = scr->pa, *co = scr->pb, *by_owner = scr->pc, *sorted = scr->pd, *cnt = scr->count;
+    for (int i = 0; i < n; i++)
+        for (int k = nl->mid[i]; k < nl->start[i + 1]; k++) {
+            const long m = k + nl->soff[i];
+            const int t = nl->shift[m];
+            cu[2 * m] = scr->pos_id[t];
+            co[2 * m] = nl->j[k];
+            cu[2 * m + 1] = scr->neg_id[t];
+            co[2 * m + 1] = i;
+        }
+    memset(cnt, 0, (size_t)(n + 1) * sizeof(int));
+    for (long e = 0; e < nc; e++) cnt[co[e] + 1]++;
+    for (int i = 0; i < n; i++) cnt[i + 1] += cnt[i];
+    for (long e = 0; e < nc; e++) by_owner[cnt[co[e]]++] = (int)e;
+    memset(cnt, 0, (size_t)(nu + 1) * sizeof(int));
+    for (long e = 0; e < nc; e++) cnt[cu[e] + 1]++;
+    for (int u = 0; u < nu; u++) cnt[u + 1] += cnt[u];
+    for (long t = 0; t < nc; t++) {
+        const int e = by_owner[t];
+        sorted[cnt[cu[e]]++] = e;
+    }
+    /* 3. distinct (image, owner) in that order: the ghosts */
+    long ng = 0;
+    for (long t = 0; t < nc; t++) {
+        const int e = sorted[t];
+        if (!t || cu[e] != cu[sorted[t - 1]] || co[e] != co[sorted[t - 1]]) ng++;
+        scr->gpart[e] = n + (int)(ng - 1);
+    }
+    const long total = n + ng;
+    if (total > MAX_PARTICLES) return BMD__NL_BAD_CELL;
+    if ((c = next_cap(p->cap_total, total))) {
+        if (grow((void **)&p->owner, c, sizeof(int)) || grow((void **)&p->img, 3 * c, sizeof(int)) ||
+            grow((void **)&p->S, 3 * c, sizeof(double)) || grow((void **)&p->x, 3 * c, sizeof(double)))
             return BMD__NL_NOMEM;
         p->cap_total = (int)c;
     }
-    /* pass 2: the atoms (their home-cell image), then the ghosts by (m, owner) */
     for (int i = 0; i < n; i++) {
-        int N[3] = {-w[3 * i], -w[3 * i + 1], -w[3 * i + 2]};
         p->owner[i] = i;
-        image_vec(N, cell, per, p->S + 3 * (size_t)i);
+        p->img[3 * i] = p->img[3 * i + 1] = p->img[3 * i + 2] = 0;
     }
-    long q = n;
-    for (m[0] = -M[0]; m[0] <= M[0]; m[0]++)
-        for (m[1] = -M[1]; m[1] <= M[1]; m[1]++)
-            for (m[2] = -M[2]; m[2] <= M[2]; m[2]++) {
-                if (!m[0] && !m[1] && !m[2]) continue;
-                for (int i = 0; i < n; i++) {
-                    if (!inside(u + 3 * i, m, t, per)) continue;
-                    int N[3] = {m[0] - w[3 * i], m[1] - w[3 * i + 1], m[2] - w[3 * i + 2]};
-                    p->owner[q] = i;
-                    image_vec(N, cell, per, p->S + 3 * (size_t)q);
-                    q++;
-                }
-            }
+    for (int u = 0; u <= nu; u++) scr->gstart[u] = n;
+    for (long t = 0; t < nc; t++) {
+        const int e = sorted[t], q = scr->gpart[e];
+        p->owner[q] = co[e];
+        memcpy(p->img + 3 * (size_t)q, scr->u + 3 * (size_t)cu[e], 3 * sizeof(int));
+        scr->gstart[cu[e] + 1] = q + 1;
+    }
+    for (int u = 0; u < nu; u++) /* images without ghosts: empty ranges */
+        if (scr->gstart[u + 1] < scr->gstart[u]) scr->gstart[u + 1] = scr->gstart[u];
     p->n_total = (int)total;
     return BMD__NL_OK;
 }
@@ -186,30 +226,33 @@ bmd__nl_result bmd__padded_update(bmd__padded *p, bmd__padded_scratch *scr, int 
                                   const double *cell, const unsigned char *pbc, const bmd__padded_spec *spec,
                                   int *rebuilt) {
     if (rebuilt) *rebuilt = 0;
-    if (!stale(p, n, pos, cell, pbc, spec)) {
+    if (spec->n_lists < 0 || spec->n_lists > BMD__PADDED_MAX_LISTS) return BMD__NL_BAD_CELL;
+    double range = spec->pad;
+    for (int k = 0; k < spec->n_lists; k++)
+        if (spec->cutoff[k] > range) range = spec->cutoff[k];
+    /* kept while its half list is (and the spec is the same); a new spec
+     * rebuilds the half list too, so that both have the same reference */
+    int rb = 1;
+    bmd__nl_result r = same_spec(p, n, pbc, spec)
+                           ? bmd__nlist_update(&p->nl, &scr->nl, n, pos, cell, pbc, range, spec->skin, &rb)
+                           : bmd__nlist_build(&p->nl, &scr->nl, n, pos, cell, pbc, range, spec->skin);
+    if (r) {
+        p->built = 0;
+        return r;
+    }
+    if (!rb) {
+        if (memcmp(p->cell, cell, sizeof p->cell) != 0) image_vectors(p, cell);
         refresh(p, pos);
         return BMD__NL_OK;
     }
     if (rebuilt) *rebuilt = 1;
     p->built = 0;
-    if (spec->n_lists < 0 || spec->n_lists > BMD__PADDED_MAX_LISTS) return BMD__NL_BAD_CELL;
-    double range = spec->pad;
-    for (int k = 0; k < spec->n_lists; k++)
-        if (spec->cutoff[k] > range) range = spec->cutoff[k];
-    range += spec->skin;
-    bmd__nl_result r = make_particles(p, scr, n, pos, cell, pbc, range);
-    if (r) return r;
+    for (int k = 0; k < 3; k++) p->ref_pbc[k] = pbc[k] != 0;
+    if ((r = make_particles(p, scr, n))) return r;
+    image_vectors(p, cell);
     refresh(p, pos);
     p->n = n;
     if ((r = bmd__padded_build_lists(p, scr, spec))) return r;
-    long c = next_cap(p->cap_atoms, n + 1L);
-    if (c) {
-        if (grow((void **)&p->ref_pos, 3 * c, sizeof(double))) return BMD__NL_NOMEM;
-        p->cap_atoms = (int)c;
-    }
-    memcpy(p->ref_pos, pos, 3 * (size_t)n * sizeof(double));
-    memcpy(p->ref_cell, cell, sizeof p->ref_cell);
-    for (int k = 0; k < 3; k++) p->ref_pbc[k] = pbc[k] != 0;
     p->pad = spec->pad;
     p->skin = spec->skin;
     p->n_lists = spec->n_lists;

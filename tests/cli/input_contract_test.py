@@ -3,9 +3,12 @@
 refused (exit 2, FILE:LINE, nothing written), never dropped; what it reads,
 it honours:
 
-- fixed atoms: ASE's FixAtoms (move_mask:L:1) and FixCartesian
-  (move_mask:L:3) written by ase.io.write: exit 2 naming the line of the
-  first fixed atom; a move_mask that fixes nothing (all T) runs;
+- fixed atoms: ASE's FixAtoms (move_mask:L:1) and FixCartesian fixing
+  whole atoms (move_mask:L:3 rows F F F) written by ase.io.write run, and
+  final.extxyz gives back FixAtoms with the same indices (the fixed atoms
+  where they were); FixCartesian fixing some axes only is refused (exit 2
+  naming the line of the first such atom); a move_mask that fixes nothing
+  (all T) runs and gives back no constraint;
 - `units: lj` with a model whose units are fixed (eam file, KIM model,
   plug-in: eV and Å): exit 2 at the `units` line, naming metal units;
   `units: lj` with an lj model runs;
@@ -78,11 +81,12 @@ def refused(tag, d, r, where, *words):
 
 
 def fixed_atoms(tmp):
-    for tag, constraint, fixed, words in (
-            ("FixAtoms", lambda a: FixAtoms(indices=[3, 5]), 3, ("fixed", "FixAtoms", "move_mask")),
-            ("FixCartesian", lambda a: [FixCartesian(i, mask=[0, 1, 0]) for i in (2, 6)], 2,
-             ("fixed along y", "FixCartesian")),
-            ("nothing fixed", lambda a: FixAtoms(indices=[]), None, ())):
+    for tag, constraint, held, refusal in (
+            ("FixAtoms", lambda a: FixAtoms(indices=[3, 5]), [3, 5], None),
+            ("FixCartesian xyz", lambda a: [FixCartesian(i, mask=[1, 1, 1]) for i in (2, 6)], [2, 6], None),
+            ("FixCartesian", lambda a: [FixCartesian(i, mask=[0, 1, 0]) for i in (2, 6)], None,
+             (2, ("fixed along some axes", "FixCartesian", "F F F"))),
+            ("nothing fixed", lambda a: FixAtoms(indices=[]), [], None)):
         d = fresh(tmp, tag.replace(" ", "_"))
         frames = [cu(0.02), cu(0.03)]
         frames[1].set_constraint(constraint(frames[1]))
@@ -91,15 +95,24 @@ def fixed_atoms(tmp):
                      append=True)
         with open(os.path.join(d, "in.extxyz")) as f:
             c.check("move_mask" in f.read(), "%s: ASE wrote a move_mask column" % tag)
+        read_in = ase.io.read(os.path.join(d, "in.extxyz"), ":")
         campaign(d, "in.extxyz")
         for cmd in ("validate", "run"):
             r = batchmd(d, cmd)
-            if fixed is None:
-                c.check(r.returncode == 0, "%s: %s runs: %s" % (tag, cmd, r.stderr[-600:]))
+            if refusal:
+                # frame 1 starts at line 2 + 32 + 1; its atom i is on line 35 + 2 + i
+                line = (2 + len(frames[0])) + 2 + refusal[0] + 1
+                refused("%s %s" % (tag, cmd), d, r, "in.extxyz:%d:" % line, *refusal[1])
                 continue
-            # frame 1 starts at line 2 + 32 + 1; its atom i is on line 35 + 2 + i
-            line = (2 + len(frames[0])) + 2 + fixed + 1
-            refused("%s %s" % (tag, cmd), d, r, "in.extxyz:%d:" % line, *words)
+            c.check(r.returncode == 0, "%s: %s runs: %s" % (tag, cmd, r.stderr[-600:]))
+        if refusal or r.returncode:
+            continue
+        out = {a.info["system_id"]: a for a in ase.io.read(os.path.join(d, "out", "final.extxyz"), ":")}
+        got = [sorted(int(i) for cs in out[k].constraints for i in cs.get_indices()) if k in out else None
+               for k in (0, 1)]
+        c.check(got == [[], held], "%s: final gives back FixAtoms %s (got %s)" % (tag, held, got))
+        c.check(1 in out and np.array_equal(out[1].positions[held], read_in[1].positions[held]),
+                "%s: the fixed atoms stayed where they were read" % tag)
 
 
 def fixed_units(tmp):

@@ -13,10 +13,9 @@ exactly constant), non-periodic, NVE dt 1 fs:
   C: the two atoms in opposite directions, 0.031 Å/fs each.
 Each atom's displacement since a build at step k0 is (k - k0) |v| dt, so
 with the rule of verlet.c (rebuild when the two largest displacements add
-up to more than the skin; lj, morse, eam) a system rebuilds every
-K = floor(skin / (dt (|v1| + |v2|))) + 1 steps, and with LAMMPS's rule
-(any displacement over skin/2; the KIM model's padded sets) every
-K = floor(skin / (2 dt max|v|)) + 1. Over N steps a system builds its
+up to more than the skin; lj, morse, eam, and the KIM model, whose padded
+sets are kept with their half lists) a system rebuilds every
+K = floor(skin / (dt (|v1| + |v2|))) + 1 steps. Over N steps a system builds its
 list 1 + floor(N / K) times (the first build on entry, positions of steps
 0..N evaluated). The summary must give the sum over systems, and
 X = system_steps / B with system_steps = sum of the systems' N.
@@ -62,10 +61,10 @@ def speeds(atoms):
 
 
 def period(atoms, rule):
-    """Steps between builds: the first k with k dt (v1 + v2) > skin (verlet.c)
-    or k dt v1 > skin / 2 (LAMMPS's rule)."""
+    """Steps between builds: the first k with k dt (v1 + v2) > skin (verlet.c)."""
+    assert rule == "pair"
     v = speeds(atoms)
-    x = SKIN / (DT * (v[0] + v[1])) if rule == "pair" else SKIN / (2 * DT * v[0])
+    x = SKIN / (DT * (v[0] + v[1]))
     assert abs(x - round(x)) > 1e-3, "a threshold too close to a step makes the count fragile: %r" % x
     return math.floor(x) + 1
 
@@ -123,7 +122,7 @@ MODELS = [
     ("lj", "{type: lj, epsilon: 0.0104, sigma: 2.3, cutoff: 5.0, skin: %r}" % SKIN, "pair"),
     ("morse", "{type: morse, D0: 0.3429, alpha: 1.3588, r0: 2.866, cutoff: 6.0, skin: %r}" % SKIN, "pair"),
     ("eam", "{type: eam, file: %s, skin: %r}" % (POT, SKIN), "pair"),
-    ("kim", "{type: kim, name: %s, skin: %r}" % (KIM, SKIN), "lammps"),
+    ("kim", "{type: kim, name: %s, skin: %r}" % (KIM, SKIN), "pair"),
 ]
 with tempfile.TemporaryDirectory() as d:
     write_input(os.path.join(d, "in.extxyz"))

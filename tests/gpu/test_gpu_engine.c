@@ -105,7 +105,7 @@ static double device_vs_cpu(bmd_cuda_dyn_kind kind, const char *type, const char
     OK(bmd_dynamics_create(type, names, vals, nv, &d));
     const bmd_units u = bmd_units_get(BMD_UNITS_METAL);
     double steps[2] = {0, 0};
-    bmd_step_info si = {&u, 11, 0, steps};
+    bmd_step_info si = {&u, 11, 0, steps, bmd_dynamics_find(d->ops->type)->dof};
     unsigned char all[2] = {1, 1};
     bmd_compute_request rf = {.forces = b->force};
     OK(bmd_model_compute(m, b, &rf));
@@ -184,7 +184,7 @@ int main(void) {
     OK(bmd_dynamics_create("nve", names, vals, 1, &d));
     const bmd_units u = bmd_units_get(BMD_UNITS_METAL);
     double steps[8] = {0};
-    bmd_step_info si = {&u, 11, 0, steps};
+    bmd_step_info si = {&u, 11, 0, steps, bmd_dynamics_find(d->ops->type)->dof};
     unsigned char all[8] = {1, 1, 1, 1};
     d->ops->enter(d->self, b, all, &si);
     bmd_compute_request rf = {.forces = b->force};

@@ -5,8 +5,8 @@ cannot hold (a space, '+', '|', non-ASCII, over 32 characters), an unknown
 keyword of a dynamics (the message lists the catalogue's names), a value out of range
 (dt=0, fmax=-1, steps=-1: BatchmdError from the campaign reader naming
 stages.<stage>.<key>), a non-number, a model made for other units than
-the run's, two models in one fused stage, a structure with constraints
-(named by index and constraint), a dataset item that is not an Atoms. A
+the run's, two models in one fused stage, a structure with a constraint
+other than FixAtoms (named by index and constraint), a dataset item that is not an Atoms. A
 hook's exception stops the run and reaches the caller with its traceback.
 
 Honoured: per-structure values from atoms.info (temperature=60 for one

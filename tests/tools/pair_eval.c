@@ -17,11 +17,15 @@
  *                                                   E_thermostat; nan otherwise)
  *           x N FRAME ATOM x y z
  *           v N FRAME ATOM vx vy vz
- *   pair_eval bench [NCELLS [STEPS]]
+ *   pair_eval bench [NCELLS [STEPS [STRAIN [random|expand]]]]
  *       the LAMMPS bench/in.lj analogue: fcc LJ at reduced density 0.8442,
  *       4 NCELLS³ atoms (default 20: 32,000), rc 2.5σ, skin 0.3σ, NVE
  *       velocity Verlet dt 0.005τ from T = 1.44 for STEPS (default 100);
- *       prints the time in the model (compute + list rebuilds) and atom-steps/s.
+ *       prints the time in the model (compute + list rebuilds), atom-steps/s
+ *       and the list builds. With STRAIN > 0 the cell changes every step, as
+ *       under a barostat (positions scaled with it, x <- x (I + E)):
+ *       `random` (default) E with every component uniform in
+ *       [-STRAIN, STRAIN]; `expand` E = STRAIN I (a steady expansion).
  *
  * PARAMS.txt, one item a line ('#' starts a comment):
  *     shift 0|1            pair energies shifted to 0 at the cutoff (default 0)
@@ -254,7 +258,7 @@ static double now(void) {
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
-static int bench(int ncell, int steps) {
+static int bench(int ncell, int steps, double strain, int expand) {
     const int n = 4 * ncell * ncell * ncell;
     const double a = cbrt(4.0 / 0.8442), L = a * ncell, dt = 0.005, T0 = 1.44;
     bmd_system s;
@@ -308,6 +312,20 @@ static int bench(int ncell, int steps) {
             b->vel[c] += 0.5 * dt * b->force[c];
             b->pos[c] += dt * b->vel[c];
         }
+        if (strain > 0) { /* the cell and the positions, x <- x (I + E) */
+            double E[9];
+            for (int k = 0; k < 9; k++) {
+                st = st * 6364136223846793005ull + 1442695040888963407ull;
+                E[k] = expand ? (k % 4 == 0 ? strain : 0.0) : strain * (2.0 * ((st >> 11) / 9007199254740992.0) - 1.0);
+            }
+            double *x[2] = {b->pos, b->cell};
+            const int rows[2] = {n, 3};
+            for (int a = 0; a < 2; a++)
+                for (int r = 0; r < rows[a]; r++) {
+                    double *v = x[a] + 3 * (size_t)r, u[3] = {v[0], v[1], v[2]};
+                    for (int c = 0; c < 3; c++) v[c] = u[c] + (u[0] * E[c] + u[1] * E[3 + c] + u[2] * E[6 + c]);
+                }
+        }
         double t1 = now();
         if (bmd_model_compute(m, b, step == steps - 1 ? &full : &fonly)) return 1;
         t_model += now() - t1;
@@ -316,7 +334,8 @@ static int bench(int ncell, int steps) {
     t_all = now() - t_all;
     ke = 0;
     for (int c = 0; c < 3 * n; c++) ke += 0.5 * b->vel[c] * b->vel[c];
-    printf("atoms %d steps %d (+1 initial compute)\n", n, steps);
+    printf("atoms %d steps %d (+1 initial compute), strain per step %g (%s)\n", n, steps, strain,
+           strain > 0 ? (expand ? "expand" : "random") : "fixed cell");
     printf("E_pair/atom step 0 %.8f  step %d %.8f  E_total/atom %.8f\n", e0, steps, E / n, (E + ke) / n);
     printf("list builds %ld\n", bmd__pair_list_builds(m));
     printf("model time %.4f s (%.3f ms/step), loop time %.4f s\n", t_model, 1e3 * t_model / (steps + 1), t_all);
@@ -331,18 +350,22 @@ static int bench(int ncell, int steps) {
 int main(int argc, char **argv) {
     if (argc >= 2 && strcmp(argv[1], "bench") == 0) {
         int ncell = argc > 2 ? atoi(argv[2]) : 20, steps = argc > 3 ? atoi(argv[3]) : 100;
-        if (ncell < 2 || steps < 0) {
-            fprintf(stderr, "usage: pair_eval bench [NCELLS>=2 [STEPS]]\n");
+        const double strain = argc > 4 ? atof(argv[4]) : 0.0;
+        const int expand = argc > 5 && strcmp(argv[5], "expand") == 0;
+        if (ncell < 2 || steps < 0 || !(strain >= 0 && strain < 0.01) ||
+            (argc > 5 && !expand && strcmp(argv[5], "random") != 0) || argc > 6) {
+            fprintf(stderr,
+                    "usage: pair_eval bench [NCELLS>=2 [STEPS [STRAIN (0 <= STRAIN < 0.01) [random|expand]]]]\n");
             return 2;
         }
-        return bench(ncell, steps);
+        return bench(ncell, steps, strain, expand);
     }
     if (argc >= 9 && strcmp(argv[1], "md") == 0)
         return md(argv[2], argv[3], argv[4], argv[5], atol(argv[6]), argv[7], argv[8], argc - 9, argv + 9);
     if (argc != 5) {
         fprintf(stderr, "usage: pair_eval lj|morse PARAMS.txt IN.extxyz OUT.txt\n"
                         "       pair_eval md lj|morse PARAMS.txt metal|lj IN.extxyz STEPS OUT.txt TYPE [NAME=VALUE]...\n"
-                        "       pair_eval bench [NCELLS [STEPS]]\n");
+                        "       pair_eval bench [NCELLS [STEPS [STRAIN [random|expand]]]]\n");
         return 2;
     }
     return eval(argv[1], argv[2], argv[3], argv[4]);

@@ -105,7 +105,7 @@ static void run(int which) {
     double steps[2] = {0, 0};
     const uint64_t seed = 2024;
     const int substage = 3;
-    bmd_step_info si = {u, seed, substage, steps};
+    bmd_step_info si = {u, seed, substage, steps, bmd_dynamics_find(d->ops->type)->dof};
     const unsigned char all[2] = {1, 1};
     assert_int_equal(d->ops->enter(d->self, A, all, &si), BMD_OK);
     forces(m, A);

@@ -8,8 +8,9 @@
  *     increase and never hold the particle itself;
  *   - ghost rows (when asked) hold every particle of the padded set within
  *     the cutoff; two lists with their own cutoffs;
- *   - ghosts sit at their owner + a lattice vector; moves below skin/2
- *     refresh coordinates without a rebuild, larger ones rebuild;
+ *   - ghosts sit at their owner + a lattice vector; moves whose two
+ *     largest add up to at most the skin refresh coordinates without a
+ *     rebuild, larger ones rebuild;
  *   - folding ghost forces and energies back onto owners;
  *   - the per-slot cache follows systems by uid across removals. */
 #include <setjmp.h>
@@ -202,22 +203,30 @@ static void test_refresh_and_rebuild(void **state) {
     bmd__padded_spec spec = {.pad = 5.0, .skin = 0.6, .n_lists = 1, .cutoff = {5.0}, .ghost_rows = {0}};
     int rb;
     assert_int_equal(bmd__padded_update(&p, &scr, c->n, c->pos, c->cell, c->pbc, &spec, &rb), BMD__NL_OK);
-    for (int step = 1; step <= 8; step++) {
-        double moved = 0;
-        for (int i = 0; i < 3 * c->n; i++) c->pos[i] += 0.04 * (urand() - 0.5);
+    int rebuilds = 0;
+    for (int step = 1; step <= 12; step++) {
+        double m1 = 0, m2 = 0; /* the two largest displacements since the build */
+        for (int i = 0; i < 3 * c->n; i++) c->pos[i] += 0.1 * (urand() - 0.5);
         for (int i = 0; i < c->n; i++) {
             double d2 = 0;
-            for (int x = 0; x < 3; x++) d2 += pow(c->pos[3 * i + x] - p.ref_pos[3 * i + x], 2);
-            if (sqrt(d2) > moved) moved = sqrt(d2);
+            for (int x = 0; x < 3; x++) d2 += pow(c->pos[3 * i + x] - p.nl.ref_pos[3 * i + x], 2);
+            if (sqrt(d2) > m1) {
+                m2 = m1;
+                m1 = sqrt(d2);
+            } else if (sqrt(d2) > m2) {
+                m2 = sqrt(d2);
+            }
         }
         assert_int_equal(bmd__padded_update(&p, &scr, c->n, c->pos, c->cell, c->pbc, &spec, &rb), BMD__NL_OK);
-        assert_int_equal(rb, moved > 0.3);
+        assert_int_equal(rb, m1 + m2 > 0.6);
+        rebuilds += rb;
         check_rows(c, &p, 0, 5.0);
         for (int q = 0; q < p.n_total; q++)
             for (int x = 0; x < 3; x++)
                 assert_true(p.x[3 * q + x] == c->pos[3 * p.owner[q] + x] + p.S[3 * q + x]);
     }
-    c->pos[0] += 0.31; /* beyond skin/2 */
+    assert_true(rebuilds >= 1 && rebuilds < 12); /* both ways taken */
+    c->pos[0] += 0.61; /* beyond the skin */
     assert_int_equal(bmd__padded_update(&p, &scr, c->n, c->pos, c->cell, c->pbc, &spec, &rb), BMD__NL_OK);
     assert_int_equal(rb, 1);
     check_rows(c, &p, 0, 5.0);

@@ -375,7 +375,7 @@ static void test_masked_update_untouched(void **state) {
                                          : dyn(types[t], 2, "dt", 1.0, "temperature", 300.0);
         bmd_units u = bmd_units_get(BMD_UNITS_METAL);
         double steps[3] = {0, 0, 0};
-        bmd_step_info si = {&u, 7, 0, steps};
+        bmd_step_info si = {&u, 7, 0, steps, bmd_dynamics_find(types[t])->dof};
         unsigned char mask[3] = {1, 0, 1}, none_mask[3] = {0, 1, 0};
         /* enter only 0 and 2 first, then 1: entering must not touch the others */
         static unsigned char snap0[1 << 16], snap1[1 << 16];

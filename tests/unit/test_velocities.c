@@ -124,10 +124,10 @@ static void test_kinetic_units(void **state) {
         }
     assert_true(fabs(bmd_kinetic_energy(b, 0, &U) - ke) < 1e-12 * ke);
     /* 3N − 3 = 3 degrees of freedom, or 3N = 6 */
-    assert_int_equal(bmd_dof_count(BMD_DOF_MOMENTUM, 2), 3);
-    assert_int_equal(bmd_dof_count(BMD_DOF_ALL, 2), 6);
-    assert_int_equal(bmd_dof_count(BMD_DOF_MOMENTUM, 1), 3);
-    assert_int_equal(bmd_dof_count(BMD_DOF_ALL, 1), 3);
+    assert_int_equal(bmd_dof_count(BMD_DOF_MOMENTUM, 2, 0), 3);
+    assert_int_equal(bmd_dof_count(BMD_DOF_ALL, 2, 0), 6);
+    assert_int_equal(bmd_dof_count(BMD_DOF_MOMENTUM, 1, 0), 3);
+    assert_int_equal(bmd_dof_count(BMD_DOF_ALL, 1, 0), 3);
     assert_true(fabs(bmd_temperature(b, 0, &U, BMD_DOF_MOMENTUM) - 2 * ke / (3 * U.boltzmann)) <
                 1e-12 * ke / U.boltzmann);
     assert_true(fabs(bmd_temperature(b, 0, &U, BMD_DOF_ALL) - 2 * ke / (6 * U.boltzmann)) < 1e-12 * ke / U.boltzmann);
