@@ -7,7 +7,9 @@ Structures, all of one model in ONE batch (different sizes): perturbed
 Lennard-Jones clusters (icosahedra of 13 and 55 atoms, an octahedron of 19,
 a decahedron of 13) and periodic fcc cells with a vacancy (31 atoms); and
 perturbed periodic EAM crystals (LAMMPS's AlCu.eam.alloy: Cu with a
-vacancy, Al, a random Cu/Al alloy; 31 to 48 atoms).
+vacancy, Al, a random Cu/Al alloy; 31 to 48 atoms). Three of them have
+fixed atoms (ASE's FixAtoms, the input's move_mask column: the stage holds
+them, as ASE's constraint does around its optimizers).
 
 References: ASE's own optimizers, one structure at a time, with ASE's
 defaults (LBFGS: maxstep 0.2, memory 100, damping 1.0, alpha 70; BFGS:
@@ -44,6 +46,7 @@ import ase.io
 from ase.build import bulk
 from ase.calculators.lj import LennardJones
 from ase.cluster import Decahedron, Icosahedron, Octahedron
+from ase.constraints import FixAtoms
 from ase.optimize import BFGS, LBFGS
 
 import batchmd as bmd
@@ -70,6 +73,8 @@ def lj_frames():
         del a[k * 5]
         a.positions += rng.normal(0, 0.1, a.positions.shape)
         out.append(a)
+    out[3].set_constraint(FixAtoms(indices=[0, 5, 17, 40]))  # fixed atoms (ASE's FixAtoms)
+    out[5].set_constraint(FixAtoms(indices=[2, 3]))
     return out
 
 
@@ -81,16 +86,19 @@ def eam_frames():
     alloy.symbols[rng.permutation(len(alloy))[:12]] = "Al"
     for a in (cu, al, alloy):
         a.positions += rng.normal(0, 0.08, a.positions.shape)
+    al.set_constraint(FixAtoms(indices=range(0, 48, 7)))
     return [cu, al, alloy]
 
 
 def write_input(w, frames):
-    """writes frames to w/in.extxyz, and sets their positions to the digits the file holds (ASE starts there)"""
+    """writes frames to w/in.extxyz (FixAtoms as ASE's move_mask column), and
+    replaces them by what ASE reads back: the digits the file holds, its
+    FixAtoms (ASE starts there)"""
     path = os.path.join(w, "in.extxyz")
-    ase.io.write(path, frames)
-    for a, b in zip(frames, ase.io.read(path, ":")):
-        a.positions = b.positions
-        a.cell = b.cell
+    for k, a in enumerate(frames):
+        cols = ["symbols", "positions"] + (["move_mask"] if a.constraints else [])
+        ase.io.write(path, a, format="extxyz", columns=cols, append=k > 0)
+    frames[:] = ase.io.read(path, ":")
 
 
 def campaign(model, stages, pipeline=None, batch="{max_atoms: 5000, refill_every: 10}", extra=""):
@@ -128,6 +136,7 @@ def compare(label, frames, ours, opt_class, params_of, calc_of):
             continue
         ref = ref.copy()
         ref.calc = calc_of()
+        fixed = [i for k in ref.constraints for i in k.get_indices()]
         opt = opt_class(ref, logfile=None, **params_of(ref))
         seen = []
         opt.attach(lambda: seen.append(ref.get_potential_energy()))
@@ -142,6 +151,9 @@ def compare(label, frames, ours, opt_class, params_of, calc_of):
                 "%s, system %d: one log row per step, 0 to ASE's %d" % (label, i, opt.nsteps))
         de = max((abs(e - ours_e) for e, (_, ours_e) in zip(seen, logged)), default=np.inf)
         dx = np.abs(out.positions - ref.positions).max()
+        if fixed:
+            c.check(np.array_equal(out.positions[fixed], frames[i].positions[fixed]),
+                    "%s, system %d: fixed atoms %s where they started" % (label, i, fixed))
         c.check(de <= E_TOL, "%s, system %d: energies differ from ASE's by up to %.3g eV" % (label, i, de))
         c.check(dx <= X_TOL, "%s, system %d: final positions differ from ASE's by %.3g Å" % (label, i, dx))
         print("  %s %2d: %2d atoms pbc=%d  steps %3d (ASE %3d)  max |dE| per step %.1e eV  dx %.1e Å" %
