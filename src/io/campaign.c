@@ -223,6 +223,16 @@ static bmd_status read_stage(const bmd_yread *r, const char *name, const bmd_yno
             return bmd_yerr(r, node, "%s: missing '%s' (%s%s%s)", where, p->name, p->doc, p->unit[0] ? ", " : "",
                             p->unit);
     }
+    /* the dynamics' own checks of its values together (a `cell:` key
+     * without a filter ...), at the stage's place rather than at run time */
+    bmd_dynamics *probe = NULL;
+    if ((st = t->create(s->values, &probe))) {
+        if (st == BMD_ERR_NOMEM) return st;
+        char why[300];
+        snprintf(why, sizeof why, "%s", bmd_last_error());
+        return bmd_yerr(r, node, "%s: %s", where, why);
+    }
+    bmd_dynamics_destroy(probe);
     s->conv.fmax = 0;
     s->conv.etol = 0;
     if (t->is_optimizer) {

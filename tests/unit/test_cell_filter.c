@@ -9,6 +9,9 @@
  *     with a pressure; exp (ExpCellFilter) at entry, where its force is the
  *     gradient (later ASE 3.22's is not);
  *   - set_positions then get_positions gives back the coordinates;
+ *   - a cell that turned over (det F < 0) leaves as cell_degenerate, one
+ *     without stress as no_stress, exp given a cell_factor per structure
+ *     as invalid_param_cell_factor;
  *   - the constructor's checks: `cell:` values without a filter, and
  *     cell_factor with exp, are refused; a filtered optimizer asks for the
  *     virial and a moving cell, an unfiltered one for neither. */
@@ -160,6 +163,33 @@ static void test_gradients(void **state) {
     check_gradient(cp, zero, "exp at entry, 1 GPa");
 }
 
+static void test_reasons(void **state) {
+    (void)state;
+    double cp[BMD__CELLP_N], st[BMD__CELLF_STATE_WIDTH], x[21];
+    bmd_batch *b = cell4();
+    bmd_model *m = lj();
+    evaluate(m, b, 0);
+    for (int f = BMD__CELL_UNIT; f <= BMD__CELL_FRECHET; f++) {
+        cellpar_init(cp, f);
+        assert_null(bmd__cellf_enter(cp, b, 0, st));
+        double keep[9];
+        memcpy(keep, b->cell, sizeof keep);
+        for (int k = 0; k < 3; k++) b->cell[6 + k] = -b->cell[6 + k]; /* c through zero volume */
+        assert_string_equal(bmd__cellf_get_positions(cp, st, b, 0, x), "cell_degenerate");
+        assert_string_equal(bmd__cellf_get_forces(cp, st, b, 0, &U, x), "cell_degenerate");
+        memcpy(b->cell, keep, sizeof keep);
+        b->stress_valid[0] = 0;
+        assert_string_equal(bmd__cellf_enter(cp, b, 0, st), "no_stress");
+        assert_string_equal(bmd__cellf_get_forces(cp, st, b, 0, &U, x), "no_stress");
+        b->stress_valid[0] = 1;
+    }
+    cellpar_init(cp, BMD__CELL_EXP);
+    cp[BMD__CELLP_FACTOR] = 2;
+    assert_string_equal(bmd__cellf_enter(cp, b, 0, st), "invalid_param_cell_factor");
+    bmd_model_destroy(m);
+    bmd_batch_destroy(b);
+}
+
 static void test_checks(void **state) {
     (void)state;
     static const char *const fires[] = {"fire", "fire2"};
@@ -188,6 +218,7 @@ static void test_checks(void **state) {
 
 int main(void) {
     U = bmd_units_get(BMD_UNITS_METAL);
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_gradients), cmocka_unit_test(test_checks)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_gradients), cmocka_unit_test(test_reasons),
+                                       cmocka_unit_test(test_checks)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
