@@ -143,9 +143,10 @@ def _check_value(cls, key, p, v):
     else:
         ok = not isinstance(v, (bool, np.bool_)) and isinstance(v, numbers.Real)  # numpy numbers too
     if not ok:
-        want = {_BOOL: "True or False", _CHOICE: f"one of {p[7] if p else ''}",
-                _MASK: f"a list of components ({p[7] if p else ''}) or of 0/1",
-                _ITEM: f"a list of numbers ({(p[7] or '').replace('|', ', ')})"}.get(kind, "a number")
+        choices = (p[7] or "") if p else ""
+        want = {_BOOL: "True or False", _CHOICE: f"one of {choices}",
+                _MASK: f"a list of components ({choices}) or of 0/1",
+                _ITEM: f"a list of numbers ({choices.replace('|', ', ')})"}.get(kind, "a number")
         raise TypeError(f"{cls}: {key} must be {want}, not {type(v).__name__}")
 
 

@@ -15,7 +15,16 @@
  *
  * Per-system state (the cell at entry, ASE's orig_cell; a filter's own
  * numbers) lives in a per-system column of width BMD__CELLF_STATE_WIDTH
- * that the optimizer creates ("<type>.<substage>.cell") and passes in. */
+ * that the optimizer creates ("<type>.<substage>.cell") and passes in.
+ *
+ * An optimizer with a filter (fire.c, fire2.c show how): its constructor
+ * calls bmd__cellf_check and, when the filter is not none, sets d->needs =
+ * BMD_NEEDS_VIRIAL | BMD_MOVES_CELL; enter() calls bmd__cellf_enter per
+ * system; each step gets the forces and positions, steps, and sets the
+ * positions (a reason returned takes the system out with bmd_stage_fail);
+ * ops.force_residual gives bmd__cellf_fmax2 of the filter's forces (ASE's
+ * converged() on the filter: the atoms' rows and the cell's under fmax).
+ * The formulas, per filter, are in cell_filter.c. */
 #ifndef BATCHMD_DYNAMICS_CELL_FILTER_H
 #define BATCHMD_DYNAMICS_CELL_FILTER_H
 
