@@ -143,6 +143,15 @@ int cmd_models(int argc, char **argv) {
         for (int k = 0; k < t->n_params; k++) {
             const bmd_param_desc *p = &t->params[k];
             char name[64], def[64];
+            if (p->kind == BMD_PARAM_ITEM) { /* a list's items: one line, the campaign's key */
+                if (k > 0 && t->params[k - 1].kind == BMD_PARAM_ITEM) continue;
+                const char *us = strrchr(p->name, '_');
+                int len = us ? (int)(us - p->name) : (int)strlen(p->name);
+                snprintf(name, sizeof name, "%s%s%.*s", p->group ? p->group : "", p->group ? "." : "", len, p->name);
+                printf("      %-16s %-6s %-10s %s ([%s]; per structure %s= ...)\n", name, p->unit, "0 each", p->doc,
+                       p->choices, p->name);
+                continue;
+            }
             snprintf(name, sizeof name, "%s%s%s", p->group ? p->group : "", p->group ? "." : "", p->name);
             if (isnan(p->def)) snprintf(def, sizeof def, "%s", p->optional ? "optional" : "required");
             else if (p->kind == BMD_PARAM_BOOL) snprintf(def, sizeof def, "%s", p->def != 0 ? "true" : "false");

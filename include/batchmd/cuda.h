@@ -73,6 +73,11 @@ typedef enum bmd_cuda_dyn_kind {
 
 #define BMD_CUDA_MAX_SUB 8
 #define BMD_CUDA_NPAR 12
+/* FIRE's and FIRE2's slots after their own parameters hold the catalogue's
+ * `cell:` block, in its order (dynamics catalogue: filter, pressure, mask):
+ * the engine relaxes fixed cells only, and bmd_cuda_engine_set_stage
+ * refuses a cell filter other than none (0) or a pressure other than 0
+ * (variable-cell relaxation runs on the CPU); a mask there is 0 or 63. */
 
 typedef struct bmd_cuda_substage {
     bmd_cuda_dyn_kind kind;

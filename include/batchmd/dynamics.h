@@ -152,8 +152,14 @@ typedef enum bmd_param_kind {
     BMD_PARAM_WHOLE,    /* a whole number */
     BMD_PARAM_BOOL,     /* true or false (1 or 0) */
     BMD_PARAM_CHOICE,   /* one word of `choices` ("unit|exp|frechet"): its index */
-    BMD_PARAM_MASK      /* a list of words of `choices`, or one 0/1 per word:
+    BMD_PARAM_MASK,     /* a list of words of `choices`, or one 0/1 per word:
                          * bit i set when word i is listed / is 1 */
+    BMD_PARAM_ITEM      /* a number, one item of a list of numbers that a
+                         * campaign writes under one key: the name is
+                         * "<key>_<item>" and `choices` lists the items in
+                         * order ("stress_xx" of stress: [xx, yy, zz, yz,
+                         * xz, xy]); per structure each item keeps its own
+                         * name (stress_xx=...) */
 } bmd_param_kind;
 
 typedef struct bmd_param_desc {

@@ -17,7 +17,13 @@ import numpy as np
 from . import _convert, _core, _yaml, hooks as _hooks, models as _models, sampler as _sampler, sinks as _sinks
 
 # kinds of parameters (the C catalogue's bmd_param_kind)
-_REAL, _WHOLE, _BOOL, _CHOICE, _MASK = range(5)
+_REAL, _WHOLE, _BOOL, _CHOICE, _MASK, _ITEM = range(6)
+
+
+def _key(p):
+    """The keyword of catalogue parameter p: its name, or for an item of a
+    list ("stress_xx", kind _ITEM) the list's ("stress": [xx, yy, ...])."""
+    return p[0].rsplit("_", 1)[0] if p[6] == _ITEM else p[0]
 
 # the stage's own key of every MD stage (docs/campaign.md), as a catalogue row:
 # (name, unit, default, doc, optional, group, kind, choices, expected)
@@ -92,7 +98,7 @@ class Dynamics(_Runnable):
             raise ValueError(f"{type(self).__name__}: name {self.name!r}: a stage name is 1 to 32 letters, digits, "
                              "'_' or '-' (as in a campaign; it names the info keys steps_NAME, converged_NAME)")
         self.hooks = [_hooks.as_hook(h) for h in hooks]
-        plain = {p[0]: p for p in self.params if p[5] is None}
+        plain = {_key(p): p for p in self.params if p[5] is None}
         if not self.is_optimizer:
             plain["fix_com"] = _FIX_COM
         groups = {p[5] for p in self.params if p[5] is not None}
@@ -103,7 +109,7 @@ class Dynamics(_Runnable):
                             f"(expected: {', '.join(sorted(known))})")
         for k, v in kwargs.items():
             if k in groups:
-                members = {p[0]: p for p in self.params if p[5] == k}
+                members = {_key(p): p for p in self.params if p[5] == k}
                 if not isinstance(v, dict) or set(v) - set(members):
                     raise TypeError(f"{type(self).__name__}: {k} must be a dict with keys among "
                                     f"{', '.join(members)}, not {v!r}")
@@ -140,11 +146,16 @@ def _check_value(cls, key, p, v):
         ok = isinstance(v, str)
     elif kind == _MASK:
         ok = isinstance(v, (list, tuple)) and all(isinstance(x, (str, numbers.Integral)) for x in v)
+    elif kind == _ITEM:
+        ok = (isinstance(v, (list, tuple)) and len(v) == len(p[7].split("|")) and
+              all(not isinstance(x, (bool, np.bool_)) and isinstance(x, numbers.Real) for x in v))
     else:
         ok = not isinstance(v, (bool, np.bool_)) and isinstance(v, numbers.Real)  # numpy numbers too
     if not ok:
-        want = {_BOOL: "True or False", _CHOICE: f"one of {p[7] if p else ''}",
-                _MASK: f"a list of components ({p[7] if p else ''}) or of 0/1"}.get(kind, "a number")
+        choices = (p[7] or "") if p else ""
+        want = {_BOOL: "True or False", _CHOICE: f"one of {choices}",
+                _MASK: f"a list of components ({choices}) or of 0/1",
+                _ITEM: f"a list of numbers ({choices.replace('|', ', ')})"}.get(kind, "a number")
         raise TypeError(f"{cls}: {key} must be {want}, not {type(v).__name__}")
 
 
@@ -152,7 +163,13 @@ def _make_class(row):
     type_name, doc, is_opt, dof, params, cls_name = row
     cls_name = cls_name or "".join(p.capitalize() for p in type_name.split("_"))
     lines = [doc, "", "Parameters (campaign names and units):"]
-    for name, unit, default, pdoc, optional, group, kind, choices, expected in params:
+    seen = set()
+    for p in params:
+        name, unit, default, pdoc, optional, group, kind, choices, expected = p
+        name = _key(p)
+        if (group, name) in seen:  # (a list's items: one line)
+            continue
+        seen.add((group, name))
         d = "required" if default is None and not optional else ("optional" if default is None else f"default {default:g}")
         key = f"{group}={{'{name}': ...}}" if group else name
         lines.append(f"  {key} ({unit or '-'}; {d}): {pdoc}" + (f" ({choices})" if choices else ""))

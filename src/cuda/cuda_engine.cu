@@ -183,13 +183,8 @@ extern "C" bmd_status bmd_cuda_engine_create(bmd_cuda_pair_kind kind, const bmd_
 
 extern "C" bmd_status bmd_cuda_engine_set_stage(bmd_cuda_engine *e, const bmd_cuda_substage *sub, int n_sub) {
     if (!e || (!sub && n_sub)) return bmd__fail(BMD_ERR_INVALID, "bmd_cuda_engine_set_stage: NULL argument");
-    if (n_sub < 0 || n_sub > BMD_CUDA_MAX_SUB)
-        return bmd__fail(BMD_ERR_INVALID, "cuda engine: %d sub-stages (at most %d)", n_sub, BMD_CUDA_MAX_SUB);
-    for (int k = 0; k < n_sub; k++)
-        if (sub[k].kind < BMD_CUDA_NVE || sub[k].kind > BMD_CUDA_NOSE_HOOVER || !(sub[k].params[0] > 0) ||
-            (sub[k].kind == BMD_CUDA_NOSE_HOOVER &&
-             !(sub[k].params[3] >= 1 && sub[k].params[3] <= BMD_HD_NH_MAX && sub[k].params[3] == floor(sub[k].params[3]))))
-            return bmd__fail(BMD_ERR_INVALID, "cuda engine: sub-stage %d: unknown kind, dt <= 0 or a bad chain", k);
+    bmd_status chk = bmd__cuda_stage_check(sub, n_sub);
+    if (chk) return chk;
     CK(cudaMemcpyAsync((void *)e->d.sub, sub, (size_t)n_sub * sizeof *sub, cudaMemcpyHostToDevice, e->comp));
     CK(cudaStreamSynchronize(e->comp));
     e->d.n_sub = n_sub;

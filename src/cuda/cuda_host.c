@@ -1,13 +1,15 @@
 /* cuda_host.c — owns the host-side preparation of the CUDA backend that
  * needs no CUDA (compiled in every build, so the CPU tests check it): the
- * pair type table built as src/models/pair.c builds it, and a system's
- * list-build geometry from src/neighbor's binning basis. */
+ * pair type table built as src/models/pair.c builds it, a system's
+ * list-build geometry from src/neighbor's binning basis, and the checks of
+ * a stage the engine is given. */
 #include "cuda/cuda_internal.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cuda/hd_dynamics.h"
 #include "neighbor/neighbor.h"
 
 static int same_pair(const bmd_pair_params *p, int a, int b) {
@@ -89,4 +91,28 @@ int bmd__cuda_geom_make(const double *cell, const unsigned char *pbc, double ran
     }
     if (!cells) g->nbin[0] = g->nbin[1] = g->nbin[2] = 0;
     return 0;
+}
+
+bmd_status bmd__cuda_stage_check(const bmd_cuda_substage *sub, int n_sub) {
+    if (n_sub < 0 || n_sub > BMD_CUDA_MAX_SUB)
+        return bmd__fail(BMD_ERR_INVALID, "cuda engine: %d sub-stages (at most %d)", n_sub, BMD_CUDA_MAX_SUB);
+    for (int k = 0; k < n_sub; k++) {
+        const double *p = sub[k].params;
+        if (sub[k].kind < BMD_CUDA_NVE || sub[k].kind > BMD_CUDA_NOSE_HOOVER || !(p[0] > 0) ||
+            (sub[k].kind == BMD_CUDA_NOSE_HOOVER &&
+             !(p[3] >= 1 && p[3] <= BMD_HD_NH_MAX && p[3] == floor(p[3]))))
+            return bmd__fail(BMD_ERR_INVALID, "cuda engine: sub-stage %d: unknown kind, dt <= 0 or a bad chain", k);
+        /* FIRE: dt..a are 0..8, then filter, pressure, mask; FIRE2: dt..initialdelay 0..10, then filter */
+        const int cell = sub[k].kind == BMD_CUDA_FIRE ? 9 : sub[k].kind == BMD_CUDA_FIRE2 ? 11 : -1;
+        if (cell < 0) continue;
+        int moving = p[cell] != 0;
+        if (cell + 1 < BMD_CUDA_NPAR) moving |= p[cell + 1] != 0;
+        if (cell + 2 < BMD_CUDA_NPAR) moving |= p[cell + 2] != 0 && p[cell + 2] != 63;
+        if (moving)
+            return bmd__fail(BMD_ERR_UNSUPPORTED,
+                             "cuda engine: sub-stage %d: variable-cell relaxation (a cell filter, a target pressure "
+                             "or mask) runs on the CPU only; the device relaxes fixed cells",
+                             k);
+    }
+    return BMD_OK;
 }

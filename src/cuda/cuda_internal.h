@@ -33,6 +33,11 @@ void bmd__cuda_pair_table_free(bmd__cuda_pair_table *t);
  * `range` (cutoff + skin, Å). Returns 1 when a periodic axis is degenerate. */
 int bmd__cuda_geom_make(const double *cell, const unsigned char *pbc, double range, bmd_hd_geom *g);
 
+/* The checks of bmd_cuda_engine_set_stage on sub[n_sub] (host C, so that
+ * CPU builds test them): a known kind, dt > 0, Nosé–Hoover's chain 1..10,
+ * and no cell filter or pressure for FIRE and FIRE2 (cuda.h). */
+bmd_status bmd__cuda_stage_check(const bmd_cuda_substage *sub, int n_sub);
+
 #ifdef __cplusplus
 }
 #endif

@@ -15,7 +15,16 @@
  *
  * Per-system state (the cell at entry, ASE's orig_cell; a filter's own
  * numbers) lives in a per-system column of width BMD__CELLF_STATE_WIDTH
- * that the optimizer creates ("<type>.<substage>.cell") and passes in. */
+ * that the optimizer creates ("<type>.<substage>.cell") and passes in.
+ *
+ * An optimizer with a filter (fire.c, fire2.c show how): its constructor
+ * calls bmd__cellf_check and, when the filter is not none, sets d->needs =
+ * BMD_NEEDS_VIRIAL | BMD_MOVES_CELL; enter() calls bmd__cellf_enter per
+ * system; each step gets the forces and positions, steps, and sets the
+ * positions (a reason returned takes the system out with bmd_stage_fail);
+ * ops.force_residual gives bmd__cellf_fmax2 of the filter's forces (ASE's
+ * converged() on the filter: the atoms' rows and the cell's under fmax).
+ * The formulas, per filter, are in cell_filter.c. */
 #ifndef BATCHMD_DYNAMICS_CELL_FILTER_H
 #define BATCHMD_DYNAMICS_CELL_FILTER_H
 
@@ -33,8 +42,15 @@ enum {
   BMD__CELLP_HYDROSTATIC,
   BMD__CELLP_CONSTANT_VOLUME,
   BMD__CELLP_FACTOR,
-  BMD__CELLP_N
+  BMD__CELLP_STRESS, /* 6: the target stress xx yy zz yz xz xy */
+  BMD__CELLP_N = BMD__CELLP_STRESS + 6
 };
+
+#define BMD__CELL_STRESS_DESC(item_)                                           \
+  {.name = "stress_" item_, .unit = "bar", .def = 0, .group = "cell",          \
+   .kind = BMD_PARAM_ITEM, .choices = "xx|yy|zz|yz|xz|xy",                     \
+   .doc = "target stress, ASE's sign (tension > 0; pressure P is −P on "       \
+          "xx, yy, zz) (bar; lj: ε/σ³)"}
 
 /* The descriptors of the `cell:` group, in BMD__CELLP_* order. */
 #define BMD__CELL_PARAM_DESCS                                                  \
@@ -71,13 +87,15 @@ enum {
        .group = "cell",                                                        \
        .kind = BMD_PARAM_BOOL,                                                 \
        .doc = "keep the volume (ASE's constant_volume)"},                      \
-  {                                                                            \
-    .name = "cell_factor", .unit = "", .def = NAN, .optional = 1,              \
-    .group = "cell", BMD__RANGE(0, INFINITY, 1, "a factor > 0"),               \
-    .doc = "scale of the cell's coordinates (absent: the number of atoms, "    \
-           "ASE's default)"                                                    \
-  }
+      {.name = "cell_factor", .unit = "", .def = NAN, .optional = 1,           \
+       .group = "cell", BMD__RANGE(0, INFINITY, 1, "a factor > 0"),            \
+       .doc = "scale of the cell's coordinates, unit and frechet (absent: "    \
+              "the number of atoms, ASE's default)"},                          \
+      BMD__CELL_STRESS_DESC("xx"), BMD__CELL_STRESS_DESC("yy"),                \
+      BMD__CELL_STRESS_DESC("zz"), BMD__CELL_STRESS_DESC("yz"),                \
+      BMD__CELL_STRESS_DESC("xz"), BMD__CELL_STRESS_DESC("xy")
 
+/* Per-system state: ASE's orig_cell (the cell at entry), rows a, b, c. */
 #define BMD__CELLF_STATE_WIDTH 16
 
 /* The filter of a parameter row's `cell:` block (BMD__CELL_NONE ... ). */
@@ -88,19 +106,43 @@ static inline int bmd__cellf_kind(const double *cellpar) {
 static inline int bmd__cellf_dim(const double *cellpar, int n) {
   return 3 * n + (bmd__cellf_kind(cellpar) != BMD__CELL_NONE ? 9 : 0);
 }
+/* ASE's converged() on generalized forces f[dim]: the largest squared row
+ * (NaN when any row is: numpy's max propagates it). */
+static inline double bmd__cellf_fmax2(const double *f, int dim) {
+  double m = 0;
+  for (int i = 0; i + 2 < dim; i += 3) {
+    double f2 = f[i] * f[i] + f[i + 1] * f[i + 1] + f[i + 2] * f[i + 2];
+    if (isnan(f2)) return f2;
+    if (f2 > m) m = f2;
+  }
+  return m;
+}
 
-/* A system s starting the optimizer: records ASE's orig_cell (and the
- * filter's other state) into state[BMD__CELLF_STATE_WIDTH]. */
-void bmd__cellf_enter(const double *cellpar, const bmd_batch *b, int s,
-                      double *state);
-/* x[dim]: the filter's get_positions() of system s. */
-void bmd__cellf_get_positions(const double *cellpar, const double *state,
-                              const bmd_batch *b, int s, double *x);
+/* The stage's `cell:` values of an optimizer (its constructor's check):
+ * BMD_ERR_INVALID with a message naming `type` when a value cannot be
+ * honoured (a `cell:` key other than filter without a filter; cell_factor
+ * with exp, which has none). */
+bmd_status bmd__cellf_check(const double *cellpar, const char *type);
+
+/* A system s starting the optimizer: records ASE's orig_cell into
+ * state[BMD__CELLF_STATE_WIDTH]. Returns NULL, or the reason to take the
+ * system out (a per-structure value the filter cannot use, a cell without
+ * stress). */
+const char *bmd__cellf_enter(const double *cellpar, const bmd_batch *b, int s,
+                             double *state);
+/* x[dim]: the filter's get_positions() of system s. Returns NULL, or the
+ * reason to take the system out ("cell_degenerate": the cell turned over,
+ * or has no real logarithm of its deformation). */
+const char *bmd__cellf_get_positions(const double *cellpar,
+                                     const double *state, const bmd_batch *b,
+                                     int s, double *x);
 /* f[dim]: the filter's get_forces() of system s (the forces, and with a
- * filter the cell rows from the stress: b->stress_valid[s] must be set). */
-void bmd__cellf_get_forces(const double *cellpar, const double *state,
-                           const bmd_batch *b, int s, const bmd_units *u,
-                           double *f);
+ * filter the cell rows from the stress). Returns NULL, or the reason to
+ * take the system out ("no_stress": the evaluation gave none;
+ * "cell_degenerate" as above). */
+const char *bmd__cellf_get_forces(const double *cellpar, const double *state,
+                                  const bmd_batch *b, int s,
+                                  const bmd_units *u, double *f);
 /* The filter's set_positions(x[dim]): moves system s's atoms (and cell). */
 void bmd__cellf_set_positions(const double *cellpar, const double *state,
                               bmd_batch *b, int s, const double *x);

@@ -61,7 +61,7 @@ void bmd__params_init(bmd__params *p, const char *type, const double *values) {
 const char *bmd_param_out_of_range(const bmd_param_desc *p, double x) {
     const char *expected = p->expected ? p->expected : "a finite number";
     if (!isfinite(x)) return expected;
-    int whole = p->kind != BMD_PARAM_REAL;
+    int whole = p->kind != BMD_PARAM_REAL && p->kind != BMD_PARAM_ITEM;
     if (whole && x != floor(x)) return expected;
     if (p->kind == BMD_PARAM_BOOL && x != 0 && x != 1) return expected;
     if (!p->expected) return NULL;

@@ -23,9 +23,19 @@
  * mass-free unit (dt² F is a length). One pre_update is one call of ASE's
  * step() with the current forces; the stage's step counter is ASE's nsteps.
  *
- * Columns (i = sub-stage index): "fire.i.par" (the 9 parameters),
- * "fire.i.st" (dt, a, Nsteps, started), "fire.i.v" (per atom, 3). */
-#include "dynamics/dynamics_internal.h"
+ * Variable cell (`cell: {filter: unit|exp|frechet, ...}`, cell_filter.h):
+ * ASE's FIRE on the filter, FIRE(UnitCellFilter(atoms)): x, F and v above
+ * are then the filter's N + 3 rows (dim 3N + 9: the atoms', then the
+ * cell's), maxstep bounds the norm of the whole generalized step, and a
+ * system has converged when every row of the filter's forces (the stress
+ * residual's rows too) is under fmax (force_residual; ASE's converged()).
+ * Without a filter the arithmetic is the plain one, bit for bit.
+ *
+ * Columns (i = sub-stage index): "fire.i.par" (the 9 parameters, then the
+ * `cell:` block), "fire.i.st" (dt, a, Nsteps, started), "fire.i.v" (per
+ * atom, 3); with a filter also "fire.i.vcell" (the cell rows' velocity, 9)
+ * and "fire.i.cell" (the filter's state: the cell at entry). */
+#include "dynamics/cell_filter.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -33,7 +43,7 @@
 
 /* ---- catalogue entry (registry.c lists it) ---- */
 enum { BMD__FIRE_DT, BMD__FIRE_MAXSTEP, BMD__FIRE_DTMAX, BMD__FIRE_NMIN, BMD__FIRE_FINC, BMD__FIRE_FDEC,
-       BMD__FIRE_ASTART, BMD__FIRE_FA, BMD__FIRE_A, BMD__FIRE_NPAR };
+       BMD__FIRE_ASTART, BMD__FIRE_FA, BMD__FIRE_A, BMD__FIRE_CELL, BMD__FIRE_NPAR = BMD__FIRE_CELL + BMD__CELLP_N };
 
 static const bmd_param_desc fire_params[BMD__FIRE_NPAR] = {
     [BMD__FIRE_DT] = BMD__PARAM_DT("Å/√eV", 0.1, "initial time step (ASE's mass-free unit)"),
@@ -45,7 +55,7 @@ static const bmd_param_desc fire_params[BMD__FIRE_NPAR] = {
     [BMD__FIRE_ASTART] = {.name = "astart", .unit = "", .def = 0.1, .doc = "mixing parameter after an uphill step"},
     [BMD__FIRE_FA] = {.name = "fa", .unit = "", .def = 0.99, .doc = "mixing decay factor"},
     [BMD__FIRE_A] = {.name = "a", .unit = "", .def = 0.1, .doc = "initial mixing parameter"},
-};
+    BMD__CELL_PARAM_DESCS};
 
 static bmd_status fire_create(const double *values, bmd_dynamics **out);
 
@@ -58,9 +68,14 @@ enum { ST_DT, ST_A, ST_NSTEPS, ST_STARTED, ST_WIDTH };
 
 typedef struct fire {
     bmd__params par;
-    int substage;
-    char n_par[BMD_COLUMN_NAME], n_st[BMD_COLUMN_NAME], n_v[BMD_COLUMN_NAME];
-    int c_par, c_st, c_v;
+    int substage, filter; /* the stage's cell filter (BMD__CELL_*) */
+    char n_par[BMD_COLUMN_NAME], n_st[BMD_COLUMN_NAME], n_v[BMD_COLUMN_NAME], n_vc[BMD_COLUMN_NAME],
+        n_cell[BMD_COLUMN_NAME];
+    int c_par, c_st, c_v, c_vc, c_cell;
+    double *work; /* with a filter: x, F, v of every system (3 dim each) */
+    size_t work_cap;
+    const char **why; /* [why_cap]: a system's reason to leave, set in the loop */
+    int why_cap;
 } fire;
 
 static void names(fire *f, int substage) {
@@ -69,12 +84,16 @@ static void names(fire *f, int substage) {
     bmd__colname(f->n_par, "fire", substage, "par");
     bmd__colname(f->n_st, "fire", substage, "st");
     bmd__colname(f->n_v, "fire", substage, "v");
+    bmd__colname(f->n_vc, "fire", substage, "vcell");
+    bmd__colname(f->n_cell, "fire", substage, "cell");
 }
 
 static int columns(fire *f, bmd_batch *b, int substage) {
     names(f, substage);
     return bmd__column(b, &f->c_par, f->n_par, 0, BMD__FIRE_NPAR) >= 0 &&
-           bmd__column(b, &f->c_st, f->n_st, 0, ST_WIDTH) >= 0 && bmd__column(b, &f->c_v, f->n_v, 1, 3) >= 0;
+           bmd__column(b, &f->c_st, f->n_st, 0, ST_WIDTH) >= 0 && bmd__column(b, &f->c_v, f->n_v, 1, 3) >= 0 &&
+           (f->filter == BMD__CELL_NONE || (bmd__column(b, &f->c_vc, f->n_vc, 0, 9) >= 0 &&
+                                            bmd__column(b, &f->c_cell, f->n_cell, 0, BMD__CELLF_STATE_WIDTH) >= 0));
 }
 
 static bmd_status fire_enter(void *self, bmd_batch *b, const unsigned char *enter, const bmd_step_info *si) {
@@ -96,15 +115,17 @@ static bmd_status fire_enter(void *self, bmd_batch *b, const unsigned char *ente
         t[ST_NSTEPS] = 0;
         t[ST_STARTED] = 0;
         memset(v + 3 * (size_t)b->atom_start[s], 0, 3 * (size_t)b->atom_count[s] * sizeof(double));
+        if (f->filter == BMD__CELL_NONE) continue;
+        memset(bmd_batch_column_data(b, f->c_vc) + 9 * (size_t)s, 0, 9 * sizeof(double));
+        const char *why = bmd__cellf_enter(p + BMD__FIRE_CELL, b, s,
+                                           bmd_batch_column_data(b, f->c_cell) + BMD__CELLF_STATE_WIDTH * (size_t)s);
+        if (why) bmd_stage_fail(b, s, why);
     }
     return BMD_OK;
 }
 
-/* ASE's FIRE.step() for slot s. */
-static void fire_system(bmd_batch *b, int s, const double *p, double *t, double *v) {
-    const int n3 = 3 * b->atom_count[s];
-    const double *f = b->force + 3 * (size_t)b->atom_start[s];
-    double *x = b->pos + 3 * (size_t)b->atom_start[s];
+/* ASE's FIRE.step() on n3 coordinates x with forces f and FIRE velocity v. */
+static void fire_step(int n3, const double *f, double *x, double *v, const double *p, double *t) {
     double dt = t[ST_DT], a = t[ST_A];
     if (t[ST_STARTED] == 0) {
         for (int j = 0; j < n3; j++) v[j] = 0.0;
@@ -145,23 +166,109 @@ static void fire_system(bmd_batch *b, int s, const double *p, double *t, double 
     t[ST_A] = a;
 }
 
+/* Scratch of 3 (3N + 9) doubles per system (x, F, v of the filter), at
+ * 3 (3 atom_start + 9 s). */
+static bmd_status work_fit(fire *f, const bmd_batch *b) {
+    size_t need = 3 * (3 * (size_t)b->n_atoms + 9 * (size_t)b->n_systems);
+    if (need <= f->work_cap && b->n_systems <= f->why_cap) return BMD_OK;
+    double *w = realloc(f->work, need * sizeof(double));
+    if (!w) return bmd__fail(BMD_ERR_NOMEM, "fire: out of memory for the cell filter's coordinates");
+    f->work = w;
+    f->work_cap = need;
+    if (b->n_systems > f->why_cap) {
+        const char **y = realloc(f->why, (size_t)b->n_systems * sizeof *y);
+        if (!y) return bmd__fail(BMD_ERR_NOMEM, "fire: out of memory for the cell filter's coordinates");
+        f->why = y;
+        f->why_cap = b->n_systems;
+    }
+    return BMD_OK;
+}
+
+static double *work_of(const fire *f, const bmd_batch *b, int s) {
+    return f->work + 3 * (3 * (size_t)b->atom_start[s] + 9 * (size_t)s);
+}
+
+/* FIRE on the filter's generalized coordinates of slot s (ASE's
+ * FIRE(filter).step()); NULL or the reason to take the system out. */
+static const char *fire_filtered(const fire *f, bmd_batch *b, int s, const bmd_units *u, const double *p,
+                                 double *t, double *v, double *vc, const double *state) {
+    const int n3 = 3 * b->atom_count[s], dim = n3 + 9;
+    double *x = work_of(f, b, s), *g = x + dim, *w = g + dim;
+    const double *cp = p + BMD__FIRE_CELL;
+    const char *why = bmd__cellf_get_forces(cp, state, b, s, u, g);
+    if (!why) why = bmd__cellf_get_positions(cp, state, b, s, x);
+    if (why) return why;
+    memcpy(w, v, (size_t)n3 * sizeof(double));
+    memcpy(w + n3, vc, 9 * sizeof(double));
+    fire_step(dim, g, x, w, p, t);
+    memcpy(v, w, (size_t)n3 * sizeof(double));
+    memcpy(vc, w + n3, 9 * sizeof(double));
+    bmd__cellf_set_positions(cp, state, b, s, x);
+    return NULL;
+}
+
 static bmd_status fire_pre(void *self, bmd_batch *b, const unsigned char *mask, const bmd_step_info *si) {
     fire *f = self;
     if (!columns(f, b, si->substage)) return BMD_ERR_BUDGET;
     const double *par = bmd_batch_column_data(b, f->c_par);
     double *st = bmd_batch_column_data(b, f->c_st), *v = bmd_batch_column_data(b, f->c_v);
     const int ns = b->n_systems;
+    if (f->filter == BMD__CELL_NONE) {
+        BMD__OMP_FOR_SYSTEMS(bmd__parallel(b))
+        for (int s = 0; s < ns; s++)
+            if (mask[s])
+                fire_step(3 * b->atom_count[s], b->force + 3 * (size_t)b->atom_start[s],
+                          b->pos + 3 * (size_t)b->atom_start[s], v + 3 * (size_t)b->atom_start[s],
+                          par + (size_t)s * BMD__FIRE_NPAR, st + (size_t)s * ST_WIDTH);
+        return BMD_OK;
+    }
+    bmd_status rc = work_fit(f, b);
+    if (rc) return rc;
+    double *vc = bmd_batch_column_data(b, f->c_vc);
+    const double *cell = bmd_batch_column_data(b, f->c_cell);
     BMD__OMP_FOR_SYSTEMS(bmd__parallel(b))
     for (int s = 0; s < ns; s++)
-        if (mask[s])
-            fire_system(b, s, par + (size_t)s * BMD__FIRE_NPAR, st + (size_t)s * ST_WIDTH,
-                        v + 3 * (size_t)b->atom_start[s]);
+        f->why[s] = !mask[s] ? NULL
+                             : fire_filtered(f, b, s, si->units, par + (size_t)s * BMD__FIRE_NPAR,
+                                             st + (size_t)s * ST_WIDTH, v + 3 * (size_t)b->atom_start[s],
+                                             vc + 9 * (size_t)s, cell + BMD__CELLF_STATE_WIDTH * (size_t)s);
+    for (int s = 0; s < ns; s++) /* (taken out after the loop: bmd_stage_fail is not for threads) */
+        if (f->why[s] && (rc = bmd_stage_fail(b, s, f->why[s]))) return rc;
     return BMD_OK;
 }
 
-static void fire_destroy(void *self) { free(self); }
+/* ASE's converged() on the filter: the largest squared row of its forces. */
+static bmd_status fire_residual(void *self, bmd_batch *b, const unsigned char *mask, double *fmax2,
+                                const bmd_step_info *si) {
+    fire *f = self;
+    if (f->filter == BMD__CELL_NONE) return BMD_OK; /* (the stage's own: the atoms' forces) */
+    if (!columns(f, b, si->substage)) return BMD_ERR_BUDGET;
+    bmd_status rc = work_fit(f, b);
+    if (rc) return rc;
+    const double *par = bmd_batch_column_data(b, f->c_par), *cell = bmd_batch_column_data(b, f->c_cell);
+    for (int s = 0; s < b->n_systems; s++) {
+        if (!mask[s]) continue;
+        const double *cp = par + (size_t)s * BMD__FIRE_NPAR + BMD__FIRE_CELL;
+        double *g = work_of(f, b, s);
+        const int dim = bmd__cellf_dim(cp, b->atom_count[s]);
+        const char *why = bmd__cellf_get_forces(cp, cell + BMD__CELLF_STATE_WIDTH * (size_t)s, b, s, si->units, g);
+        fmax2[s] = why ? NAN : bmd__cellf_fmax2(g, dim);
+    }
+    return BMD_OK;
+}
 
-static const bmd_dynamics_ops fire_ops = {.type = "fire", .enter = fire_enter, .pre_update = fire_pre, .post_update = NULL, .destroy = fire_destroy};
+static void fire_destroy(void *self) {
+    fire *f = self;
+    if (f) {
+        free(f->work);
+        free(f->why);
+    }
+    free(f);
+}
+
+static const bmd_dynamics_ops fire_ops = {.type = "fire", .enter = fire_enter, .pre_update = fire_pre,
+                                          .post_update = NULL, .destroy = fire_destroy,
+                                          .force_residual = fire_residual};
 
 static bmd_status fire_create(const double *values, bmd_dynamics **out) {
     fire *f = calloc(1, sizeof *f);
@@ -172,10 +279,18 @@ static bmd_status fire_create(const double *values, bmd_dynamics **out) {
         return bmd__fail(BMD_ERR_NOMEM, "out of memory creating fire");
     }
     bmd__params_init(&f->par, "fire", values);
+    bmd_status rc = bmd__cellf_check(f->par.values + BMD__FIRE_CELL, "fire");
+    if (rc) {
+        free(f);
+        free(d);
+        return rc;
+    }
+    f->filter = bmd__cellf_kind(f->par.values + BMD__FIRE_CELL);
     f->substage = -1;
-    f->c_par = f->c_st = f->c_v = -1;
+    f->c_par = f->c_st = f->c_v = f->c_vc = f->c_cell = -1;
     d->ops = &fire_ops;
     d->self = f;
+    if (f->filter != BMD__CELL_NONE) d->needs = BMD_NEEDS_VIRIAL | BMD_MOVES_CELL;
     *out = d;
     return BMD_OK;
 }

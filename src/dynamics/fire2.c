@@ -37,10 +37,19 @@
  * (10 dt0), dtmin 0.002 (0.02 dt0), N_delay 20, N₋max 2000, finc 1.1, fdec 0.5,
  * α_start 0.25, fα 0.99, initialdelay 1, and maxstep 0.2 Å.
  *
- * Columns (i = sub-stage index): "fire2.i.par" (the 11 parameters),
- * "fire2.i.st" (dt, α, N₊, N₋, Euler update pending, Euler updates done),
- * "fire2.i.v" (per atom, 3). */
-#include "dynamics/dynamics_internal.h"
+ * Variable cell (`cell: {filter: unit|exp|frechet, ...}`, cell_filter.h): the
+ * same steps on the filter's N + 3 rows (dim 3N + 9: the atoms', then the
+ * cell's), as ASE's optimizers on a filter; maxstep bounds the whole
+ * generalized step, and a system has converged when every row of the
+ * filter's forces (the stress residual's too) is under fmax
+ * (force_residual). Without a filter the arithmetic is the plain one.
+ *
+ * Columns (i = sub-stage index): "fire2.i.par" (the 11 parameters, then the
+ * `cell:` block), "fire2.i.st" (dt, α, N₊, N₋, Euler update pending, Euler
+ * updates done), "fire2.i.v" (per atom, 3); with a filter also
+ * "fire2.i.vcell" (the cell rows' velocity, 9) and "fire2.i.cell" (the
+ * filter's state: the cell at entry). */
+#include "dynamics/cell_filter.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -49,7 +58,7 @@
 /* ---- catalogue entry (registry.c lists it) ---- */
 enum { BMD__FIRE2_DT, BMD__FIRE2_MAXSTEP, BMD__FIRE2_DTMAX, BMD__FIRE2_DTMIN, BMD__FIRE2_NDELAY,
        BMD__FIRE2_NNEGMAX, BMD__FIRE2_FINC, BMD__FIRE2_FDEC, BMD__FIRE2_ASTART, BMD__FIRE2_FA,
-       BMD__FIRE2_INITIALDELAY, BMD__FIRE2_NPAR };
+       BMD__FIRE2_INITIALDELAY, BMD__FIRE2_CELL, BMD__FIRE2_NPAR = BMD__FIRE2_CELL + BMD__CELLP_N };
 
 static const bmd_param_desc fire2_params[BMD__FIRE2_NPAR] = {
     [BMD__FIRE2_DT] = BMD__PARAM_DT("Å/√eV", 0.1, "initial time step (ASE's mass-free unit)"),
@@ -66,7 +75,7 @@ static const bmd_param_desc fire2_params[BMD__FIRE2_NPAR] = {
     [BMD__FIRE2_FA] = {.name = "fa", .unit = "", .def = 0.99, .doc = "mixing decay factor"},
     [BMD__FIRE2_INITIALDELAY] = {.name = "initialdelay", .unit = "", .def = 1,
                                  .doc = "1: no dt/alpha change on uphill steps before N_delay steps"},
-};
+    BMD__CELL_PARAM_DESCS};
 
 static bmd_status fire2_create(const double *values, bmd_dynamics **out);
 
@@ -79,9 +88,15 @@ enum { ST_DT, ST_A, ST_NPOS, ST_NNEG, ST_PENDING, ST_ITERS, ST_WIDTH };
 
 typedef struct fire2 {
     bmd__params par;
-    int substage;
-    char n_par[BMD_COLUMN_NAME], n_st[BMD_COLUMN_NAME], n_v[BMD_COLUMN_NAME];
-    int c_par, c_st, c_v, c_stop;
+    int substage, filter; /* the stage's cell filter (BMD__CELL_*) */
+    char n_par[BMD_COLUMN_NAME], n_st[BMD_COLUMN_NAME], n_v[BMD_COLUMN_NAME], n_vc[BMD_COLUMN_NAME],
+        n_cell[BMD_COLUMN_NAME];
+    int c_par, c_st, c_v, c_stop, c_vc, c_cell;
+    double *work; /* with a filter: x, F, v of every system (3 dim each) */
+    size_t work_cap;
+    const char **why; /* [why_cap]: a system's reason to leave, set in the loop */
+    signed char *stop; /* [why_cap]: a system's stop request, set in the loop */
+    int why_cap;
 } fire2;
 
 static int columns(fire2 *f, bmd_batch *b, int substage) {
@@ -90,10 +105,14 @@ static int columns(fire2 *f, bmd_batch *b, int substage) {
         bmd__colname(f->n_par, "fire2", substage, "par");
         bmd__colname(f->n_st, "fire2", substage, "st");
         bmd__colname(f->n_v, "fire2", substage, "v");
+        bmd__colname(f->n_vc, "fire2", substage, "vcell");
+        bmd__colname(f->n_cell, "fire2", substage, "cell");
     }
     return bmd__column(b, &f->c_par, f->n_par, 0, BMD__FIRE2_NPAR) >= 0 &&
            bmd__column(b, &f->c_st, f->n_st, 0, ST_WIDTH) >= 0 && bmd__column(b, &f->c_v, f->n_v, 1, 3) >= 0 &&
-           bmd__column(b, &f->c_stop, BMD_STAGE_STOP_COLUMN, 0, 1) >= 0;
+           bmd__column(b, &f->c_stop, BMD_STAGE_STOP_COLUMN, 0, 1) >= 0 &&
+           (f->filter == BMD__CELL_NONE || (bmd__column(b, &f->c_vc, f->n_vc, 0, 9) >= 0 &&
+                                            bmd__column(b, &f->c_cell, f->n_cell, 0, BMD__CELLF_STATE_WIDTH) >= 0));
 }
 
 static bmd_status fire2_enter(void *self, bmd_batch *b, const unsigned char *enter, const bmd_step_info *si) {
@@ -117,15 +136,18 @@ static bmd_status fire2_enter(void *self, bmd_batch *b, const unsigned char *ent
         t[ST_PENDING] = 1; /* first iteration: v = 0, Euler update at once */
         t[ST_ITERS] = 0;
         memset(v + 3 * (size_t)b->atom_start[s], 0, 3 * (size_t)b->atom_count[s] * sizeof(double));
+        if (f->filter == BMD__CELL_NONE) continue;
+        memset(bmd_batch_column_data(b, f->c_vc) + 9 * (size_t)s, 0, 9 * sizeof(double));
+        const char *why = bmd__cellf_enter(p + BMD__FIRE2_CELL, b, s,
+                                           bmd_batch_column_data(b, f->c_cell) + BMD__CELLF_STATE_WIDTH * (size_t)s);
+        if (why) bmd_stage_fail(b, s, why);
     }
     return BMD_OK;
 }
 
-/* One FIRE 2.0 step for slot s; returns 1 when the system must stop. */
-static int fire2_system(bmd_batch *b, int s, const double *p, double *t, double *v) {
-    const int n3 = 3 * b->atom_count[s];
-    const double *f = b->force + 3 * (size_t)b->atom_start[s];
-    double *x = b->pos + 3 * (size_t)b->atom_start[s];
+/* One FIRE 2.0 step on n3 coordinates x with forces f and FIRE velocity v;
+ * returns 1 when the system must stop. */
+static int fire2_step(int n3, const double *f, double *x, double *v, const double *p, double *t) {
     double dt = t[ST_DT], a = t[ST_A];
     if (t[ST_PENDING] == 0) {
         double P = 0;
@@ -181,6 +203,51 @@ static int fire2_system(bmd_batch *b, int s, const double *p, double *t, double 
     return 0;
 }
 
+/* Scratch of 3 (3N + 9) doubles per system (x, F, v of the filter), at
+ * 3 (3 atom_start + 9 s), and the per-system outcomes of a step. */
+static bmd_status work_fit(fire2 *f, const bmd_batch *b) {
+    size_t need = 3 * (3 * (size_t)b->n_atoms + 9 * (size_t)b->n_systems);
+    if (need > f->work_cap) {
+        double *w = realloc(f->work, need * sizeof(double));
+        if (!w) return bmd__fail(BMD_ERR_NOMEM, "fire2: out of memory for the cell filter's coordinates");
+        f->work = w;
+        f->work_cap = need;
+    }
+    if (b->n_systems > f->why_cap) {
+        const char **y = realloc(f->why, (size_t)b->n_systems * sizeof *y);
+        if (y) f->why = y;
+        signed char *z = y ? realloc(f->stop, (size_t)b->n_systems) : NULL;
+        if (z) f->stop = z;
+        if (!y || !z) return bmd__fail(BMD_ERR_NOMEM, "fire2: out of memory for the cell filter's coordinates");
+        f->why_cap = b->n_systems;
+    }
+    return BMD_OK;
+}
+
+static double *work_of(const fire2 *f, const bmd_batch *b, int s) {
+    return f->work + 3 * (3 * (size_t)b->atom_start[s] + 9 * (size_t)s);
+}
+
+/* FIRE2 on the filter's generalized coordinates of slot s; NULL or the
+ * reason to take the system out; *stop as fire2_step's return. */
+static const char *fire2_filtered(const fire2 *f, bmd_batch *b, int s, const bmd_units *u, const double *p,
+                                  double *t, double *v, double *vc, const double *state, signed char *stop) {
+    const int n3 = 3 * b->atom_count[s], dim = n3 + 9;
+    double *x = work_of(f, b, s), *g = x + dim, *w = g + dim;
+    const double *cp = p + BMD__FIRE2_CELL;
+    *stop = 0;
+    const char *why = bmd__cellf_get_forces(cp, state, b, s, u, g);
+    if (!why) why = bmd__cellf_get_positions(cp, state, b, s, x);
+    if (why) return why;
+    memcpy(w, v, (size_t)n3 * sizeof(double));
+    memcpy(w + n3, vc, 9 * sizeof(double));
+    *stop = (signed char)fire2_step(dim, g, x, w, p, t);
+    memcpy(v, w, (size_t)n3 * sizeof(double));
+    memcpy(vc, w + n3, 9 * sizeof(double));
+    if (!*stop) bmd__cellf_set_positions(cp, state, b, s, x);
+    return NULL;
+}
+
 static bmd_status fire2_pre(void *self, bmd_batch *b, const unsigned char *mask, const bmd_step_info *si) {
     fire2 *f = self;
     if (!columns(f, b, si->substage)) return BMD_ERR_BUDGET;
@@ -188,17 +255,67 @@ static bmd_status fire2_pre(void *self, bmd_batch *b, const unsigned char *mask,
     double *st = bmd_batch_column_data(b, f->c_st), *v = bmd_batch_column_data(b, f->c_v);
     double *stop = bmd_batch_column_data(b, f->c_stop);
     const int ns = b->n_systems;
+    if (f->filter == BMD__CELL_NONE) {
+        BMD__OMP_FOR_SYSTEMS(bmd__parallel(b))
+        for (int s = 0; s < ns; s++)
+            if (mask[s] && fire2_step(3 * b->atom_count[s], b->force + 3 * (size_t)b->atom_start[s],
+                                      b->pos + 3 * (size_t)b->atom_start[s], v + 3 * (size_t)b->atom_start[s],
+                                      par + (size_t)s * BMD__FIRE2_NPAR, st + (size_t)s * ST_WIDTH))
+                stop[s] = 1;
+        return BMD_OK;
+    }
+    bmd_status rc = work_fit(f, b);
+    if (rc) return rc;
+    double *vc = bmd_batch_column_data(b, f->c_vc);
+    const double *cell = bmd_batch_column_data(b, f->c_cell);
     BMD__OMP_FOR_SYSTEMS(bmd__parallel(b))
-    for (int s = 0; s < ns; s++)
-        if (mask[s] && fire2_system(b, s, par + (size_t)s * BMD__FIRE2_NPAR, st + (size_t)s * ST_WIDTH,
-                                    v + 3 * (size_t)b->atom_start[s]))
-            stop[s] = 1;
+    for (int s = 0; s < ns; s++) {
+        f->stop[s] = 0;
+        f->why[s] = !mask[s] ? NULL
+                             : fire2_filtered(f, b, s, si->units, par + (size_t)s * BMD__FIRE2_NPAR,
+                                              st + (size_t)s * ST_WIDTH, v + 3 * (size_t)b->atom_start[s],
+                                              vc + 9 * (size_t)s, cell + BMD__CELLF_STATE_WIDTH * (size_t)s,
+                                              &f->stop[s]);
+    }
+    for (int s = 0; s < ns; s++) { /* (after the loop: bmd_stage_fail is not for threads) */
+        if (f->stop[s]) stop[s] = 1;
+        if (f->why[s] && (rc = bmd_stage_fail(b, s, f->why[s]))) return rc;
+    }
     return BMD_OK;
 }
 
-static void fire2_destroy(void *self) { free(self); }
+/* The largest squared row of the filter's forces (ASE's converged()). */
+static bmd_status fire2_residual(void *self, bmd_batch *b, const unsigned char *mask, double *fmax2,
+                                 const bmd_step_info *si) {
+    fire2 *f = self;
+    if (f->filter == BMD__CELL_NONE) return BMD_OK; /* (the stage's own: the atoms' forces) */
+    if (!columns(f, b, si->substage)) return BMD_ERR_BUDGET;
+    bmd_status rc = work_fit(f, b);
+    if (rc) return rc;
+    const double *par = bmd_batch_column_data(b, f->c_par), *cell = bmd_batch_column_data(b, f->c_cell);
+    for (int s = 0; s < b->n_systems; s++) {
+        if (!mask[s]) continue;
+        const double *cp = par + (size_t)s * BMD__FIRE2_NPAR + BMD__FIRE2_CELL;
+        double *g = work_of(f, b, s);
+        const char *why = bmd__cellf_get_forces(cp, cell + BMD__CELLF_STATE_WIDTH * (size_t)s, b, s, si->units, g);
+        fmax2[s] = why ? NAN : bmd__cellf_fmax2(g, bmd__cellf_dim(cp, b->atom_count[s]));
+    }
+    return BMD_OK;
+}
 
-static const bmd_dynamics_ops fire2_ops = {.type = "fire2", .enter = fire2_enter, .pre_update = fire2_pre, .post_update = NULL, .destroy = fire2_destroy};
+static void fire2_destroy(void *self) {
+    fire2 *f = self;
+    if (f) {
+        free(f->work);
+        free(f->why);
+        free(f->stop);
+    }
+    free(f);
+}
+
+static const bmd_dynamics_ops fire2_ops = {.type = "fire2", .enter = fire2_enter, .pre_update = fire2_pre,
+                                           .post_update = NULL, .destroy = fire2_destroy,
+                                           .force_residual = fire2_residual};
 
 static bmd_status fire2_create(const double *values, bmd_dynamics **out) {
     fire2 *f = calloc(1, sizeof *f);
@@ -209,10 +326,18 @@ static bmd_status fire2_create(const double *values, bmd_dynamics **out) {
         return bmd__fail(BMD_ERR_NOMEM, "out of memory creating fire2");
     }
     bmd__params_init(&f->par, "fire2", values);
+    bmd_status rc = bmd__cellf_check(f->par.values + BMD__FIRE2_CELL, "fire2");
+    if (rc) {
+        free(f);
+        free(d);
+        return rc;
+    }
+    f->filter = bmd__cellf_kind(f->par.values + BMD__FIRE2_CELL);
     f->substage = -1;
-    f->c_par = f->c_st = f->c_v = f->c_stop = -1;
+    f->c_par = f->c_st = f->c_v = f->c_stop = f->c_vc = f->c_cell = -1;
     d->ops = &fire2_ops;
     d->self = f;
+    if (f->filter != BMD__CELL_NONE) d->needs = BMD_NEEDS_VIRIAL | BMD_MOVES_CELL;
     *out = d;
     return BMD_OK;
 }

@@ -42,15 +42,46 @@ static int choice_index(const char *choices, const char *w) {
     return -1;
 }
 
+/* The campaign key of parameter p: its name, or for an item of a list
+ * (BMD_PARAM_ITEM, "stress_xx") the list's key ("stress"). *item receives
+ * the item's index in the list (-1: not an item), *count the list's length. */
+static const char *param_key(const bmd_param_desc *p, char *buf, size_t n, int *item, int *count) {
+    *item = -1;
+    *count = 0;
+    if (p->kind != BMD_PARAM_ITEM) return p->name;
+    const char *us = strrchr(p->name, '_');
+    size_t len = us ? (size_t)(us - p->name) : strlen(p->name);
+    if (len >= n) len = n - 1;
+    memcpy(buf, p->name, len);
+    buf[len] = '\0';
+    *item = us ? choice_index(p->choices, us + 1) : -1;
+    *count = 1;
+    for (const char *c = p->choices; c && *c; c++) *count += *c == '|';
+    return buf;
+}
+
 /* Parameter p from map (where: "stages.relax" or "stages.relax.cell"):
  * a number, a whole number, true/false, a word of p->choices, or a mask
  * (a list of those words, or one 0/1 per word); checked against its range. */
 static bmd_status read_param(const bmd_yread *r, const bmd_ynode *map, const char *where, const bmd_param_desc *p,
                              double *out, int *present) {
-    const bmd_ynode *n = bmd_yaml_get(map, p->name, NULL);
+    char buf[64];
+    int item, count;
+    const char *key = param_key(p, buf, sizeof buf, &item, &count);
+    const bmd_ynode *n = bmd_yaml_get(map, key, NULL);
     *present = n != NULL;
     if (!n) return BMD_OK;
     bmd_status st = BMD_OK;
+    if (p->kind == BMD_PARAM_ITEM) { /* item `item` of a list of `count` numbers */
+        if (n->kind != BMD_Y_SEQ || n->n != count || item < 0)
+            return bmd_yerr(r, n, "%s.%s: expected a list of %d numbers (%s)", where, key, count, p->choices);
+        char w[256];
+        snprintf(w, sizeof w, "%s.%s[%d]", where, key, item);
+        if ((st = bmd_ynumber(r, n->items[item], w, out))) return st;
+        const char *expected = bmd_param_out_of_range(p, *out);
+        if (expected) return bmd_yerr(r, n->items[item], "%s: %.17g is out of range (expected %s)", w, *out, expected);
+        return BMD_OK;
+    }
     if (p->kind == BMD_PARAM_BOOL) {
         int v = 0;
         if ((st = bmd_yget_bool(r, map, p->name, where, &v, NULL))) return st;
@@ -103,9 +134,16 @@ static bmd_status read_group(const bmd_yread *r, const bmd_ynode *node, const ch
     snprintf(at, sizeof at, "%s.%s", where, group);
     if (g->kind != BMD_Y_MAP) return bmd_yerr(r, g, "%s: expected a mapping", at);
     const char *keys[40];
+    char bufs[40][64];
     int nk = 0;
-    for (int i = 0; i < t->n_params && nk < 39; i++)
-        if (t->params[i].group && strcmp(t->params[i].group, group) == 0) keys[nk++] = t->params[i].name;
+    for (int i = 0; i < t->n_params && nk < 39; i++) {
+        if (!t->params[i].group || strcmp(t->params[i].group, group) != 0) continue;
+        int item, count;
+        const char *k = param_key(&t->params[i], bufs[nk], sizeof bufs[nk], &item, &count);
+        int seen = 0; /* (a list's items share its key) */
+        for (int j = 0; j < nk; j++) seen |= strcmp(keys[j], k) == 0;
+        if (!seen) keys[nk++] = k;
+    }
     keys[nk] = NULL;
     return bmd_ycheck_keys(r, g, at, keys);
 }
@@ -144,12 +182,16 @@ static bmd_status read_stage(const bmd_yread *r, const char *name, const bmd_yno
     /* the stage's keys: its dynamics' ungrouped parameters, the convergence
      * keys, and one key per group (cell: {...}) */
     const char *keys[48], *groups[8];
+    char bufs[48][64];
     int nk = 0, ng = 0;
     keys[nk++] = "type";
     for (int i = 0; i < t->n_params && nk < 40; i++) {
         const char *g = t->params[i].group;
         if (!g) {
-            keys[nk++] = t->params[i].name;
+            int item, count, seen = 0;
+            const char *k = param_key(&t->params[i], bufs[nk], sizeof bufs[nk], &item, &count);
+            for (int j = 0; j < nk; j++) seen |= strcmp(keys[j], k) == 0;
+            if (!seen) keys[nk++] = k;
             continue;
         }
         int seen = 0;
@@ -182,6 +224,16 @@ static bmd_status read_stage(const bmd_yread *r, const char *name, const bmd_yno
             return bmd_yerr(r, node, "%s: missing '%s' (%s%s%s)", where, p->name, p->doc, p->unit[0] ? ", " : "",
                             p->unit);
     }
+    /* the dynamics' own checks of its values together (a `cell:` key
+     * without a filter ...), at the stage's place rather than at run time */
+    bmd_dynamics *probe = NULL;
+    if ((st = t->create(s->values, &probe))) {
+        if (st == BMD_ERR_NOMEM) return st;
+        char why[300];
+        snprintf(why, sizeof why, "%s", bmd_last_error());
+        return bmd_yerr(r, node, "%s: %s", where, why);
+    }
+    bmd_dynamics_destroy(probe);
     s->conv.fmax = 0;
     s->conv.etol = 0;
     if (t->is_optimizer) {

@@ -213,6 +213,11 @@ int main(void) {
         CHECK(device_vs_cpu(BMD_CUDA_NOSE_HOOVER, "nvt_nose_hoover", hn, hv, 4, hp, 30) < 1e-8, "nose-hoover apart");
         CHECK(device_vs_cpu(BMD_CUDA_FIRE, "fire", NULL, NULL, 0, fp, 30) < 1e-8, "fire apart");
         CHECK(device_vs_cpu(BMD_CUDA_FIRE2, "fire2", NULL, NULL, 0, f2p, 30) < 1e-8, "fire2 apart");
+        /* a variable-cell FIRE (catalogue slot 9: cell.filter) is not run as a fixed-cell one */
+        bmd_cuda_substage cellf = {.kind = BMD_CUDA_FIRE, .max_steps = 10};
+        memcpy(cellf.params, fp, sizeof cellf.params);
+        cellf.params[9] = 1; /* unit */
+        CHECK(bmd_cuda_engine_set_stage(e, &cellf, 1) == BMD_ERR_UNSUPPORTED, "a cell filter accepted by the device");
     }
 
     /* rows too narrow: widened inside the step, the same bits as wide rows */

@@ -56,8 +56,9 @@ def raises(exc, fn, *needles, what):
         return None
 
 
-# unknown keywords name the expected ones (the catalogue's, plus the convergence keys)
-names = [p[0] for p in bmd.FIRE.params]
+# unknown keywords name the expected ones (the catalogue's, a group's mapping
+# by its name: cell, plus the convergence keys)
+names = sorted({p[0] if p[5] is None else p[5] for p in bmd.FIRE.params})
 raises(TypeError, lambda: bmd.FIRE(model, fmx=0.1), "fmx", *names, "fmax", "etol", "max_steps",
        what="FIRE(fmx=)")
 raises(TypeError, lambda: bmd.NVTLangevin(model, dt=1, temperature=10, friction=0.1, steps=3, max_steps=4),

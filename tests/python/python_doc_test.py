@@ -47,8 +47,8 @@ for name in ("cutoff", "neighbors", "strict", "skin", "species", "outputs", "uni
              "compute_energies"):
     documented(name, "the PythonModel protocol")
 for name, cls in bmd._CLASSES.items():
-    for p in cls.params:
-        documented(p[0], f"a parameter of {name}")
+    for p in cls.params:  # (an item of a list, stress_xx, is written as the list: stress)
+        documented(p[0].rsplit("_", 1)[0] if p[6] == 5 else p[0], f"a parameter of {name}")
     for p in (("fmax", "etol", "max_steps") if cls.is_optimizer else ("steps",)):
         documented(p, f"a parameter of {name}")
 for link in re.findall(r"\]\((\.\./[^)#]+)", text):
