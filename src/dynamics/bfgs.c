@@ -113,9 +113,12 @@ static double dot(int dim, const double *u, const double *v) {
     return s;
 }
 
-/* ASE's BFGS.step() for system s; ws holds dim² + 6 dim doubles. Returns 1
- * when the eigensolver failed (H not finite). */
-static int bfgs_system(const bfgs *g, bmd_batch *b, int s, const bmd_units *u, double *ws) {
+/* ASE's BFGS.step() for system s; ws holds dim² + 6 dim doubles. Returns
+ * NULL, or the reason to take the system out: the filter's (no stress, a
+ * cell that turned over), before anything changed; "nan_or_inf" when H is
+ * not finite (forces that were: the update divided by zero), which has no
+ * eigenvectors (ASE's step would be NaN). */
+static const char *bfgs_system(const bfgs *g, bmd_batch *b, int s, const bmd_units *u, double *ws) {
     const double *p = bmd_batch_column_data(b, g->c_par) + (size_t)s * BMD__BFGS_NPAR;
     const double *cellpar = cellpar_of(g, b, s);
     double *cellstate = cellstate_of(g, b, s), *started = bmd_batch_column_data(b, g->c_st) + s;
@@ -123,8 +126,9 @@ static int bfgs_system(const bfgs *g, bmd_batch *b, int s, const bmd_units *u, d
     const size_t D = (size_t)dim;
     double *H = bmd_batch_ragged_row(b, g->c_h, s, NULL), *x0 = H + D * D, *f0 = x0 + D;
     double *x = ws, *f = x + D, *d1 = f + D, *d2 = d1 + D, *w = d2 + D, *e = w + D, *vt = e + D;
-    bmd__cellf_get_positions(cellpar, cellstate, b, s, x);
-    bmd__cellf_get_forces(cellpar, cellstate, b, s, u, f);
+    const char *why = bmd__cellf_get_forces(cellpar, cellstate, b, s, u, f);
+    if (!why) why = bmd__cellf_get_positions(cellpar, cellstate, b, s, x);
+    if (why) return why;
 
     /* update(r, f, r0, f0) */
     if (*started == 0) {
@@ -149,7 +153,7 @@ static int bfgs_system(const bfgs *g, bmd_batch *b, int s, const bmd_units *u, d
     }
 
     /* dr = V ((f V) / |ω|) */
-    if (bmd__symeig(dim, H, w, vt, e)) return 1;
+    if (bmd__symeig(dim, H, w, vt, e)) return "nan_or_inf";
     for (size_t i = 0; i < D; i++) d1[i] = dot(dim, f, vt + i * D) / fabs(w[i]);
     for (size_t k = 0; k < D; k++) d2[k] = 0;
     for (size_t i = 0; i < D; i++) {
@@ -173,7 +177,7 @@ static int bfgs_system(const bfgs *g, bmd_batch *b, int s, const bmd_units *u, d
     memcpy(f0, f, D * sizeof(double));
     for (size_t m = 0; m < D; m++) d1[m] = x[m] + d2[m];
     bmd__cellf_set_positions(cellpar, cellstate, b, s, d1);
-    return 0;
+    return NULL;
 }
 
 static bmd_status bfgs_enter(void *self, bmd_batch *b, const unsigned char *enter, const bmd_step_info *si) {
@@ -185,7 +189,8 @@ static bmd_status bfgs_enter(void *self, bmd_batch *b, const unsigned char *ente
         bmd_batch_column_data(b, g->c_st)[s] = 0;
         bmd_status rc = bmd_batch_ragged_resize(b, g->c_h, s, 0);
         if (rc) return rc;
-        bmd__cellf_enter(cellpar_of(g, b, s), b, s, cellstate_of(g, b, s));
+        const char *why = bmd__cellf_enter(cellpar_of(g, b, s), b, s, cellstate_of(g, b, s));
+        if (why && (rc = bmd_stage_fail(b, s, why))) return rc;
     }
     return BMD_OK;
 }
@@ -234,17 +239,16 @@ static bmd_status bfgs_pre(void *self, bmd_batch *b, const unsigned char *mask, 
         g->ws = w;
         g->ws_cap = per * (size_t)nt;
     }
-    unsigned char *bad = calloc(ns > 0 ? (size_t)ns : 1, 1);
-    if (!bad) return bmd__fail(BMD_ERR_NOMEM, "out of memory");
+    const char **why = calloc(ns > 0 ? (size_t)ns : 1, sizeof *why);
+    if (!why) return bmd__fail(BMD_ERR_NOMEM, "out of memory");
     BMD__OMP_FOR_SYSTEMS(parallel)
     for (int s = 0; s < ns; s++)
-        if (mask[s]) bad[s] = (unsigned char)bfgs_system(g, b, s, si->units, g->ws + per * (size_t)thread_index());
-    /* a Hessian that is not finite (forces that were: the update divided by
-     * zero) has no eigenvectors; ASE's step would be NaN */
-    for (int s = 0; s < ns; s++)
-        if (bad[s]) bmd_stage_fail(b, s, "nan_or_inf");
-    free(bad);
-    return BMD_OK;
+        if (mask[s]) why[s] = bfgs_system(g, b, s, si->units, g->ws + per * (size_t)thread_index());
+    bmd_status rc = BMD_OK;
+    for (int s = 0; s < ns && !rc; s++) /* (after the loop: bmd_stage_fail is not for threads) */
+        if (why[s]) rc = bmd_stage_fail(b, s, why[s]);
+    free(why);
+    return rc;
 }
 
 static bmd_status bfgs_residual(void *self, bmd_batch *b, const unsigned char *mask, double *fmax2,
@@ -264,18 +268,10 @@ static bmd_status bfgs_residual(void *self, bmd_batch *b, const unsigned char *m
     double *f = g->ws;
     for (int s = 0; s < b->n_systems; s++) {
         if (!mask[s]) continue;
-        const int dim = dim_of(g, b, s);
-        bmd__cellf_get_forces(cellpar_of(g, b, s), cellstate_of(g, b, s), b, s, si->units, f);
-        double m = 0;
-        for (int r = 0; r < dim / 3; r++) {
-            const double f2 = f[3 * r] * f[3 * r] + f[3 * r + 1] * f[3 * r + 1] + f[3 * r + 2] * f[3 * r + 2];
-            if (isnan(f2)) {
-                m = f2;
-                break;
-            }
-            if (f2 > m) m = f2;
-        }
-        fmax2[s] = m;
+        /* (a filter that cannot give its forces: not converged; the next
+         * pre_update takes the system out with the reason) */
+        const char *why = bmd__cellf_get_forces(cellpar_of(g, b, s), cellstate_of(g, b, s), b, s, si->units, f);
+        fmax2[s] = why ? NAN : bmd__cellf_fmax2(f, dim_of(g, b, s));
     }
     return BMD_OK;
 }
@@ -302,6 +298,12 @@ static bmd_status bfgs_create(const double *values, bmd_dynamics **out) {
         return bmd__fail(BMD_ERR_NOMEM, "out of memory creating bfgs");
     }
     bmd__params_init(&g->par, "bfgs", values);
+    bmd_status rc = bmd__cellf_check(g->par.values + BMD__BFGS_CELL, "bfgs");
+    if (rc) {
+        free(g);
+        free(d);
+        return rc;
+    }
     g->filter = bmd__cellf_kind(g->par.values + BMD__BFGS_CELL);
     g->substage = -1;
     g->c_par = g->c_st = g->c_cell = g->c_h = -1;

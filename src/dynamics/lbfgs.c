@@ -87,6 +87,8 @@ typedef struct lbfgs {
     int col[N_COL];
     double *ws; /* per-thread scratch */
     size_t ws_cap;
+    const char **why; /* [why_cap]: a system's reason to leave, set in the loop */
+    int why_cap;
 } lbfgs;
 
 static int columns(lbfgs *l, bmd_batch *b, int substage) {
@@ -165,14 +167,17 @@ static double dot(int dim, const double *u, const double *v) {
     return s;
 }
 
-/* ASE's LBFGS.step() for system s; ws holds 5 dim + M doubles. */
-static void lbfgs_system(const lbfgs *l, bmd_batch *b, int s, const bmd_units *u, double *ws) {
+/* ASE's LBFGS.step() for system s; ws holds 5 dim + M doubles. Returns NULL,
+ * or the reason to take the system out (the filter's: no stress, a cell
+ * that turned over), before anything moved. */
+static const char *lbfgs_system(const lbfgs *l, bmd_batch *b, int s, const bmd_units *u, double *ws) {
     const double *p = bmd_batch_column_data(b, l->col[C_PAR]) + (size_t)s * BMD__LBFGS_NPAR;
     sys_view v = view_of(l, b, s);
     const int n = v.n, dim = v.dim, M = l->memory;
     double *x = ws, *f = x + dim, *q = f + dim, *ts = q + dim, *ty = ts + dim, *a = ty + dim;
-    bmd__cellf_get_positions(v.cellpar, v.cellstate, b, s, x);
-    bmd__cellf_get_forces(v.cellpar, v.cellstate, b, s, u, f);
+    const char *why = bmd__cellf_get_forces(v.cellpar, v.cellstate, b, s, u, f);
+    if (!why) why = bmd__cellf_get_positions(v.cellpar, v.cellstate, b, s, x);
+    if (why) return why;
     const long k = (long)v.st[0];
 
     /* update(r, f, r0, f0): the newest pair goes to slot (k − 1) mod M */
@@ -233,6 +238,7 @@ static void lbfgs_system(const lbfgs *l, bmd_batch *b, int s, const bmd_units *u
     for (int m = 0; m < dim; m++) ts[m] = x[m] + dr[m] * damping;
     bmd__cellf_set_positions(v.cellpar, v.cellstate, b, s, ts);
     v.st[0] = (double)(k + 1);
+    return NULL;
 }
 
 static bmd_status lbfgs_enter(void *self, bmd_batch *b, const unsigned char *enter, const bmd_step_info *si) {
@@ -243,7 +249,9 @@ static bmd_status lbfgs_enter(void *self, bmd_batch *b, const unsigned char *ent
         if (!enter[s] || b->status[s] < 0) continue;
         sys_view v = view_of(l, b, s);
         v.st[0] = 0;
-        bmd__cellf_enter(v.cellpar, b, s, v.cellstate);
+        const char *why = bmd__cellf_enter(v.cellpar, b, s, v.cellstate);
+        bmd_status rc = why ? bmd_stage_fail(b, s, why) : BMD_OK;
+        if (rc) return rc;
     }
     return BMD_OK;
 }
@@ -283,10 +291,19 @@ static bmd_status lbfgs_pre(void *self, bmd_batch *b, const unsigned char *mask,
     const size_t per = 5 * (size_t)maxdim + (size_t)l->memory;
     double *ws = scratch(l, per, &nt);
     if (!ws) return bmd__fail(BMD_ERR_NOMEM, "out of memory for the lbfgs workspace (%zu doubles)", per);
+    if (ns > l->why_cap) {
+        const char **y = realloc(l->why, (size_t)ns * sizeof *y);
+        if (!y) return bmd__fail(BMD_ERR_NOMEM, "out of memory for lbfgs");
+        l->why = y;
+        l->why_cap = ns;
+    }
     BMD__OMP_FOR_SYSTEMS(bmd__parallel(b))
     for (int s = 0; s < ns; s++)
-        if (mask[s]) lbfgs_system(l, b, s, si->units, ws + per * (size_t)thread_index());
-    return BMD_OK;
+        l->why[s] = mask[s] ? lbfgs_system(l, b, s, si->units, ws + per * (size_t)thread_index()) : NULL;
+    bmd_status rc = BMD_OK;
+    for (int s = 0; s < ns && !rc; s++) /* (after the loop: bmd_stage_fail is not for threads) */
+        if (l->why[s]) rc = bmd_stage_fail(b, s, l->why[s]);
+    return rc;
 }
 
 /* ASE's converged() on the filter's forces: the largest squared row, cell
@@ -304,24 +321,20 @@ static bmd_status lbfgs_residual(void *self, bmd_batch *b, const unsigned char *
     for (int s = 0; s < b->n_systems; s++) {
         if (!mask[s]) continue;
         sys_view v = view_of(l, b, s);
-        bmd__cellf_get_forces(v.cellpar, v.cellstate, b, s, si->units, f);
-        double m = 0;
-        for (int r = 0; r < v.dim / 3; r++) {
-            const double f2 = f[3 * r] * f[3 * r] + f[3 * r + 1] * f[3 * r + 1] + f[3 * r + 2] * f[3 * r + 2];
-            if (isnan(f2)) {
-                m = f2;
-                break;
-            }
-            if (f2 > m) m = f2;
-        }
-        fmax2[s] = m;
+        /* (a filter that cannot give its forces: not converged; the next
+         * pre_update takes the system out with the reason) */
+        const char *why = bmd__cellf_get_forces(v.cellpar, v.cellstate, b, s, si->units, f);
+        fmax2[s] = why ? NAN : bmd__cellf_fmax2(f, v.dim);
     }
     return BMD_OK;
 }
 
 static void lbfgs_destroy(void *self) {
     lbfgs *l = self;
-    if (l) free(l->ws);
+    if (l) {
+        free(l->ws);
+        free(l->why);
+    }
     free(l);
 }
 
@@ -346,6 +359,12 @@ static bmd_status lbfgs_create(const double *values, bmd_dynamics **out) {
         free(l);
         free(d);
         return bmd__fail(BMD_ERR_INVALID, "lbfgs: memory %g: expected a whole number from 0 to %d", M, MEMORY_MAX);
+    }
+    bmd_status rc = bmd__cellf_check(l->par.values + BMD__LBFGS_CELL, "lbfgs");
+    if (rc) {
+        free(l);
+        free(d);
+        return rc;
     }
     l->memory = (int)M;
     l->width = l->memory > 0 ? l->memory : 1;
