@@ -83,7 +83,7 @@ def lammps_box(cell):
 
 
 def run_lammps(d, cell, pos, vel, fix, steps, every, rc=2.5, skin=0.3, shift=True, dump=False, thermo_every=None,
-               extra=()):
+               extra=(), check=True):
     """Runs LAMMPS (units lj, lj/cut rc, the same skin, every step
     neighbor check) with `fix` (the text after "fix 1 all") on one system;
     returns arrays per printed step: step, ke, pe, f_1, vol, press, lx, ly,
@@ -105,7 +105,7 @@ def run_lammps(d, cell, pos, vel, fix, steps, every, rc=2.5, skin=0.3, shift=Tru
     lines = ["units lj", "atom_style atomic", "boundary p p p", "read_data data.txt",
              "pair_style lj/cut %g" % rc, "pair_coeff 1 1 1.0 1.0 %g" % rc,
              "pair_modify shift %s" % ("yes" if shift else "no"),
-             "neighbor %g bin" % skin, "neigh_modify every 1 delay 0 check yes",
+             "neighbor %g bin" % skin, "neigh_modify every 1 delay 0 check %s" % ("yes" if check else "no"),
              "fix 1 all %s" % fix, "thermo_modify norm no", "thermo %d" % (thermo_every or steps)]
     cols = ["step", "ke", "pe", "f_1", "vol", "press", "lx", "ly", "lz", "xy", "xz", "yz"] + list(extra)
     lines.append('fix 2 all print %d "%s" file thermo.txt screen no'

@@ -8,7 +8,8 @@
  *       frame of IN (in those units; a frame's velocities are its initial
  *       ones; its info keys override parameters as in a campaign) in one
  *       batch, through the stage API, for STEPS steps. After every step N
- *       with N % EVERY == 0 it writes, with %.17g, for each live system:
+ *       with N % EVERY == 0 it writes, with %.17g, for each system still in
+ *       the stage (a structure may override steps, as dt, on its info line):
  *           step N FRAME KE PE EEXT V P T C11 C12 ... C33
  *       KE and PE (energy), EEXT the last entry of the state row
  *       "TYPE.0.st" (npt_mtk/nph: E_ext, so KE + PE + EEXT is the conserved
@@ -96,7 +97,7 @@ int main(int argc, char **argv) {
                 reported[id] = 1;
                 continue;
             }
-            if (n % every) continue;
+            if (b->status[s] != 0 || n % every) continue; /* (a system that finished its steps is done) */
             const double eext = c >= 0 ? bmd_batch_column_data(b, c)[(size_t)(s + 1) * b->columns[c].width - 1] : NAN;
             fprintf(f, "step %ld %ld %.17g %.17g %.17g %.17g %.17g %.17g", n, id, bmd_kinetic_energy(b, s, &U),
                     b->energy[s], eext, bmd_batch_volume(b, s), bmd_pressure(b, s, &U) / U.pressure,
