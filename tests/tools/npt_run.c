@@ -7,9 +7,9 @@
  *       1, as LAMMPS's lj/cut with pair_modify shift yes), the dynamics TYPE with its parameters NAME=VALUE, on every
  *       frame of IN (in those units; a frame's velocities are its initial
  *       ones; its info keys override parameters as in a campaign) in one
- *       batch, through the stage API, for STEPS steps. After every step N
- *       with N % EVERY == 0 it writes, with %.17g, for each system still in
- *       the stage (a structure may override steps, as dt, on its info line):
+ *       batch, through the stage API, for STEPS loop steps. Whenever a
+ *       system has taken N steps of its own, N % EVERY == 0 (a structure may
+ *       override steps, as dt, on its info line), it writes with %.17g:
  *           step N FRAME KE PE EEXT V P T C11 C12 ... C33
  *       KE and PE (energy), EEXT the last entry of the state row
  *       "TYPE.0.st" (npt_mtk/nph: E_ext, so KE + PE + EEXT is the conserved
@@ -19,7 +19,8 @@
  *       rows a, b, c; with BMD_NPT_RUN_XV=1 in the environment also
  *           x N FRAME ATOM x y z
  *           v N FRAME ATOM vx vy vz
- *       and, for systems taken out, "failed N FRAME STATUS" once.
+ *       and, for a system taken out, "failed N FRAME STATUS" once (N: the
+ *       loop step).
  * Exit status: 0 ok, 1 failure, 2 bad arguments or input. */
 #include <math.h>
 #include <stdio.h>
@@ -83,13 +84,16 @@ int main(int argc, char **argv) {
     char col[64];
     snprintf(col, sizeof col, "%s.0.st", type);
     unsigned char *reported = calloc((size_t)nf + 1, 1);
+    double *last = malloc(((size_t)nf + 1) * sizeof(double)); /* each system's own steps at its last row */
+    for (long k = 0; last && k <= nf; k++) last[k] = -1;
     for (long n = 1; !rc && n <= steps; n++) {
         if (bmd_stage_step(st, b, m)) {
             fprintf(stderr, "npt_run: step %ld: %s\n", n, bmd_last_error());
             rc = 1;
             break;
         }
-        const int c = bmd_batch_find_column(b, col);
+        const int c = bmd_batch_find_column(b, col), cs = bmd_stage_steps_column(st, b, 0);
+        const double *own = cs >= 0 ? bmd_batch_column_data(b, cs) : NULL;
         for (int s = 0; s < b->n_systems; s++) {
             const long id = (long)b->system_id[s];
             if (b->status[s] < 0) {
@@ -97,22 +101,27 @@ int main(int argc, char **argv) {
                 reported[id] = 1;
                 continue;
             }
-            if (b->status[s] != 0 || n % every) continue; /* (a system that finished its steps is done) */
+            /* a row when the system took a step (it may have finished its
+             * own steps at this one: a structure may override steps and dt) */
+            const long k = own ? (long)own[s] : -1;
+            if (!own || !last || (double)k == last[id] || k % every) continue;
+            last[id] = (double)k;
             const double eext = c >= 0 ? bmd_batch_column_data(b, c)[(size_t)(s + 1) * b->columns[c].width - 1] : NAN;
-            fprintf(f, "step %ld %ld %.17g %.17g %.17g %.17g %.17g %.17g", n, id, bmd_kinetic_energy(b, s, &U),
+            fprintf(f, "step %ld %ld %.17g %.17g %.17g %.17g %.17g %.17g", k, id, bmd_kinetic_energy(b, s, &U),
                     b->energy[s], eext, bmd_batch_volume(b, s), bmd_pressure(b, s, &U) / U.pressure,
                     bmd_temperature(b, s, &U, bmd_stage_dof(st, 0)));
             for (int k = 0; k < 9; k++) fprintf(f, " %.17g", b->cell[9 * (size_t)s + k]);
             fprintf(f, "\n");
             for (int i = 0; xv && i < b->atom_count[s]; i++) {
                 const double *x = b->pos + 3 * (size_t)(b->atom_start[s] + i), *v = b->vel + 3 * (size_t)(b->atom_start[s] + i);
-                fprintf(f, "x %ld %ld %d %.17g %.17g %.17g\n", n, id, i, x[0], x[1], x[2]);
-                fprintf(f, "v %ld %ld %d %.17g %.17g %.17g\n", n, id, i, v[0], v[1], v[2]);
+                fprintf(f, "x %ld %ld %d %.17g %.17g %.17g\n", k, id, i, x[0], x[1], x[2]);
+                fprintf(f, "v %ld %ld %d %.17g %.17g %.17g\n", k, id, i, v[0], v[1], v[2]);
             }
         }
     }
     if (f && fclose(f)) rc = 1;
     free(reported);
+    free(last);
     for (long k = 0; k < nf; k++) bmd_system_free(&frames[k]);
     free(frames);
     bmd_stage_destroy(st);
