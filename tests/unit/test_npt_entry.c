@@ -8,7 +8,8 @@
  *  - nph: a system at rest without ptemp leaves as invalid_param_ptemp
  *    (LAMMPS's nph refuses a temperature below 1e-6 for its masses), and
  *    with ptemp it runs;
- *  - E_ext on entry is P V (the chains and the barostat at rest). */
+ *  - E_ext on entry is P V (the chains and the barostat at rest);
+ *  - a system's bits do not depend on the systems beside it in its batch. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -161,12 +162,53 @@ static void test_eext_on_entry(void **state) {
     bmd_model_destroy(m);
 }
 
+/* Batch independence: a system's bits do not depend on who shares its
+ * batch (here two others at their own temperature and pressure), nor on its
+ * slot: npt_mtk tri, 20 steps. */
+static void run_tri(bmd_batch *b, bmd_model *m) {
+    static const char *const names[] = {"dt", "temperature", "pressure", "tdamp", "pdamp", "couple"};
+    static const double values[] = {0.005, 1.0, 2.0, 0.1, 0.5, 2};
+    bmd_stage *st = stage_of("npt_mtk", names, values, 6, 20);
+    assert_int_equal(bmd_stage_run(st, b, m, 30), BMD_OK);
+    bmd_stage_destroy(st);
+}
+
+static void test_batch_independence(void **state) {
+    (void)state;
+    bmd_model *m = lj();
+    bmd_batch *alone = NULL, *shared = NULL;
+    assert_int_equal(bmd_batch_create(&alone), BMD_OK);
+    assert_int_equal(bmd_batch_create(&shared), BMD_OK);
+    const int a = append_fcc(alone, 1, 0);
+    const int x = append_fcc(shared, 1, 0), y = append_fcc(shared, 1, 0), s = append_fcc(shared, 1, 0);
+    assert_int_equal(bmd_info_set(&shared->info[x], "temperature", "1.4"), BMD_OK);
+    assert_int_equal(bmd_info_set(&shared->info[y], "pressure", "0.5"), BMD_OK);
+    run_tri(alone, m);
+    run_tri(shared, m);
+    assert_int_equal(alone->status[a], 1);
+    assert_int_equal(shared->status[s], 1);
+    const size_t n3 = 3 * (size_t)alone->atom_count[a];
+    assert_memory_equal(alone->pos + 3 * (size_t)alone->atom_start[a], shared->pos + 3 * (size_t)shared->atom_start[s],
+                        n3 * sizeof(double));
+    assert_memory_equal(alone->vel + 3 * (size_t)alone->atom_start[a], shared->vel + 3 * (size_t)shared->atom_start[s],
+                        n3 * sizeof(double));
+    assert_memory_equal(alone->cell + 9 * (size_t)a, shared->cell + 9 * (size_t)s, 9 * sizeof(double));
+    assert_true(eext(alone, "npt_mtk.0.st", a) == eext(shared, "npt_mtk.0.st", s));
+    /* and the neighbours did run at their own state points */
+    assert_memory_not_equal(shared->cell + 9 * (size_t)x, shared->cell + 9 * (size_t)s, 9 * sizeof(double));
+    assert_memory_not_equal(shared->cell + 9 * (size_t)y, shared->cell + 9 * (size_t)s, 9 * sizeof(double));
+    bmd_batch_destroy(alone);
+    bmd_batch_destroy(shared);
+    bmd_model_destroy(m);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_arrives_without_stress),
         cmocka_unit_test(test_not_periodic),
         cmocka_unit_test(test_nph_at_rest),
         cmocka_unit_test(test_eext_on_entry),
+        cmocka_unit_test(test_batch_independence),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
