@@ -42,7 +42,9 @@ void bmd__mtk_scale_velocities(const bmd__mtk_frame *f, double *v, int n, const 
 
 /* LAMMPS's FixNH::remap for a time dto: the frame's h evolves by ḣ = ω̇ h
  * (tri: the tilts by LAMMPS's symmetric splitting around the scaling of the
- * diagonal; iso and aniso: the diagonal scales by e^{ω̇_i dto} and each tilt
+ * diagonal, both halves reading the lengths from before that scaling, as
+ * LAMMPS's do: its domain->h is refreshed only after the remap; iso and
+ * aniso: the diagonal scales by e^{ω̇_i dto} and each tilt
  * with the length it belongs to, LAMMPS's scalexy/scalexz/scaleyz, which
  * keeps tilts that are zero at zero), then the cell rows cell[9] and the n
  * atoms' positions x[3n] follow: x ← H_new H_old⁻¹ x (the atoms keep their
