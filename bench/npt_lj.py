@@ -10,14 +10,17 @@ and pdamp 5τ (1000 dt), LAMMPS's recommended couplings, couple iso (or
 --couple aniso|tri; tri gives LAMMPS a triclinic box with zero tilts).
 Both codes rebuild their lists only when they must: LAMMPS with
 `neigh_modify every 1 delay 0 check yes` (its check accounts for the box's
-change), batchmd by its own rule (while a cell that moves forces a rebuild,
-it rebuilds every step: the count shows it). Serial, one thread each.
+change), batchmd by its own rule (the skin test that accounts for the cell's
+strain since the last build: a barostat's small steps keep the lists). Serial, one thread each.
 Prints wall time per step of each (whole process and inner loop), the
 ratio batchmd/LAMMPS, the final densities, and how many list builds each
 made ("Neighbor list builds" in LAMMPS's log, the "neighbor lists: N
 builds" line of batchmd's summary).
 
-usage: bench/npt_lj.py [--steps N] [--cells C] [--couple iso|aniso|tri] [--batchmd PATH]"""
+--csv prints one line for `make bench` (bench/table.py): case, ms per step
+of batchmd and of LAMMPS (whole processes), list builds of each, densities.
+
+usage: bench/npt_lj.py [--steps N] [--cells C] [--couple iso|aniso|tri] [--batchmd PATH] [--csv]"""
 import argparse
 import os
 import re
@@ -33,6 +36,7 @@ ap.add_argument("--steps", type=int, default=500)
 ap.add_argument("--cells", type=int, default=20)  # 20^3 fcc cells = 32,000 atoms
 ap.add_argument("--couple", default="iso", choices=("iso", "aniso", "tri"))
 ap.add_argument("--batchmd", default=os.path.join(os.path.dirname(__file__), "..", "build", "batchmd"))
+ap.add_argument("--csv", action="store_true", help="one line for bench/table.py instead of the table")
 args = ap.parse_args()
 
 T, P, TDAMP, PDAMP, DT = 1.6, 5.5, 0.5, 5.0, 0.005
@@ -87,6 +91,12 @@ builds_lmp = re.search(r"Neighbor list builds = (\d+)", r2.stdout)
 loop_lmp = re.search(r"Loop time of ([0-9.eE+-]+) on", r2.stdout)
 rho_lmp = re.search(r"final density ([0-9.]+)", r2.stdout)
 
+if args.csv:
+    print("NPT in.lj %d atoms couple %s (%d steps),%.5g,%.5g,%s,%s,%.5f,%s,%.6g" % (
+        n, args.couple, args.steps, 1e3 * t_bmd / args.steps, 1e3 * t_lmp / args.steps,
+        builds_bmd.group(1) if builds_bmd else "", builds_lmp.group(1) if builds_lmp else "", rho_bmd,
+        rho_lmp.group(1) if rho_lmp else "", n * args.steps / t_bmd))
+    sys.exit(0)
 print("NPT (MTK, couple %s) of in.lj: %d atoms, %d steps, T* %g P* %g, 1 thread" % (args.couple, n, args.steps, T, P))
 print("%-34s %12s %12s" % ("", "batchmd", "LAMMPS"))
 print("%-34s %12.4f %12.4f" % ("ms per step (whole process)", 1e3 * t_bmd / args.steps, 1e3 * t_lmp / args.steps))
