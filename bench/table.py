@@ -114,6 +114,19 @@ def torch_vs_ase(raw, name):
                           if len(a) > 7 and len(b) > 7 and num(a[7]) and num(b[7]) else float("nan")))]
 
 
+def npt(raw, name):
+    """bench/npt_lj.py --csv: case, ms/step batchmd, ms/step LAMMPS, list
+    builds of each, final densities, atom-steps/s."""
+    out = []
+    for r in lines(raw, name):
+        b, p = num(r[1]), num(r[2])
+        out.append(dict(case=r[0], unit="ms/step", batchmd=b, peer_name="lmp fix npt", peer=p,
+                        ratio=p / b if b and p else None, atom_steps_per_s=num(r[7]), peak_MiB=None,
+                        KiB_per_atom=None,
+                        notes="list builds %s vs LAMMPS %s; final density %s vs %s" % (r[3], r[4], r[5], r[6])))
+    return out
+
+
 def pipeline(raw, name):
     rows = lines(raw, name)
     fused = [r for r in rows if r[1] == "batchmd-1rank"]
@@ -176,7 +189,7 @@ def main():
     raw, out_csv = sys.argv[1], sys.argv[2]
     rows = (in_lj(raw, "in_lj_T1.csv") + in_lj(raw, "in_lj_T2.csv") + fire(raw, "fire_ase.csv") +
             pipeline(raw, "pipeline.csv") + sweep(raw, "sweep.csv") + python_overhead(raw, "python_overhead.csv") +
-            torch_vs_ase(raw, "torch_vs_ase.csv"))
+            torch_vs_ase(raw, "torch_vs_ase.csv") + npt(raw, "npt_lj.csv"))
     with open(out_csv, "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(COLS)

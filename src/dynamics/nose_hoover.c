@@ -23,13 +23,8 @@
  *   pre_update:  NHC(dt/2);  v ← v + (dt/2) a;  x ← x + dt v
  *   (forces at the new positions)
  *   post_update: v ← v + (dt/2) a;  NHC(dt/2)
- * with NHC(dt/2):
- *   for j = M..2:  η̇_j ← (η̇_j e^{−η̇_{j+1} dt/8} + G_j dt/4) e^{−η̇_{j+1} dt/8}
- *   η̇_1 likewise;  v ← v e^{−η̇_1 dt/2};  K ← K e^{−η̇_1 dt}
- *   η_j ← η_j + η̇_j dt/2 (all j);  G_1 from the new K
- *   η̇_1 ← (η̇_1 e^{−η̇_2 dt/8} + G_1 dt/4) e^{−η̇_2 dt/8}
- *   for j = 2..M:  η̇_j ← (η̇_j e^{−η̇_{j+1} dt/8} + G_j dt/4) e^{−η̇_{j+1} dt/8}, G_j fresh
- * (η̇_{M+1} = 0). A system enters at rest (η = η̇ = 0) with the chain's forces
+ * with NHC(dt/2) the chain's half step of nhc.h (target 2K = N_f kT), its
+ * factor applied to every velocity. A system enters at rest (η = η̇ = 0) with the chain's forces
  * G_j (j > 1) of that state, −kT/Q_j, as LAMMPS's FixNH::setup() sets them
  * (G_1 is computed from K at the start of every NHC). The conserved energy is
  *   H = K + U + N_f kT η_1 + Σ_{j>1} kT η_j + Σ_j Q_j η̇_j²/2.
@@ -40,6 +35,7 @@
  * E_thermostat] at offsets 0, M_MAX, 2 M_MAX + 1, 3 M_MAX + 1 (M_MAX = 10);
  * E_thermostat = H − K − U after the last post_update. */
 #include "dynamics/dynamics_internal.h"
+#include "dynamics/nhc.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -128,39 +124,18 @@ static double mv2(const bmd_batch *b, int s) {
     return k;
 }
 
-/* NHC(dt/2) of LAMMPS's FixNH::nhc_temp_integrate for slot s, with nf =
- * N_f > 0 degrees of freedom. */
+/* NHC(dt/2) of LAMMPS's FixNH::nhc_temp_integrate for slot s (nhc.h), with
+ * nf = N_f > 0 degrees of freedom. */
 static void nhc_half(bmd_batch *b, int s, const double *p, double *t, const bmd_units *u, int nf) {
     const int M = (int)p[BMD__NH_CHAIN];
-    const double dt = p[BMD__NH_DT], dthalf = 0.5 * dt, dt4 = 0.25 * dt, dt8 = 0.125 * dt;
     const double kT = u->boltzmann * p[BMD__NH_T], td = tdamp_of(p);
     double Q[MM];
     Q[0] = nf * kT * td * td;
     for (int j = 1; j < M; j++) Q[j] = kT * td * td;
-    double *eta = t + ST_ETA, *etad = t + ST_ETAD, *etadd = t + ST_ETADD;
-    etad[M] = 0.0;
-    const double ke_target = nf * kT;
-    double ke = u->mvv2e * mv2(b, s); /* 2K */
-    etadd[0] = (ke - ke_target) / Q[0];
-    double expfac;
-    for (int j = M - 1; j > 0; j--) {
-        expfac = exp(-dt8 * etad[j + 1]);
-        etad[j] = (etad[j] * expfac + etadd[j] * dt4) * expfac;
-    }
-    expfac = exp(-dt8 * etad[1]);
-    etad[0] = (etad[0] * expfac + etadd[0] * dt4) * expfac;
-    const double factor = exp(-dthalf * etad[0]);
+    const double factor = bmd__nhc_half(M, t + ST_ETA, t + ST_ETAD, t + ST_ETADD, Q, u->mvv2e * mv2(b, s), nf * kT,
+                                        kT, p[BMD__NH_DT]);
     double *v = b->vel + 3 * (size_t)b->atom_start[s];
     for (int j = 0; j < 3 * b->atom_count[s]; j++) v[j] *= factor;
-    ke *= factor * factor;
-    etadd[0] = (ke - ke_target) / Q[0];
-    for (int j = 0; j < M; j++) eta[j] += dthalf * etad[j];
-    etad[0] = (etad[0] * expfac + etadd[0] * dt4) * expfac;
-    for (int j = 1; j < M; j++) {
-        expfac = exp(-dt8 * etad[j + 1]);
-        etadd[j] = (Q[j - 1] * etad[j - 1] * etad[j - 1] - kT) / Q[j];
-        etad[j] = (etad[j] * expfac + etadd[j] * dt4) * expfac;
-    }
     t[ST_ETHERMO] = thermostat_energy(p, t, kT, nf);
 }
 

@@ -19,7 +19,9 @@
     X(bfgs)                                                                                                         \
     X(nve)                                                                                                          \
     X(nvt_langevin)                                                                                                 \
-    X(nvt_nose_hoover)
+    X(nvt_nose_hoover)                                                                                              \
+    X(npt_mtk)                                                                                                      \
+    X(nph)
 
 #define DECLARE(name) extern const bmd_dynamics_type bmd__##name##_type;
 BMD__DYNAMICS(DECLARE)

@@ -360,6 +360,16 @@ static bmd_status ensure_columns(bmd_stage *st, bmd_batch *b) {
 
 static int is_live(const bmd_stage *st, const bmd_batch *b, int s) { return b->status[s] >= 0 && b->status[s] < st->k; }
 
+/* Whether live system s needs a model evaluation before it may move: no
+ * valid forces, or forces without the stress its sub-stage needs (a system
+ * handed over, or resumed, from a stage that did not ask for the virial;
+ * only a cell periodic along a, b and c has one). */
+static int needs_evaluation(const bmd_stage *st, const bmd_batch *b, int s) {
+    if (!b->forces_valid[s]) return 1;
+    const unsigned char *pbc = b->pbc + 3 * (size_t)s;
+    return (st->sub[b->status[s]].needs & BMD_NEEDS_VIRIAL) && !b->stress_valid[s] && pbc[0] && pbc[1] && pbc[2];
+}
+
 /* Calls the hooks listening at `point`; every hook at ON_CONVERGE, the others
  * on loop steps that are multiples of their `every`. */
 static bmd_status call_hooks(bmd_stage *st, bmd_batch *b, bmd_hook_point point, int substage,
@@ -652,7 +662,7 @@ bmd_status bmd_stage_step(bmd_stage *st, bmd_batch *b, bmd_model *m) {
     int any = 0;
     double range = m->ops->cutoff ? m->ops->cutoff(m->self) : 0.0;
     for (int s = 0; s < ns; s++) {
-        st->tmp[s] = st->live[s] && !b->forces_valid[s];
+        st->tmp[s] = st->live[s] && needs_evaluation(st, b, s);
         /* a new system that would fail the model's whole batch (a cell too
          * thin for its range) or exhaust its memory (far too many
          * neighbors) leaves alone, before its first evaluation */
