@@ -80,12 +80,14 @@ enum {
        .def = 0,                                                               \
        .group = "cell",                                                        \
        .kind = BMD_PARAM_BOOL,                                                 \
+       .stage_only = 1,                                                        \
        .doc = "only hydrostatic strain (ASE's hydrostatic_strain)"},           \
       {.name = "constant_volume",                                              \
        .unit = "",                                                             \
        .def = 0,                                                               \
        .group = "cell",                                                        \
        .kind = BMD_PARAM_BOOL,                                                 \
+       .stage_only = 1,                                                        \
        .doc = "keep the volume (ASE's constant_volume)"},                      \
       {.name = "cell_factor", .unit = "", .def = NAN, .optional = 1,           \
        .group = "cell", BMD__RANGE(0, INFINITY, 1, "a factor > 0"),            \

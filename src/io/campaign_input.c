@@ -207,10 +207,19 @@ bmd_status bmd_campaign_check_overrides(const bmd_campaign *c, const bmd_system 
         bmd_status st = BMD_OK;
         for (int k = 0; !st && k < s->type->n_params; k++) {
             const bmd_param_desc *d = &s->type->params[k];
-            /* (the dynamics ignore an info key that may not override: the
-             * ones that size columns, and words) */
-            if (!d->stage_only && d->kind != BMD_PARAM_CHOICE && d->kind != BMD_PARAM_MASK)
+            /* the dynamics would not read an info key that may not
+             * override (one that sizes columns, a word, a mask): refused,
+             * never silently ignored */
+            if (!d->stage_only && d->kind != BMD_PARAM_CHOICE && d->kind != BMD_PARAM_MASK) {
                 st = check_key(s, sys, index, d->name);
+                continue;
+            }
+            const char *v = bmd_info_get(&sys->info, d->name);
+            if (v)
+                st = bmd__fail(BMD_ERR_PARSE, "%s:%ld: structure %ld: %s=%s: %s is a key of the whole stage "
+                               "(stages.%s.%s%s%s), not per structure: set it in the campaign, or remove the info key",
+                               sys->source ? sys->source : "?", sys->line > 0 ? sys->line + 1 : 0, index, d->name, v,
+                               d->name, s->name, d->group ? d->group : "", d->group ? "." : "", d->name);
         }
         static const char *const opt[] = {"fmax", "etol", "max_steps"}, *const md[] = {"steps", "max_steps"};
         const char *const *conv = s->type->is_optimizer ? opt : md;

@@ -4,7 +4,8 @@
 FILE:LINE:COL with exit status 2 — a stress list that is not 6 numbers, an
 unknown filter or key, a `cell:` key without a filter, a cell_factor with
 exp (ASE's ExpCellFilter has none), per-structure overrides out of range or
-not numbers (pressure=, stress_yz=, cell_factor= on an info line) — and
+not numbers (pressure=, stress_yz=, cell_factor= on an info line), keys of
+the whole stage on an info line (memory=, filter=, hydrostatic=) — and
 what it accepts; then a run whose stage relaxes the cell under a pressure:
 the log's pressure_bar column is filled at every step (the stage asks the
 model for the virial), and at convergence it equals the target pressure
@@ -73,6 +74,19 @@ def main():
             err = r.stderr.strip()
             c.check(r.returncode == 2 and "o.extxyz:2" in err and key in err and what in err,
                     "%s=%s: exit %d, %r" % (key, value, r.returncode, err))
+
+        # keys of the whole stage on an info line (they size the optimizer's
+        # storage, or are words): refused, never silently ignored
+        for key, value, stage in (("memory", "5", "{type: lbfgs, memory: 10}"),
+                                  ("filter", "exp", "{type: fire, cell: {filter: unit}}"),
+                                  ("hydrostatic", "1", "{type: bfgs, cell: {filter: unit}}")):
+            b = a.copy()
+            b.info[key] = value
+            ase.io.write(os.path.join(d, "o.extxyz"), [b], format="extxyz")
+            r = run("validate", campaign(d, stage, inp="o.extxyz"))
+            err = r.stderr.strip()
+            c.check(r.returncode == 2 and "o.extxyz:2" in err and "%s is a key of the whole stage" % key in err,
+                    "info key %s=%s with %s: exit %d, %r" % (key, value, stage, r.returncode, err))
 
         # a run: the log's pressure at convergence is the target
         fmax, target = 1e-4, 2500.0
