@@ -124,6 +124,14 @@ typedef struct bmd_dynamics_ops {
      * and the cell's), for the stage's fmax test. NULL: the atoms' forces. */
     bmd_status (*force_residual)(void *self, bmd_batch *b, const unsigned char *mask, double *fmax2,
                                  const bmd_step_info *si);
+    /* MD with a conserved quantity (may be NULL): extra[s], for the masked
+     * systems, receives the energy (eV) the dynamics adds to K + U (its
+     * thermostat's and barostat's energies, P V, the heat a rescaling
+     * thermostat took out) so that K + U + extra is conserved up to the
+     * integrator's error: 0 for NVE. NULL: none (Langevin, Berendsen, the
+     * optimizers). */
+    bmd_status (*extended_energy)(void *self, bmd_batch *b, const unsigned char *mask, double *extra,
+                                  const bmd_step_info *si);
 } bmd_dynamics_ops;
 
 /* What a dynamics needs from the stage (bmd_dynamics.needs). */
@@ -341,6 +349,10 @@ bmd_dof_rule bmd_stage_dof(const bmd_stage *st, int i);
  * BMD_ERR_INVALID for an optimizer (its velocities are not the batch's) or
  * i out of range. */
 bmd_status bmd_stage_set_fix_com(bmd_stage *st, int i, int on);
+/* The conserved quantity of each masked system's sub-stage (eV): K + U +
+ * its dynamics' extended_energy into out[s]; NAN where the dynamics has
+ * none (or the system is not live). */
+bmd_status bmd_stage_conserved(const bmd_stage *st, bmd_batch *b, const unsigned char *mask, double *out);
 /* Loop steps taken so far (what hooks see as ctx->step). */
 long bmd_stage_loop_step(const bmd_stage *st);
 /* Sets the loop step count (a run resumed from a checkpoint continues it). */

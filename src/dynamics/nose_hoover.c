@@ -179,7 +179,20 @@ static bmd_status nh_post(void *self, bmd_batch *b, const unsigned char *mask, c
 
 static void nh_destroy(void *self) { free(self); }
 
-static const bmd_dynamics_ops nh_ops = {.type = "nvt_nose_hoover", .enter = nh_enter, .pre_update = nh_pre, .post_update = nh_post, .destroy = nh_destroy};
+/* E_thermostat of the state row (H − K − U after the last half step). */
+static bmd_status nh_extended(void *self, bmd_batch *b, const unsigned char *mask, double *extra,
+                              const bmd_step_info *si) {
+    nose_hoover *d = self;
+    if (!columns(d, b, si->substage)) return BMD_ERR_BUDGET;
+    const double *st = bmd_batch_column_data(b, d->c_st);
+    for (int s = 0; s < b->n_systems; s++)
+        if (mask[s]) extra[s] = st[(size_t)s * ST_WIDTH + ST_ETHERMO];
+    return BMD_OK;
+}
+
+static const bmd_dynamics_ops nh_ops = {.type = "nvt_nose_hoover", .enter = nh_enter, .pre_update = nh_pre,
+                                        .post_update = nh_post, .destroy = nh_destroy,
+                                        .extended_energy = nh_extended};
 
 static bmd_status nh_create(const double *values, bmd_dynamics **out) {
     nose_hoover *n = calloc(1, sizeof *n);

@@ -423,10 +423,23 @@ static bmd_status mtk_post(void *self, bmd_batch *b, const unsigned char *mask, 
 
 static void mtk_destroy(void *self) { free(self); }
 
+/* E_ext of the state row (H − K − U after the last half step). */
+static bmd_status mtk_extended(void *self, bmd_batch *b, const unsigned char *mask, double *extra,
+                               const bmd_step_info *si) {
+    mtk *d = self;
+    if (!columns(d, b, si->substage)) return BMD_ERR_BUDGET;
+    const double *st = bmd_batch_column_data(b, d->c_st);
+    for (int s = 0; s < b->n_systems; s++)
+        if (mask[s]) extra[s] = st[(size_t)s * ST_WIDTH + ST_EEXT];
+    return BMD_OK;
+}
+
 static const bmd_dynamics_ops npt_ops = {.type = "npt_mtk", .enter = mtk_enter, .pre_update = mtk_pre,
-                                         .post_update = mtk_post, .destroy = mtk_destroy};
+                                         .post_update = mtk_post, .destroy = mtk_destroy,
+                                         .extended_energy = mtk_extended};
 static const bmd_dynamics_ops nph_ops = {.type = "nph", .enter = mtk_enter, .pre_update = mtk_pre,
-                                         .post_update = mtk_post, .destroy = mtk_destroy};
+                                         .post_update = mtk_post, .destroy = mtk_destroy,
+                                         .extended_energy = mtk_extended};
 
 static bmd_status create(const mtk_spec *sp, const bmd_dynamics_ops *ops, const double *values, bmd_dynamics **out) {
     mtk *n = calloc(1, sizeof *n);

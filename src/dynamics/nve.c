@@ -133,7 +133,18 @@ static bmd_status nve_post(void *self, bmd_batch *b, const unsigned char *mask, 
 
 static void nve_destroy(void *self) { free(self); }
 
-static const bmd_dynamics_ops nve_ops = {.type = "nve", .enter = nve_enter, .pre_update = nve_pre, .post_update = nve_post, .destroy = nve_destroy};
+/* NVE conserves K + U itself. */
+static bmd_status nve_extended(void *self, bmd_batch *b, const unsigned char *mask, double *extra,
+                               const bmd_step_info *si) {
+    (void)self, (void)si;
+    for (int s = 0; s < b->n_systems; s++)
+        if (mask[s]) extra[s] = 0.0;
+    return BMD_OK;
+}
+
+static const bmd_dynamics_ops nve_ops = {.type = "nve", .enter = nve_enter, .pre_update = nve_pre,
+                                         .post_update = nve_post, .destroy = nve_destroy,
+                                         .extended_energy = nve_extended};
 
 static bmd_status nve_create(const double *values, bmd_dynamics **out) {
     nve *n = calloc(1, sizeof *n);

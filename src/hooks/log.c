@@ -7,7 +7,10 @@
  * (bmd_pressure: kinetic part included, as LAMMPS's thermo press) is
  * written when the stress was computed at that step (a stage whose dynamics
  * needs the virial, a cell periodic along a, b and c), the volume for a
- * cell periodic along a, b and c; otherwise the field is empty.
+ * cell periodic along a, b and c; otherwise the field is empty. The last
+ * column, conserved, is the conserved quantity of the row's sub-stage
+ * (bmd_stage_conserved: K + U + the dynamics' extended energy), empty for
+ * dynamics without one (Langevin, Berendsen, the optimizers).
  * The temperature is 2K / (N_f k_B) with the degrees of freedom the row's
  * sub-stage declares (bmd_stage_dof: 3N for Langevin and the optimizers,
  * 3N − 3 for NVE and Nosé–Hoover and under fix_com), its fixed atoms taken
@@ -33,6 +36,8 @@ typedef struct log_hook {
     bmd__records *out;
     long every;
     int64_t resume_len; /* >= 0: open keeps the file, truncated to it (a records commit state) */
+    double *conserved;  /* [cap] the rows' conserved quantities (bmd_stage_conserved) */
+    int cap;
 } log_hook;
 
 static bmd_status log_open(void *self, const bmd_stage *stage, bmd_batch *b) {
@@ -51,14 +56,14 @@ static bmd_status log_open(void *self, const bmd_stage *stage, bmd_batch *b) {
     FILE *f = bmd__records_stream(h->out);
     if (bmd_stage_units(stage)->kind == BMD_UNITS_LJ)
         fputs("system_id,stage,step,energy_eps,fmax_eps_per_sigma,temperature_eps_per_kB,pressure_eps_per_sigma3,"
-              "volume_sigma3\n",
+              "volume_sigma3,conserved_eps\n",
               f);
     else
-        fputs("system_id,stage,step,energy_eV,fmax_eV_per_A,temperature_K,pressure_bar,volume_A3\n", f);
+        fputs("system_id,stage,step,energy_eV,fmax_eV_per_A,temperature_K,pressure_bar,volume_A3,conserved_eV\n", f);
     return bmd__records_end(h->out);
 }
 
-static void row(FILE *f, const bmd_hook_ctx *ctx, int s, double steps) {
+static void row(FILE *f, const bmd_hook_ctx *ctx, int s, double steps, double conserved) {
     const bmd_batch *b = ctx->batch;
     const unsigned char *pbc = b->pbc + 3 * (size_t)s;
     fprintf(f, "%lld,%s,%.0f,%.17g,%.17g,%.17g,", (long long)b->system_id[s],
@@ -68,6 +73,8 @@ static void row(FILE *f, const bmd_hook_ctx *ctx, int s, double steps) {
     if (!isnan(p)) fprintf(f, "%.17g", p / ctx->units->pressure);
     fputc(',', f);
     if (pbc[0] && pbc[1] && pbc[2]) fprintf(f, "%.17g", bmd_batch_volume(b, s));
+    fputc(',', f);
+    if (!isnan(conserved)) fprintf(f, "%.17g", conserved);
     fputc('\n', f);
 }
 
@@ -78,6 +85,14 @@ static bmd_status log_call(void *self, const bmd_hook_ctx *ctx) {
     int cols[BMD__HOOK_MAX_SUB];
     int k = bmd__hook_steps_columns(ctx->stage, b, cols);
     if (k < 0) return BMD_ERR_BUDGET;
+    if (b->n_systems > h->cap) {
+        double *c = realloc(h->conserved, (size_t)b->n_systems * sizeof *c);
+        if (!c) return bmd__fail(BMD_ERR_NOMEM, "%s: out of memory", h->path);
+        h->conserved = c;
+        h->cap = b->n_systems;
+    }
+    bmd_status rc = bmd_stage_conserved(ctx->stage, b, ctx->mask, h->conserved);
+    if (rc) return rc;
     for (int s = 0; s < b->n_systems; s++) {
         int i = b->status[s];
         if (!ctx->mask[s] || i < 0 || i >= k) continue;
@@ -87,7 +102,7 @@ static bmd_status log_call(void *self, const bmd_hook_ctx *ctx) {
         if (ctx->point == BMD_HOOK_BEFORE_STEP) write = n == 0;
         else if (ctx->point == BMD_HOOK_AFTER_STEP) write = n % h->every == 0;
         else if (ctx->point == BMD_HOOK_ON_CONVERGE) write = n == 0 || n % h->every != 0;
-        if (write) row(bmd__records_stream(h->out), ctx, s, steps);
+        if (write) row(bmd__records_stream(h->out), ctx, s, steps, h->conserved[s]);
     }
     return bmd__records_end(h->out); /* the rows of this call, whole */
 }
@@ -102,6 +117,7 @@ static bmd_status log_close(void *self) {
 static void log_destroy(void *self) {
     log_hook *h = self;
     bmd__records_close(h->out);
+    free(h->conserved);
     free(h->path);
     free(h);
 }

@@ -35,7 +35,7 @@ trajectory.
 
 "Complete": final holds exactly the systems without close atoms, failed
 exactly the others (status atoms_too_close), each once and each with the
-input's number of atoms, read by ase.io; every log row has 8 fields and
+input's number of atoms, read by ase.io; every log row has 9 fields and
 every done system has its row at the last md step (a multiple of
 log.every); the trajectory opens with h5py with a group per done system."""
 import csv
@@ -165,8 +165,8 @@ def check_outputs(d, what, md_steps, complete):
     T.check(all(a.info.get("status") == "atoms_too_close" for a in failed.values()), "%s: failed status" % what)
     with open(os.path.join(out, "log.csv"), newline="") as f:
         rows = list(csv.reader(f))
-    T.check(len(rows) > 1 and all(len(r) == 8 for r in rows), "%s: every log row has 8 fields" % what)
-    last = {(int(r[0]), r[1], int(r[2])) for r in rows[1:] if len(r) == 8}
+    T.check(len(rows) > 1 and all(len(r) == 9 for r in rows), "%s: every log row has 9 fields" % what)
+    last = {(int(r[0]), r[1], int(r[2])) for r in rows[1:] if len(r) == 9}
     T.check(all((i, "md", md_steps) in last for i in final),
             "%s: every done system has its log row at md step %d" % (what, md_steps))
     if with_traj:
@@ -299,6 +299,6 @@ except Exception as e:
     T.check(False, "Ctrl-\\: final holds whole frames (%s)" % e)
 with open(log, newline="") as f:
     rows = list(csv.reader(f))
-T.check(len(rows) > 1 and all(len(r) == 8 for r in rows), "Ctrl-\\: the log holds whole rows")
+T.check(len(rows) > 1 and all(len(r) == 9 for r in rows), "Ctrl-\\: the log holds whole rows")
 shutil.rmtree(top, ignore_errors=True)
 T.finish()

@@ -47,7 +47,7 @@ def setup(d, name, md):
 def log_rows_whole(path):
     with open(path, newline="") as f:
         rows = list(csv.reader(f))
-    return len(rows) > 0 and all(len(r) == 8 for r in rows)
+    return len(rows) > 0 and all(len(r) == 9 for r in rows)
 
 
 with tempfile.TemporaryDirectory() as d:

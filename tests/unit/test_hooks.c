@@ -54,7 +54,7 @@ static void test_log(void **state) {
     FILE *f = fopen(path, "r");
     char line[512];
     assert_non_null(fgets(line, sizeof line, f));
-    assert_string_equal(line, "system_id,stage,step,energy_eV,fmax_eV_per_A,temperature_K,pressure_bar,volume_A3\n");
+    assert_string_equal(line, "system_id,stage,step,energy_eV,fmax_eV_per_A,temperature_K,pressure_bar,volume_A3,conserved_eV\n");
     long want_id[] = {10, 11, 11, 11, 11}, want_step[] = {0, 0, 3, 6, 7};
     int rows = 0;
     while (fgets(line, sizeof line, f)) {
