@@ -21,7 +21,9 @@
     X(nvt_langevin)                                                                                                 \
     X(nvt_nose_hoover)                                                                                              \
     X(npt_mtk)                                                                                                      \
-    X(nph)
+    X(nph)                                                                                                          \
+    X(nvt_csvr)                                                                                                     \
+    X(nvt_berendsen)
 
 #define DECLARE(name) extern const bmd_dynamics_type bmd__##name##_type;
 BMD__DYNAMICS(DECLARE)
