@@ -23,7 +23,8 @@
     X(npt_mtk)                                                                                                      \
     X(nph)                                                                                                          \
     X(nvt_csvr)                                                                                                     \
-    X(nvt_berendsen)
+    X(nvt_berendsen)                                                                                                \
+    X(npt_crescale)
 
 #define DECLARE(name) extern const bmd_dynamics_type bmd__##name##_type;
 BMD__DYNAMICS(DECLARE)
