@@ -49,6 +49,17 @@ int cmd_validate(int argc, char **argv) {
         app_release(&a);
         return rc;
     }
+    /* the dynamics' own checks across parameters (nvt_berendsen's tdamp >= dt),
+     * which run meets when it builds the stages */
+    for (int g = 0; a.c.n_stages > 0 && g < a.c.n_groups; g++) {
+        bmd_stage *st = NULL;
+        if (bmd_campaign_make_stage(&a.c, g, &st)) {
+            app_error(NULL);
+            app_release(&a);
+            return APP_INVALID;
+        }
+        bmd_stage_destroy(st);
+    }
     long n = bmd_dataset_size(a.ds);
     if (a.c.n_stages == 0) /* what eval needs, not what run needs */
         printf("%s: valid for eval: %ld structure%s, model %s; no stages, so `batchmd run` refuses it", path, n,

@@ -15,7 +15,12 @@ extern "C" {
 /* Streams keep independent uses of the same (system, step, atom) apart. A
  * dynamics uses BMD_RNG_STREAM(stage_index, purpose). */
 #define BMD_RNG_STREAM(substage, purpose) ((uint32_t)(substage) * 16u + (uint32_t)(purpose))
-enum { BMD_RNG_LANGEVIN = 1, BMD_RNG_VELOCITY_INIT = 2 };
+enum {
+    BMD_RNG_LANGEVIN = 1,
+    BMD_RNG_VELOCITY_INIT = 2,
+    BMD_RNG_CSVR = 3,    /* stochastic velocity rescaling (nvt_csvr, npt_crescale's thermostat) */
+    BMD_RNG_BAROSTAT = 4 /* stochastic cell rescaling (npt_crescale) */
+};
 
 /* Four uniform doubles in (0, 1) (never 0 or 1). */
 void bmd_rng_uniform4(uint64_t seed, uint64_t system_id, uint32_t stream,

@@ -21,7 +21,10 @@
     X(nvt_langevin)                                                                                                 \
     X(nvt_nose_hoover)                                                                                              \
     X(npt_mtk)                                                                                                      \
-    X(nph)
+    X(nph)                                                                                                          \
+    X(nvt_csvr)                                                                                                     \
+    X(nvt_berendsen)                                                                                                \
+    X(npt_crescale)
 
 #define DECLARE(name) extern const bmd_dynamics_type bmd__##name##_type;
 BMD__DYNAMICS(DECLARE)

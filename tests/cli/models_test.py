@@ -127,7 +127,8 @@ with tempfile.TemporaryDirectory() as d:
                     "system %d relaxed below fmax" % i)
 
 # the parameter table: "required" exactly when leaving the parameter out is refused
-VALUES = {"dt": 1.0, "temperature": 300.0, "friction": 0.01, "pressure": 1.0, "steps": 2}  # valid values of required ones
+VALUES = {"dt": 1.0, "temperature": 300.0, "friction": 0.01, "pressure": 1.0, "compressibility": 1e-6,
+          "steps": 2}  # valid values of required ones
 r = run("models")
 table, kind = {}, None
 for line in r.stdout[r.stdout.index("\ndynamics"):r.stdout.index("\nOpenKIM")].splitlines()[1:]:

@@ -14,7 +14,9 @@
  *       after each step N (1..STEPS), with %.17g:
  *           step N FRAME KE PE ETHERMO             (ETHERMO: the last entry of
  *                                                   nvt_nose_hoover's state row,
- *                                                   E_thermostat; nan otherwise)
+ *                                                   E_thermostat; nvt_berendsen's
+ *                                                   ecouple, the first of its
+ *                                                   row; nan otherwise)
  *           x N FRAME ATOM x y z
  *           v N FRAME ATOM vx vy vz
  *   pair_eval bench [NCELLS [STEPS [STRAIN [random|expand]]]]
@@ -232,9 +234,14 @@ static int md(const char *kind, const char *params, const char *units, const cha
             rc = 1;
             break;
         }
+        /* the thermostat's energy: Nosé–Hoover's E_thermostat (the last entry
+         * of its row), or the rescaling thermostats' ecouple (the first) */
         const int c = bmd_batch_find_column(b, "nvt_nh.0.st");
+        const int cr = c >= 0 ? -1 : bmd_batch_find_column(b, "nvt_berendsen.0.st");
         for (int s = 0; s < b->n_systems; s++) {
-            const double eth = c >= 0 ? bmd_batch_column_data(b, c)[(size_t)(s + 1) * b->columns[c].width - 1] : NAN;
+            const double eth = c >= 0    ? bmd_batch_column_data(b, c)[(size_t)(s + 1) * b->columns[c].width - 1]
+                               : cr >= 0 ? bmd_batch_column_data(b, cr)[(size_t)s * b->columns[cr].width]
+                                         : NAN;
             fprintf(f, "step %ld %d %.17g %.17g %.17g\n", n, s, bmd_kinetic_energy(b, s, &U), b->energy[s], eth);
             for (int i = 0; i < b->atom_count[s]; i++) {
                 const double *x = b->pos + 3 * (size_t)(b->atom_start[s] + i), *v = b->vel + 3 * (size_t)(b->atom_start[s] + i);

@@ -654,7 +654,8 @@ static void test_catalogue(void **state) {
     int n = 0;
     const bmd_dynamics_type *const *all = bmd_dynamics_types(&n);
     /* the built-ins are listed (other dynamics may follow), each once */
-    static const char *const builtin[] = {"fire", "fire2", "nve", "nvt_langevin", "nvt_nose_hoover", "npt_mtk", "nph"};
+    static const char *const builtin[] = {"fire", "fire2", "nve", "nvt_langevin", "nvt_nose_hoover", "npt_mtk", "nph",
+                                          "nvt_csvr", "nvt_berendsen", "npt_crescale"};
     assert_true(n >= (int)(sizeof builtin / sizeof *builtin));
     for (size_t k = 0; k < sizeof builtin / sizeof *builtin; k++) assert_non_null(bmd_dynamics_find(builtin[k]));
     for (int i = 0; i < n; i++) {
