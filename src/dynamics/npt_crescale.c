@@ -386,8 +386,20 @@ static void cr_destroy(void *self) {
     free(d);
 }
 
+/* e_couple of the state row: K + U + e_couple is the conserved effective energy. */
+static bmd_status cr_extended(void *self, bmd_batch *b, const unsigned char *mask, double *extra,
+                             const bmd_step_info *si) {
+    crescale *d = self;
+    if (!columns(d, b, si->substage)) return BMD_ERR_BUDGET;
+    const double *st = bmd_batch_column_data(b, d->c_st);
+    for (int s = 0; s < b->n_systems; s++)
+        if (mask[s]) extra[s] = st[(size_t)s * ST_WIDTH + ST_ECOUPLE];
+    return BMD_OK;
+}
+
 static const bmd_dynamics_ops cr_ops = {
-    .type = "npt_crescale", .enter = cr_enter, .pre_update = cr_pre, .post_update = cr_post, .destroy = cr_destroy};
+    .type = "npt_crescale", .enter = cr_enter, .pre_update = cr_pre, .post_update = cr_post, .destroy = cr_destroy,
+    .extended_energy = cr_extended};
 
 static bmd_status cr_create(const double *values, bmd_dynamics **out) {
     crescale *c = calloc(1, sizeof *c);

@@ -162,8 +162,20 @@ static bmd_status csvr_post(void *self, bmd_batch *b, const unsigned char *mask,
 
 static void csvr_destroy(void *self) { free(self); }
 
+/* e_couple of the state row: K + U + e_couple is the conserved effective energy. */
+static bmd_status csvr_extended(void *self, bmd_batch *b, const unsigned char *mask, double *extra,
+                             const bmd_step_info *si) {
+    csvr *d = self;
+    if (!columns(d, b, si->substage)) return BMD_ERR_BUDGET;
+    const double *st = bmd_batch_column_data(b, d->c_st);
+    for (int s = 0; s < b->n_systems; s++)
+        if (mask[s]) extra[s] = st[(size_t)s * ST_WIDTH + ST_ECOUPLE];
+    return BMD_OK;
+}
+
 static const bmd_dynamics_ops csvr_ops = {
-    .type = "nvt_csvr", .enter = csvr_enter, .pre_update = csvr_pre, .post_update = csvr_post, .destroy = csvr_destroy};
+    .type = "nvt_csvr", .enter = csvr_enter, .pre_update = csvr_pre, .post_update = csvr_post, .destroy = csvr_destroy,
+    .extended_energy = csvr_extended};
 
 static bmd_status csvr_create(const double *values, bmd_dynamics **out) {
     csvr *c = calloc(1, sizeof *c);

@@ -13,8 +13,10 @@ and a pressure unit wrong by any factor moves it.
   frechet), several cells of different shapes and sizes in one batch, each
   with its own pressure from atoms.info (bar): V/V0 = 1 − p/B to 1e-6 and
   the final cell a uniform multiple of the initial one to 1e-8;
-- a collapsing cell: one structure's energy is K·V (a constant positive
-  stress: it shrinks without limit), in the same batch as the others — it
+- a collapsing cell: one structure's energy is K·V in the relaxations (a
+  constant positive stress: it shrinks without limit) and A ln V under the
+  barostats (a stress A/V that outgrows the atoms' kinetic pressure
+  N k T / V, A > N k T), in the same batch as the others — it
   leaves as cell_degenerate or cell_too_thin, the others converge, in a
   relaxation and under npt_mtk and npt_crescale (the other systems there
   keep finite positive volumes and finish their steps)."""
@@ -27,25 +29,31 @@ import batchmd as bmd
 
 c = Checks()
 B = 0.5  # eV/Å³ (80 GPa)
-K_CRUSH = 0.05  # eV/Å³: the collapsing structure's E = K V
+K_CRUSH = 0.05  # eV/Å³: a collapsing structure's E = K V (relaxations)
+A_CRUSH = 2.0  # eV: a collapsing structure's E = A ln V (barostats)
 
 
 class VolumeModel(bmd.models.PythonModel):
     """E = B (V − V0)²/(2 V0), V0 from the structure's info["v0"] via
-    system_id; the structure with crush=1 has E = K V instead."""
+    system_id; the collapsing ones have E = K V (law "linear") or A ln V
+    (law "log") instead."""
     outputs = ("energy", "forces", "stress")
     cutoff = 3.0  # Å: no neighbors are used; the stage's thin-cell test needs a range
 
-    def __init__(self, v0, crush):
-        self.v0, self.crush = v0, crush
+    def __init__(self, v0, crush, law="linear"):
+        self.v0, self.crush, self.law = v0, crush, law
 
     def compute(self, batch):
         vol = np.abs(np.linalg.det(np.asarray(batch.cells)))
         ids = np.asarray(batch.system_id)
         v0 = np.array([self.v0[i] for i in ids])
         crush = np.array([i in self.crush for i in ids])
-        energy = np.where(crush, K_CRUSH * vol, 0.5 * B * (vol - v0) ** 2 / v0)
-        dedv = np.where(crush, K_CRUSH, B * (vol - v0) / v0)
+        if self.law == "log":
+            e_crush, dedv_crush = A_CRUSH * np.log(vol), A_CRUSH / vol
+        else:
+            e_crush, dedv_crush = K_CRUSH * vol, np.full(len(vol), K_CRUSH)
+        energy = np.where(crush, e_crush, 0.5 * B * (vol - v0) ** 2 / v0)
+        dedv = np.where(crush, dedv_crush, B * (vol - v0) / v0)
         stress = np.zeros((len(ids), 6))
         stress[:, :3] = dedv[:, None]
         return {"energy": energy, "forces": np.zeros((len(batch.positions), 3)), "stress": stress}
@@ -106,12 +114,13 @@ for crush_one in (False, True):
             dyn = getattr(bmd, opt)(model, cell={"filter": filt}, fmax=1e-7, max_steps=3000)
             check_relaxed(dyn.run([a.copy() for a in frames]), frames, v0, crush, what)
 
-# MD with a barostat: the collapsing cell leaves, the others finish their steps
+# MD with a barostat at 300 K: the collapsing cell (A = 2 eV > N k T = 0.05
+# eV) leaves, the others finish their steps
 frames, v0, crush = structures(True)
-model = VolumeModel(v0, crush)
+model = VolumeModel(v0, crush, law="log")
 for dyn in (bmd.NPTMTK(model, dt=1.0, temperature=300.0, pressure=0.0, tdamp=50.0, pdamp=200.0, steps=400,
                        init_temperature=300.0),
-            bmd.NPTCRescale(model, dt=1.0, temperature=300.0, pressure=0.0, tau_p=200.0, compressibility=1e-5,
+            bmd.NPTCRescale(model, dt=1.0, temperature=300.0, pressure=0.0, tau_p=200.0, compressibility=1e-4,
                             tdamp=50.0, steps=400, init_temperature=300.0)):
     res = dyn.run([a.copy() for a in frames])
     got = {a.info["system_id"]: a for a in res.final}
