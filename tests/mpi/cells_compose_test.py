@@ -49,17 +49,17 @@ for i in range(14):
     frames.append(a)
 
 CAMPAIGNS = {
-    "A": """  relax: {type: fire, fmax: 0.002, max_steps: 150, cell: {filter: exp}}
+    "A": """  relax: {type: fire, fmax: 0.002, max_steps: 500, cell: {filter: exp}}
   npt: {type: npt_mtk, dt: 5.0, temperature: 40, pressure: 100, tdamp: 200, pdamp: 2000, couple: tri,
         init_temperature: 40, steps: 60}
   md: {type: nvt_csvr, dt: 5.0, temperature: 40, tdamp: 200, steps: 40}
 """,
-    "B": """  relax: {type: lbfgs, fmax: 0.002, max_steps: 150, memory: 5, cell: {filter: unit}}
+    "B": """  relax: {type: lbfgs, fmax: 0.002, max_steps: 500, memory: 5, cell: {filter: unit}}
   npt: {type: npt_crescale, dt: 5.0, temperature: 40, pressure: 100, tau_p: 1000, compressibility: 3e-4,
         couple: aniso, tdamp: 200, init_temperature: 40, steps: 60}
   md: {type: nvt_berendsen, dt: 5.0, temperature: 40, tdamp: 200, steps: 40}
 """,
-    "C": """  relax: {type: bfgs, fmax: 0.002, max_steps: 150, cell: {filter: frechet}}
+    "C": """  relax: {type: bfgs, fmax: 0.002, max_steps: 500, cell: {filter: frechet}}
   npt: {type: nph, dt: 5.0, pressure: 100, pdamp: 2000, couple: aniso, init_temperature: 40, steps: 60}
   md: {type: nvt_nose_hoover, dt: 5.0, temperature: 40, tdamp: 200, steps: 40}
 """,
