@@ -14,7 +14,9 @@ step, and the filters themselves against ASE at large deformations.
    same convergence flag, the energy at EVERY step (the log, every: 1) to
    1e-10 eV, the final cell to 1e-8 Å. Cases: plain, a pressure
    (ASE's scalar_pressure), hydrostatic (hydrostatic_strain), a mask,
-   constant_volume, and (unit) a cell_factor.
+   constant_volume, and (unit) a cell_factor; then unit and exp (10 kbar)
+   with fixed atoms (ASE's FixAtoms, the input's move_mask column) in two
+   of the three structures.
 2. tests/tools/cell_filter_eval against ASE's filters on a strained cell
    whose cell at entry is far from it (deformation gradients up to e^±3,
    not symmetric): get_positions and get_forces to 1e-12 (relative) for
@@ -43,7 +45,7 @@ import ase.io
 from ase import units
 from ase.build import bulk
 from ase.calculators.lj import LennardJones
-from ase.constraints import ExpCellFilter, UnitCellFilter
+from ase.constraints import ExpCellFilter, FixAtoms, UnitCellFilter
 from ase.optimize import FIRE
 from scipy.linalg import expm, expm_frechet, logm
 
@@ -110,9 +112,9 @@ def campaign(d, cell, fmax=FMAX, inp="in.extxyz", batch="", out="out.extxyz"):
     return run("run", "-q", path, cwd=d)
 
 
-def step_for_step(c, d, frames):
-    for name, filt, cell, akw in CASES:
-        r = campaign(d, dict({"filter": filt}, **cell))
+def step_for_step(c, d, frames, cases=CASES, inp="in.extxyz"):
+    for name, filt, cell, akw in cases:
+        r = campaign(d, dict({"filter": filt}, **cell), inp=inp)
         c.check(r.returncode == 0, "%s: batchmd run exit %d: %s" % (name, r.returncode, r.stderr.strip()))
         if r.returncode:
             continue
@@ -121,7 +123,7 @@ def step_for_step(c, d, frames):
         for row in csv.DictReader(open(os.path.join(d, "log.csv"))):
             log.setdefault(int(row["system_id"]), []).append((int(row["step"]), float(row["energy_eV"])))
         for i, start in enumerate(frames):
-            ref = start.copy()
+            ref = start.copy()  # (with its FixAtoms, if any)
             ref.calc = LennardJones(epsilon=EPS, sigma=SIG, rc=RC)
             filt_obj = (UnitCellFilter if filt == "unit" else ExpCellFilter)(ref, **akw)
             opt = FIRE(filt_obj, logfile=None)
@@ -300,6 +302,19 @@ def main():
         ase.io.write(os.path.join(d, "in.extxyz"), structures(), format="extxyz")
         frames = ase.io.read(os.path.join(d, "in.extxyz"), ":")  # ASE starts from the digits the file holds
         step_for_step(c, d, frames)
+        # fixed atoms (ASE's FixAtoms, as the input's move_mask column): the
+        # stage holds them as ASE does under a filter (carried with the cell)
+        fixed = [a.copy() for a in frames]
+        fixed[0].set_constraint(FixAtoms(indices=[1, 6, 11]))
+        fixed[1].set_constraint(FixAtoms(indices=[0]))
+        for k, a in enumerate(fixed):  # (frame by frame: ASE 3.22 writes one frame's mask for all)
+            ase.io.write(os.path.join(d, "fixed.extxyz"), a, format="extxyz", append=k > 0,
+                         columns=["symbols", "positions"] + (["move_mask"] if a.constraints else []))
+        fixed = ase.io.read(os.path.join(d, "fixed.extxyz"), ":")
+        c.check(len(fixed[0].constraints) == 1 and len(fixed[1].constraints) == 1, "fixed atoms written as move_mask")
+        step_for_step(c, d, fixed, [("unit, fixed atoms", "unit", {}, {}), ("exp, fixed atoms, 10 kbar", "exp",
+                                     {"pressure": 10000.0}, {"scalar_pressure": 10000.0 * units.bar})],
+                      inp="fixed.extxyz")
         batch_independence(c, d)
         large_deformations(c, d)
         target_stress(c, d, frames)
