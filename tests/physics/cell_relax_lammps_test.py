@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """cell_relax_lammps_test.py — variable-cell relaxation (`cell:` of fire and
-fire2) against LAMMPS, and quarantine of cells that cannot relax.
+fire2, lbfgs, bfgs) against LAMMPS, and quarantine of cells that cannot
+relax.
 
 1. Lattice constants and cohesive energies of KIM EAM models for Cu, Al
    and Ni. LAMMPS: the 4-atom fcc cell, `fix box/relax iso 0.0` +
@@ -17,8 +18,8 @@ fire2) against LAMMPS, and quarantine of cells that cannot relax.
    primitive) to 1e-5 Å, every angle 90° (60° for the primitive) to 1e-3°
    (the shear stress left by fmax, ~fmax N / V over a shear modulus
    ~0.3 eV/Å³, allows ~1e-5°), and E/N = E0 to 1e-6 eV/atom. Runs: FIRE with
-   each filter (unit, exp, frechet) and FIRE2 with unit and frechet, spread
-   over the three metals. (Not FIRE2 with exp: its cell coordinates log F
+   each filter (unit, exp, frechet), FIRE2 with unit and frechet, L-BFGS
+   with each filter and BFGS with frechet, spread over the three metals. (Not FIRE2 with exp: its cell coordinates log F
    have no cell factor, so their forces V σ are ~N times the others', and
    FIRE2's step back by ½ dt v, uncapped as in ASE's fire2.py, can crush
    the cell: the 32-atom Ni cell leaves as cell_too_thin.)
@@ -46,11 +47,12 @@ from testlib import Checks, run  # noqa: E402
 FMAX = 1e-6
 METALS = {  # element: (KIM model, mass, [(dynamics, filter), ...])
     "Cu": ("EAM_Dynamo_MendelevKing_2013_Cu__MO_748636486270_005", 63.546,
-           [("fire", "unit"), ("fire", "exp"), ("fire", "frechet"), ("fire2", "frechet")]),
+           [("fire", "unit"), ("fire", "exp"), ("fire", "frechet"), ("fire2", "frechet"), ("lbfgs", "unit"),
+            ("bfgs", "frechet")]),
     "Al": ("EAM_Dynamo_MendelevKramerBecker_2008_Al__MO_106969701023_005", 26.9815385,
-           [("fire", "exp"), ("fire2", "frechet")]),
+           [("fire", "exp"), ("fire2", "frechet"), ("lbfgs", "exp")]),
     "Ni": ("EAM_Dynamo_MendelevKramerHao_2012_Ni__MO_832600236922_005", 58.6934,
-           [("fire", "frechet"), ("fire2", "unit")]),
+           [("fire", "frechet"), ("fire2", "unit"), ("lbfgs", "frechet")]),
 }
 
 
