@@ -351,8 +351,10 @@ bmd_dof_rule bmd_stage_dof(const bmd_stage *st, int i);
 bmd_status bmd_stage_set_fix_com(bmd_stage *st, int i, int on);
 /* The conserved quantity of each masked system's sub-stage (eV): K + U +
  * its dynamics' extended_energy into out[s]; NAN where the dynamics has
- * none (or the system is not live). */
-bmd_status bmd_stage_conserved(const bmd_stage *st, bmd_batch *b, const unsigned char *mask, double *out);
+ * none (or the system is not live). scratch: [n_systems] bytes of the
+ * caller's (no allocation: hooks call it every few steps). */
+bmd_status bmd_stage_conserved(const bmd_stage *st, bmd_batch *b, const unsigned char *mask, unsigned char *scratch,
+                               double *out);
 /* Loop steps taken so far (what hooks see as ctx->step). */
 long bmd_stage_loop_step(const bmd_stage *st);
 /* Sets the loop step count (a run resumed from a checkpoint continues it). */

@@ -464,29 +464,25 @@ static bmd_status force_rows(bmd_stage *st, bmd_batch *b, const unsigned char *m
     return rc;
 }
 
-bmd_status bmd_stage_conserved(const bmd_stage *st, bmd_batch *b, const unsigned char *mask, double *out) {
+bmd_status bmd_stage_conserved(const bmd_stage *st, bmd_batch *b, const unsigned char *mask, unsigned char *scratch,
+                               double *out) {
+    unsigned char *m = scratch; /* not the stage's buffers: hooks call this with them in use */
     for (int s = 0; s < b->n_systems; s++) out[s] = NAN;
-    unsigned char *m = NULL; /* its own mask: hooks call this with the stage's buffers in use */
-    bmd_status rc = BMD_OK;
-    for (int i = 0; !rc && i < st->k; i++) {
+    for (int i = 0; i < st->k; i++) {
         const substage *sub = &st->sub[i];
         if (!sub->dyn->ops->extended_energy) continue;
-        if (!m && !(m = malloc((size_t)b->n_systems + 1))) return bmd__fail(BMD_ERR_NOMEM, "out of memory");
         int any = 0;
         for (int s = 0; s < b->n_systems; s++) any |= m[s] = mask[s] && b->status[s] == i;
         if (!any) continue;
         int c = bmd_stage_steps_column(st, b, i);
-        if (c < 0) {
-            rc = BMD_ERR_BUDGET;
-            break;
-        }
+        if (c < 0) return BMD_ERR_BUDGET;
         bmd_step_info si = {&st->units, st->seed, st->index_offset + i, bmd_batch_column_data(b, c), sub->dof};
-        if ((rc = sub->dyn->ops->extended_energy(sub->dyn->self, b, m, out, &si))) break;
+        bmd_status rc = sub->dyn->ops->extended_energy(sub->dyn->self, b, m, out, &si);
+        if (rc) return rc;
         for (int s = 0; s < b->n_systems; s++)
             if (m[s]) out[s] += bmd_kinetic_energy(b, s, &st->units) + b->energy[s];
     }
-    free(m);
-    return rc;
+    return BMD_OK;
 }
 
 /* Fills st->leave[s] for the masked systems: -1 stays, 1 converged, 0 left

@@ -37,6 +37,7 @@ typedef struct log_hook {
     long every;
     int64_t resume_len; /* >= 0: open keeps the file, truncated to it (a records commit state) */
     double *conserved;  /* [cap] the rows' conserved quantities (bmd_stage_conserved) */
+    unsigned char *scratch; /* [cap] its scratch mask */
     int cap;
 } log_hook;
 
@@ -87,11 +88,13 @@ static bmd_status log_call(void *self, const bmd_hook_ctx *ctx) {
     if (k < 0) return BMD_ERR_BUDGET;
     if (b->n_systems > h->cap) {
         double *c = realloc(h->conserved, (size_t)b->n_systems * sizeof *c);
-        if (!c) return bmd__fail(BMD_ERR_NOMEM, "%s: out of memory", h->path);
-        h->conserved = c;
+        if (c) h->conserved = c;
+        unsigned char *m = realloc(h->scratch, (size_t)b->n_systems);
+        if (m) h->scratch = m;
+        if (!c || !m) return bmd__fail(BMD_ERR_NOMEM, "%s: out of memory", h->path);
         h->cap = b->n_systems;
     }
-    bmd_status rc = bmd_stage_conserved(ctx->stage, b, ctx->mask, h->conserved);
+    bmd_status rc = bmd_stage_conserved(ctx->stage, b, ctx->mask, h->scratch, h->conserved);
     if (rc) return rc;
     for (int s = 0; s < b->n_systems; s++) {
         int i = b->status[s];
@@ -118,6 +121,7 @@ static void log_destroy(void *self) {
     log_hook *h = self;
     bmd__records_close(h->out);
     free(h->conserved);
+    free(h->scratch);
     free(h->path);
     free(h);
 }
