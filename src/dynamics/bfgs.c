@@ -265,14 +265,8 @@ static bmd_status bfgs_residual(void *self, bmd_batch *b, const unsigned char *m
         g->ws = w;
         g->ws_cap = (size_t)maxdim;
     }
-    double *f = g->ws;
-    for (int s = 0; s < b->n_systems; s++) {
-        if (!mask[s]) continue;
-        /* (a filter that cannot give its forces: not converged; the next
-         * pre_update takes the system out with the reason) */
-        const char *why = bmd__cellf_get_forces(cellpar_of(g, b, s), cellstate_of(g, b, s), b, s, si->units, f);
-        fmax2[s] = why ? NAN : bmd__cellf_fmax2(f, dim_of(g, b, s));
-    }
+    bmd__cellf_residuals(b, mask, bmd_batch_column_data(b, g->c_par), BMD__BFGS_NPAR, BMD__BFGS_CELL,
+                         bmd_batch_column_data(b, g->c_cell), si->units, g->ws, fmax2);
     return BMD_OK;
 }
 

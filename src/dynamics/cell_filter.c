@@ -299,3 +299,14 @@ void bmd__cellf_set_positions(const double *cellpar, const double *state, bmd_ba
         for (int j = 0; j < 3; j++)
             pos[3 * i + j] = x[3 * i] * f[j * 3] + x[3 * i + 1] * f[j * 3 + 1] + x[3 * i + 2] * f[j * 3 + 2];
 }
+
+void bmd__cellf_residuals(const bmd_batch *b, const unsigned char *mask, const double *par, int npar, int cell_offset,
+                          const double *state, const bmd_units *u, double *work, double *fmax2) {
+    for (int s = 0; s < b->n_systems; s++) {
+        if (!mask[s]) continue;
+        const double *cp = par + (size_t)s * (size_t)npar + cell_offset;
+        const char *why =
+            bmd__cellf_get_forces(cp, state + (size_t)s * BMD__CELLF_STATE_WIDTH, b, s, u, work);
+        fmax2[s] = why ? NAN : bmd__cellf_fmax2(work, bmd__cellf_dim(cp, b->atom_count[s]));
+    }
+}

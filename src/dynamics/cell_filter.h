@@ -120,6 +120,16 @@ static inline double bmd__cellf_fmax2(const double *f, int dim) {
   return m;
 }
 
+/* ops.force_residual of every filtered optimizer (ASE's converged() on the
+ * filter): fmax2[s], for the masked systems, = the largest squared row of
+ * the filter's forces, NAN when the filter cannot give them (the next
+ * pre_update takes the system out with the reason). par: the optimizer's
+ * parameter column (npar per system, the `cell:` block at cell_offset);
+ * state: its filter-state column (BMD__CELLF_STATE_WIDTH per system);
+ * work: at least 3 N + 9 doubles for the largest masked system. */
+void bmd__cellf_residuals(const bmd_batch *b, const unsigned char *mask, const double *par, int npar, int cell_offset,
+                          const double *state, const bmd_units *u, double *work, double *fmax2);
+
 /* The stage's `cell:` values of an optimizer (its constructor's check):
  * BMD_ERR_INVALID with a message naming `type` when a value cannot be
  * honoured (a `cell:` key other than filter without a filter; cell_factor

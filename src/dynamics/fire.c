@@ -245,15 +245,8 @@ static bmd_status fire_residual(void *self, bmd_batch *b, const unsigned char *m
     if (!columns(f, b, si->substage)) return BMD_ERR_BUDGET;
     bmd_status rc = work_fit(f, b);
     if (rc) return rc;
-    const double *par = bmd_batch_column_data(b, f->c_par), *cell = bmd_batch_column_data(b, f->c_cell);
-    for (int s = 0; s < b->n_systems; s++) {
-        if (!mask[s]) continue;
-        const double *cp = par + (size_t)s * BMD__FIRE_NPAR + BMD__FIRE_CELL;
-        double *g = work_of(f, b, s);
-        const int dim = bmd__cellf_dim(cp, b->atom_count[s]);
-        const char *why = bmd__cellf_get_forces(cp, cell + BMD__CELLF_STATE_WIDTH * (size_t)s, b, s, si->units, g);
-        fmax2[s] = why ? NAN : bmd__cellf_fmax2(g, dim);
-    }
+    bmd__cellf_residuals(b, mask, bmd_batch_column_data(b, f->c_par), BMD__FIRE_NPAR, BMD__FIRE_CELL,
+                         bmd_batch_column_data(b, f->c_cell), si->units, f->work, fmax2);
     return BMD_OK;
 }
 

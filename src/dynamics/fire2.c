@@ -292,14 +292,8 @@ static bmd_status fire2_residual(void *self, bmd_batch *b, const unsigned char *
     if (!columns(f, b, si->substage)) return BMD_ERR_BUDGET;
     bmd_status rc = work_fit(f, b);
     if (rc) return rc;
-    const double *par = bmd_batch_column_data(b, f->c_par), *cell = bmd_batch_column_data(b, f->c_cell);
-    for (int s = 0; s < b->n_systems; s++) {
-        if (!mask[s]) continue;
-        const double *cp = par + (size_t)s * BMD__FIRE2_NPAR + BMD__FIRE2_CELL;
-        double *g = work_of(f, b, s);
-        const char *why = bmd__cellf_get_forces(cp, cell + BMD__CELLF_STATE_WIDTH * (size_t)s, b, s, si->units, g);
-        fmax2[s] = why ? NAN : bmd__cellf_fmax2(g, bmd__cellf_dim(cp, b->atom_count[s]));
-    }
+    bmd__cellf_residuals(b, mask, bmd_batch_column_data(b, f->c_par), BMD__FIRE2_NPAR, BMD__FIRE2_CELL,
+                         bmd_batch_column_data(b, f->c_cell), si->units, f->work, fmax2);
     return BMD_OK;
 }
 

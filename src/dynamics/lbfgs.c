@@ -318,14 +318,8 @@ static bmd_status lbfgs_residual(void *self, bmd_batch *b, const unsigned char *
         if (mask[s] && 3 * b->atom_count[s] + 9 > maxdim) maxdim = 3 * b->atom_count[s] + 9;
     double *f = scratch(l, (size_t)maxdim, &nt);
     if (!f) return bmd__fail(BMD_ERR_NOMEM, "out of memory for the lbfgs workspace (%d doubles)", maxdim);
-    for (int s = 0; s < b->n_systems; s++) {
-        if (!mask[s]) continue;
-        sys_view v = view_of(l, b, s);
-        /* (a filter that cannot give its forces: not converged; the next
-         * pre_update takes the system out with the reason) */
-        const char *why = bmd__cellf_get_forces(v.cellpar, v.cellstate, b, s, si->units, f);
-        fmax2[s] = why ? NAN : bmd__cellf_fmax2(f, v.dim);
-    }
+    bmd__cellf_residuals(b, mask, bmd_batch_column_data(b, l->col[C_PAR]), BMD__LBFGS_NPAR, BMD__LBFGS_CELL,
+                         bmd_batch_column_data(b, l->col[C_CELL]), si->units, f, fmax2);
     return BMD_OK;
 }
 
