@@ -59,6 +59,12 @@ typedef struct bmd_model {
     /* ---- added fields (zeroed by the constructors) ---- */
     double t_compute;  /* s, wall time of bmd_model_compute so far (calling thread) */
     double t_neighbor; /* s, of which neighbor-list checks and builds (timers.h) */
+    /* 1: a BMD_ERR_RUNTIME from compute may concern single systems (a KIM
+     * model's Compute() refusing one structure: atoms crushed together);
+     * the stage then evaluates the systems one by one and takes out those
+     * that fail alone ("model_failed"), the rest go on. 0: any error stops
+     * the run. Set by the KIM constructor. */
+    int isolate_failures;
 } bmd_model;
 
 /* Convenience wrappers. bmd_model_destroy(NULL) is a no-op and frees the

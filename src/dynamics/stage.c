@@ -72,6 +72,7 @@ struct bmd_stage {
     signed char *leave;    /* [cap] -1 stays, 0 leaves unconverged, 1 converged */
     double *virial;        /* [6 cap] */
     double *fmax2;         /* [cap] the optimizers' largest squared force row (force_residual) */
+    unsigned char *one;    /* [2 cap] a one-system mask, then which systems passed (isolate_failures) */
     bmd__hold hold;        /* fixed atoms' forces, positions and cells across a dynamics call */
 };
 
@@ -101,6 +102,7 @@ void bmd_stage_destroy(bmd_stage *st) {
     free(st->leave);
     free(st->virial);
     free(st->fmax2);
+    free(st->one);
     bmd__hold_free(&st->hold);
     free(st);
 }
@@ -337,7 +339,9 @@ static bmd_status ensure_buffers(bmd_stage *st, int ns) {
     if (virial) st->virial = virial;
     double *f2 = realloc(st->fmax2, (size_t)cap * sizeof(double));
     if (f2) st->fmax2 = f2;
-    if (!live || !masks || !tmp || !leave || !virial || !f2)
+    unsigned char *one = realloc(st->one, 2 * (size_t)cap);
+    if (one) st->one = one;
+    if (!live || !masks || !tmp || !leave || !virial || !f2 || !one)
         return bmd__fail(BMD_ERR_NOMEM, "out of memory in the stage");
     st->cap = cap;
     return BMD_OK;
@@ -409,9 +413,36 @@ static int refresh_live(const bmd_stage *st, const bmd_batch *b) {
 /* One model evaluation for the masked systems: energy, forces, and the
  * virial (stress = W / V for fully periodic systems) when the stage wants
  * stress. */
-static bmd_status evaluate(bmd_stage *st, bmd_batch *b, bmd_model *m, const unsigned char *mask) {
+/* After a model error that may concern single systems (model.h's
+ * isolate_failures): each masked system evaluated alone (a system's numbers
+ * do not depend on the others: the same bits); those that fail alone leave
+ * as "model_failed" and drop out of mask. When every one fails, the error
+ * is the run's. */
+static bmd_status isolate_failures(bmd_stage *st, bmd_batch *b, bmd_model *m, unsigned char *mask, bmd_status rc) {
+    unsigned char *one = st->one, *good = st->one + st->cap;
+    memset(one, 0, (size_t)b->n_systems);
+    int ok = 0;
+    for (int s = 0; s < b->n_systems; s++) {
+        if (!mask[s]) continue;
+        one[s] = 1;
+        bmd_compute_request req = {one, b->energy, b->force, st->want_stress ? st->virial : NULL, NULL};
+        good[s] = bmd_model_compute(m, b, &req) == BMD_OK;
+        ok += good[s];
+        one[s] = 0;
+    }
+    if (!ok) return rc;
+    for (int s = 0; s < b->n_systems; s++) {
+        if (!mask[s] || good[s]) continue;
+        mask[s] = 0;
+        if ((rc = bmd_stage_fail(b, s, "model_failed"))) return rc;
+    }
+    return BMD_OK;
+}
+
+static bmd_status evaluate(bmd_stage *st, bmd_batch *b, bmd_model *m, unsigned char *mask) {
     bmd_compute_request req = {mask, b->energy, b->force, st->want_stress ? st->virial : NULL, NULL};
     bmd_status rc = bmd_model_compute(m, b, &req);
+    if (rc == BMD_ERR_RUNTIME && m->isolate_failures) rc = isolate_failures(st, b, m, mask, rc);
     if (rc) return rc;
     for (int s = 0; s < b->n_systems; s++) {
         if (!mask[s]) continue;

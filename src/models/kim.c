@@ -685,6 +685,7 @@ bmd_status bmd_model_kim_create(const char *name, double skin, bmd_model **out) 
     }
     bm->ops = &kim_ops;
     bm->self = km;
+    bm->isolate_failures = 1; /* Compute() refuses one structure at a time (model.h) */
     *out = bm;
     return BMD_OK;
 fail:
