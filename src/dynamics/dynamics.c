@@ -142,3 +142,10 @@ void bmd__half_kick(bmd_batch *b, int s, double dt, double ftm2v) {
         v[3 * i + 2] += c * f[3 * i + 2];
     }
 }
+
+void bmd__kick_drift(bmd_batch *b, int s, double dt, double ftm2v) {
+    bmd__half_kick(b, s, dt, ftm2v);
+    double *x = b->pos + 3 * (size_t)b->atom_start[s];
+    const double *v = b->vel + 3 * (size_t)b->atom_start[s];
+    for (int j = 0; j < 3 * b->atom_count[s]; j++) x[j] += dt * v[j];
+}

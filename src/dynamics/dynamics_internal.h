@@ -73,6 +73,9 @@ bmd_status bmd__init_velocities(bmd_batch *b, const unsigned char *enter, const 
 
 /* Velocity Verlet half kick v += (dt/2) ftm2v F/m for the atoms of slot s. */
 void bmd__half_kick(bmd_batch *b, int s, double dt, double ftm2v);
+/* The first half of a velocity Verlet step for the atoms of slot s: the
+ * half kick, then the drift x += dt v. */
+void bmd__kick_drift(bmd_batch *b, int s, double dt, double ftm2v);
 
 /* ---- degrees of freedom (bmd_dynamics_type.dof): what each dynamics
  * conserves; registry.c's catalogue and the dynamics' own files use these ----

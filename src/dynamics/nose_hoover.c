@@ -152,10 +152,7 @@ static bmd_status nh_pre(void *self, bmd_batch *b, const unsigned char *mask, co
         const double dt = p[BMD__NH_DT];
         const int nf = bmd_batch_dof(b, s, bmd__dof_rule(si, BMD__NH_DOF));
         if (nf > 0) nhc_half(b, s, p, st + (size_t)s * ST_WIDTH, si->units, nf);
-        bmd__half_kick(b, s, dt, si->units->ftm2v);
-        double *x = b->pos + 3 * (size_t)b->atom_start[s];
-        const double *v = b->vel + 3 * (size_t)b->atom_start[s];
-        for (int j = 0; j < 3 * b->atom_count[s]; j++) x[j] += dt * v[j];
+        bmd__kick_drift(b, s, dt, si->units->ftm2v);
     }
     return BMD_OK;
 }

@@ -104,10 +104,7 @@ static bmd_status nve_pre(void *self, bmd_batch *b, const unsigned char *mask, c
     for (int s = 0; s < ns; s++) {
         if (!mask[s] || b->atom_count[s] >= NVE_ATOM_SPLIT) continue;
         const double dt = par[(size_t)s * BMD__NVE_NPAR + BMD__NVE_DT];
-        bmd__half_kick(b, s, dt, ftm2v);
-        double *x = b->pos + 3 * (size_t)b->atom_start[s];
-        const double *v = b->vel + 3 * (size_t)b->atom_start[s];
-        for (int j = 0; j < 3 * b->atom_count[s]; j++) x[j] += dt * v[j];
+        bmd__kick_drift(b, s, dt, ftm2v);
     }
     for (int s = 0; s < ns; s++)
         if (mask[s] && b->atom_count[s] >= NVE_ATOM_SPLIT)

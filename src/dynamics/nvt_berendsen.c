@@ -111,10 +111,7 @@ static bmd_status ber_pre(void *self, bmd_batch *b, const unsigned char *mask, c
     for (int s = 0; s < ns; s++) {
         if (!mask[s]) continue;
         const double dt = par[(size_t)s * BER_NPAR + BER_DT];
-        bmd__half_kick(b, s, dt, si->units->ftm2v);
-        double *x = b->pos + 3 * (size_t)b->atom_start[s];
-        const double *v = b->vel + 3 * (size_t)b->atom_start[s];
-        for (int j = 0; j < 3 * b->atom_count[s]; j++) x[j] += dt * v[j];
+        bmd__kick_drift(b, s, dt, si->units->ftm2v);
     }
     return BMD_OK;
 }
